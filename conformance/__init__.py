@@ -1,0 +1,1 @@
+"""The conformance suite run against a SIB, and the `interop` command line."""

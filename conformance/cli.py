@@ -1,0 +1,107 @@
+"""The `interop` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import schemas
+
+__all__ = ["main"]
+
+_TOT_SCHEMA = {
+    "CAR": "car",
+    "CPI": "cpi",
+    "SRE": "sre",
+    "IDR": "idr",
+    "IAQ": "iaq",
+    "IAR": "iar",
+    "ERRT": "errt",
+    "DET": "detainer",
+}
+
+
+def _schema_for(document: Any) -> str | None:
+    if isinstance(document, dict):
+        header = document.get("type1")
+        if isinstance(header, dict):
+            return _TOT_SCHEMA.get(str(header.get("tot")))
+    return None
+
+
+def _validate_one(label: str, name: str | None, document: Any, out: TextIO) -> bool:
+    if name is None:
+        print(f"FAIL {label}: no $.type1.tot naming a message; give --schema", file=out)
+        return False
+    found = schemas.problems(name, document)
+    if not found:
+        print(f"ok   {label} ({name})", file=out)
+        return True
+    print(f"FAIL {label} ({name})", file=out)
+    for problem in found:
+        print(f"     {problem}", file=out)
+    return False
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    ok = True
+    if args.examples:
+        for name in schemas.NAMES:
+            for i, example in enumerate(schemas.examples(name)):
+                ok &= _validate_one(f"{name} example {i + 1}", name, example, out)
+    for path in args.files:
+        try:
+            document = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"FAIL {path}: {exc}", file=out)
+            ok = False
+            continue
+        ok &= _validate_one(path, args.schema or _schema_for(document), document, out)
+    if not args.examples and not args.files:
+        print("nothing to validate: give FILE... or --examples", file=out)
+        return 2
+    return 0 if ok else 1
+
+
+def _cmd_schemas(args: argparse.Namespace, out: TextIO) -> int:
+    for name in schemas.NAMES:
+        print(f"{name:16} {schemas.uri(name)}  {schemas.schema(name).get('title', '')}", file=out)
+    print(f"digest {schemas.digest()}", file=out)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="interop",
+        description="IDENT/IAFIS Interoperability conformance harness.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    validate = sub.add_parser(
+        "validate", help="validate messages against the JSON Schemas", description=(
+            "Validate JSON messages. The schema is chosen by $.type1.tot unless --schema is given."
+        )
+    )
+    validate.add_argument("files", nargs="*", metavar="FILE")
+    validate.add_argument("--schema", choices=schemas.NAMES, help="validate every FILE as this")
+    validate.add_argument(
+        "--examples", action="store_true", help="validate every example the schemas carry"
+    )
+    validate.set_defaults(run=_cmd_validate)
+    listing = sub.add_parser("schemas", help="list the schemas and their digest")
+    listing.set_defaults(run=_cmd_schemas)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    code: int = args.run(args, out or sys.stdout)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Protocol rules of IDENT/IAFIS Interoperability: offense levels, holidays, detainer timing."""

@@ -1,0 +1,86 @@
+"""What a submission must be and what it starts: CAR or CPI, IDENT search or not, which SREs.
+
+SOP 2.1.1 and MOA IV.A (a CAR per booking), SOP 2.1.2 (NFF states: a CPI for a subject arrested in
+the state before), the briefing's criteria for searching IDENT (CAR with a date of arrest within seven
+days; CPI from a participating NFF state), and SOP 2.1.4 (the NFF states' additional SRE).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+
+__all__ = [
+    "IDENT_WINDOW",
+    "Decision",
+    "expected_tot",
+    "ident_search",
+    "ori_state",
+    "parse_ebts_date",
+    "sre_count",
+]
+
+IDENT_WINDOW = timedelta(days=7)
+
+
+class Decision(NamedTuple):
+    """A yes or no, with the rule that decided it."""
+
+    yes: bool
+    reason: str
+
+
+def parse_ebts_date(value: str) -> date:
+    """A CCYYMMDD string as a date; ValueError naming the value otherwise."""
+    try:
+        return datetime.strptime(value, "%Y%m%d").date()
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not a CCYYMMDD date") from None
+
+
+def ori_state(ori: str) -> str:
+    """The NCIC state code an ORI belongs to (its first two characters)."""
+    return ori[:2]
+
+
+def expected_tot(booking: dict[str, Any], *, nff: bool) -> str:
+    """CAR, or CPI for a subject arrested in this NFF state before (SOP 2.1.2; MOA IV.A)."""
+    return "CPI" if nff and booking["prior_arrest_in_state"] else "CAR"
+
+
+def ident_search(
+    submission: dict[str, Any], *, received: date, activated_oris: frozenset[str] | set[str]
+) -> Decision:
+    """Whether CJIS searches IDENT for this submission (briefing: criteria for searching IDENT).
+
+    A CAR is searched when its ORI is activated and its date of arrest is no more than seven days
+    before receipt; a CPI (only NFF states send one) when its ORI is activated.
+    """
+    tot = submission["type1"]["tot"]
+    ori = submission["type1"]["ori"]
+    if tot not in {"CAR", "CPI"}:
+        return Decision(False, f"TOT {tot} does not start an IDENT search")
+    if ori not in activated_oris:
+        return Decision(False, f"ORI {ori} is not activated for Interoperability")
+    if tot == "CPI":
+        return Decision(True, "CPI from a participating NFF state: prints pulled by FBI number")
+    arrested = parse_ebts_date(submission["type2"]["doa"])
+    age = received - arrested
+    if age < timedelta(0):
+        return Decision(False, f"date of arrest {arrested:%Y%m%d} is after receipt {received:%Y%m%d}")
+    if age > IDENT_WINDOW:
+        return Decision(False, f"date of arrest is {age.days} days old, more than seven")
+    return Decision(True, f"CAR from an activated ORI, date of arrest {age.days} days old")
+
+
+def sre_count(tot: str, *, nff: bool) -> int:
+    """How many SREs a submission gets (SOP 2.1.3, 2.1.4).
+
+    A CAR gets the IAFIS SRE; an NFF state's CAR gets an additional SRE carrying the IDR (or IDR/IAR);
+    a CPI ordinarily gets none, but an NFF state's CPI gets the additional SRE.
+    """
+    if tot == "CAR":
+        return 2 if nff else 1
+    if tot == "CPI":
+        return 1 if nff else 0
+    raise ValueError(f"TOT {tot!r} is not a submission (CAR or CPI)")

@@ -1,0 +1,1 @@
+"""Conformance reports: the report model and its renderers."""
