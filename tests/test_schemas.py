@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+import schemas
+from tests._mutate import DELETE, mutate
+
+MESSAGES = [n for n in schemas.NAMES if n != "common"]
+MNEMONIC = re.compile(r"EBTS \d\.\d{3}")
+EBTS_FIELDS = {
+    "tot", "dat", "pry", "dai", "ori", "tcn", "tcr", "gmt", "nam", "aka", "pob", "dob", "sex",
+    "rac", "hgt", "wgt", "eye", "hai", "doa", "asl", "sid", "fbi", "cri", "srf", "msg",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", schemas.NAMES)
+def test_schema_is_valid_2020_12(name: str) -> None:
+    document = schemas.schema(name)
+    assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert document["$id"] == schemas.uri(name)
+    Draft202012Validator.check_schema(document)
+
+
+@pytest.mark.parametrize("name", MESSAGES)
+def test_examples_validate(name: str) -> None:
+    examples = schemas.examples(name)
+    assert examples, f"{name} carries no examples"
+    for example in examples:
+        assert schemas.problems(name, example) == []
+
+
+def test_common_definitions_carry_valid_examples() -> None:
+    defs = schemas.schema("common")["$defs"]
+    checked = 0
+    for key, definition in defs.items():
+        ref = Draft202012Validator(
+            {"$ref": f"{schemas.uri('common')}#/$defs/{key}"},
+            registry=schemas.registry(),
+            format_checker=schemas.format_checker(),
+        )
+        for example in definition.get("examples", []):
+            assert list(ref.iter_errors(example)) == [], (key, example)
+            checked += 1
+    assert checked >= 10
+
+
+def _properties(node: Any, where: str = "$") -> list[tuple[str, str, dict[str, Any]]]:
+    found: list[tuple[str, str, dict[str, Any]]] = []
+    if isinstance(node, dict):
+        for prop, sub in node.get("properties", {}).items():
+            if isinstance(sub, dict):
+                found.append((f"{where}.{prop}", prop, sub))
+        for key, sub in node.items():
+            if key not in {"if", "not"}:
+                found.extend(_properties(sub, f"{where}/{key}"))
+    elif isinstance(node, list):
+        for i, sub in enumerate(node):
+            found.extend(_properties(sub, f"{where}[{i}]"))
+    return found
+
+
+@pytest.mark.parametrize("name", schemas.NAMES)
+def test_every_property_is_described_and_ebts_fields_cite_their_tag(name: str) -> None:
+    for where, prop, sub in _properties(schemas.schema(name)):
+        constrains_only = set(sub) <= {"const", "enum", "minItems", "maxItems", "minimum", "not"}
+        if constrains_only:
+            continue
+        assert sub.get("description"), f"{name} {where} has no description"
+        if prop in EBTS_FIELDS:
+            assert MNEMONIC.search(sub["description"]), f"{name} {where} cites no EBTS tag"
+
+
+CAR = schemas.examples("car")[0]
+CPI = schemas.examples("cpi")[0]
+SRE = schemas.examples("sre")[0]
+IDR_MATCH, IDR_NO_MATCH = schemas.examples("idr")
+IAQ = schemas.examples("iaq")[0]
+IAR_ALIEN, IAR_CITIZEN = schemas.examples("iar")
+ERRT = schemas.examples("errt")[0]
+DETAINER = schemas.examples("detainer")[0]
+BOOKING = schemas.examples("booking")[0]
+PROFILE = schemas.examples("sut-profile")[0]
+TIMING = schemas.examples("timing-profile")[0]
+
+# (schema, valid document, path to change, new value, expected JSON path, expected rule)
+INVALID = [
+    ("car", CAR, "type2.dob", DELETE, "$.type2.dob", "required"),
+    ("car", CAR, "type1.ori", "nc0920000", "$.type1.ori", "pattern"),
+    ("car", CAR, "type2.doa", "20261332", "$.type2.doa", "pattern"),
+    ("car", CAR, "type2.doa", "20260230", "$.type2.doa", "format"),
+    ("car", CAR, "type1.tot", "CPI", "$.type1.tot", "const"),
+    ("car", CAR, "type2.asl", [], "$.type2.asl", "minItems"),
+    ("car", CAR, "prints.impressions", 2, "$.prints.impressions", "minimum"),
+    ("car", CAR, "type2.photo", "x", "$.type2.photo", "additionalProperties"),
+    ("car", CAR, "type1.tcn", "SHORT", "$.type1.tcn", "pattern"),
+    ("car", CAR, "type2.nam", "DOE JOHN", "$.type2.nam", "pattern"),
+    ("cpi", CPI, "type2.fbi", DELETE, "$.type2.fbi", "required"),
+    ("cpi", CPI, "type2.asl", DELETE, "$.type2.asl", "required"),
+    ("cpi", CPI, "type2.asl.0.ncic", "13", "$.type2.asl[0].ncic", "pattern"),
+    ("cpi", CPI, "type1.pry", 0, "$.type1.pry", "minimum"),
+    ("sre", SRE, "type2.srf", "X", "$.type2.srf", "enum"),
+    ("sre", SRE, "type2.fbi", DELETE, "$.type2.fbi", "required"),
+    ("sre", SRE, "type1.tcr", DELETE, "$.type1.tcr", "required"),
+    ("idr", IDR_MATCH, "type2.encounters", [], "$.type2.encounters", "minItems"),
+    ("idr", IDR_MATCH, "type2.encounters", [IDR_MATCH["type2"]["encounters"][0]] * 6,
+     "$.type2.encounters", "maxItems"),
+    ("idr", IDR_NO_MATCH, "type2.iar", IDR_MATCH["type2"]["iar"], "$.type2.iar", "not"),
+    ("idr", IDR_MATCH, "type2.encounters.0.srl", "SRL-1", "$.type2.encounters[0].srl", "pattern"),
+    ("idr", IDR_MATCH, "type2.result", "maybe", "$.type2.result", "enum"),
+    ("iaq", IAQ, "type2.srl", [], "$.type2.srl", "minItems"),
+    ("iaq", IAQ, "type2.lea", DELETE, "$.type2.lea", "required"),
+    ("iaq", IAQ, "type1.gmt", "2026-11-25 12:14", "$.type1.gmt", "pattern"),
+    ("iar", IAR_ALIEN, "type2.offense_level", 4, "$.type2.offense_level", "enum"),
+    ("iar", IAR_CITIZEN, "type2.offense_level", 1, "$.type2.offense_level", "const"),
+    ("iar", IAR_CITIZEN, "type2.removability", "removable", "$.type2.removability", "const"),
+    ("iar", IAR_ALIEN, "type2.history.0.disposition", "acquitted",
+     "$.type2.history[0].disposition", "enum"),
+    ("errt", ERRT, "type2.msg", [], "$.type2.msg", "minItems"),
+    ("errt", ERRT, "type2.msg.0.code", "E9999", "$.type2.msg[0].code", "enum"),
+    ("errt", ERRT, "type2.msg.0.field", "type2.dob", "$.type2.msg[0].field", "pattern"),
+    ("detainer", DETAINER, "offense_level", 2, "$.offense_level", "const"),
+    ("detainer", DETAINER, "custody_deadline", DELETE, "$.custody_deadline", "dependentRequired"),
+    ("detainer", DETAINER, "subject.file_no", "A123456789", "$.subject.file_no", "pattern"),
+    ("booking", BOOKING, "prior_arrest_in_state", "no", "$.prior_arrest_in_state", "type"),
+    ("booking", BOOKING, "person.sex", "Q", "$.person.sex", "enum"),
+    ("booking", BOOKING, "charges", DELETE, "$.charges", "required"),
+    ("booking", BOOKING, "prints.kind", "flat-two-print", "$.prints.impressions", "const"),
+    ("sut-profile", PROFILE, "state", "ZZ", "$.state", "enum"),
+    ("sut-profile", PROFILE, "activated_oris", [], "$.activated_oris", "minItems"),
+    ("sut-profile", PROFILE, "lea_inbox_base", "ftp://x", "$.lea_inbox_base", "pattern"),
+    ("timing-profile", TIMING, "steps.idr", {"fixed": -5}, "$.steps.idr.fixed", "minimum"),
+    ("timing-profile", TIMING, "steps.iar", DELETE, "$.steps.iar", "required"),
+    ("timing-profile", TIMING, "steps.sre", {"lognormal": {"median": 0, "sigma": 1}},
+     "$.steps.sre.lognormal.median", "exclusiveMinimum"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "valid", "change", "value", "path", "rule"),
+    INVALID,
+    ids=[f"{row[0]}:{row[2]}:{row[5]}" for row in INVALID],
+)
+def test_invalid_document_is_rejected_naming_path_and_rule(
+    name: str, valid: Any, change: str, value: object, path: str, rule: str
+) -> None:
+    assert schemas.problems(name, valid) == []
+    found = schemas.problems(name, mutate(valid, change, value))
+    assert (path, rule) in {(p.path, p.rule) for p in found}, found
+
+
+def test_each_message_has_at_least_three_invalid_cases() -> None:
+    counts = {name: sum(1 for row in INVALID if row[0] == name) for name in MESSAGES}
+    missing = {n: c for n, c in counts.items() if c < 3 and n not in {"submission", "delivery"}}
+    assert missing == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "document", "path", "rule"),
+    [
+        ("submission", mutate(CAR, "type2.dob", DELETE), "$.type2.dob", "required"),
+        ("submission", mutate(CPI, "type2.fbi", DELETE), "$.type2.fbi", "required"),
+        ("submission", mutate(CAR, "type1.tot", "SRE"), "$.type1.tot", "enum"),
+        ("delivery", mutate(IDR_MATCH, "type2.result", "x"), "$.type2.result", "enum"),
+        ("delivery", mutate(ERRT, "type2.permanent", DELETE), "$.type2.permanent", "required"),
+        ("delivery", mutate(SRE, "type1.tot", "CAR"), "$.type1.tot", "enum"),
+    ],
+)
+def test_unions_dispatch_on_tot(name: str, document: Any, path: str, rule: str) -> None:
+    assert (path, rule) in {(p.path, p.rule) for p in schemas.problems(name, document)}
+
+
+def test_validate_raises_naming_every_path_and_rule() -> None:
+    broken = mutate(mutate(CAR, "type2.dob", DELETE), "type1.ori", "bad")
+    with pytest.raises(schemas.SchemaViolation) as caught:
+        schemas.validate("car", broken)
+    text = str(caught.value)
+    assert "$.type2.dob" in text
+    assert "rule: required" in text
+    assert "$.type1.ori" in text
+    assert "rule: pattern" in text
+    assert [p.path for p in caught.value.problems] == ["$.type1.ori", "$.type2.dob"]
+
+
+def test_non_object_documents_are_problems_not_crashes() -> None:
+    for junk in (None, [], "CAR", 3, {"type1": "x"}):
+        assert schemas.problems("car", junk)
+
+
+def test_validators_are_built_once() -> None:
+    assert schemas.validator("car") is schemas.validator("car")
+    assert schemas.registry() is schemas.registry()
+
+
+def test_registry_resolves_cross_file_references() -> None:
+    resolver = schemas.registry().resolver()
+    resolved = resolver.lookup(f"{schemas.uri('car')}#/properties/type2/properties/asl")
+    assert resolved.contents["$ref"] == "common.json#/$defs/charges"
+    charges = resolver.lookup(f"{schemas.uri('common')}#/$defs/charges")
+    assert charges.contents["minItems"] == 1
+
+
+def test_unknown_schema_name_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="no schema named 'cat'"):
+        schemas.schema("cat")
+
+
+def test_digest_is_a_sha256_of_the_schema_files() -> None:
+    assert re.fullmatch(r"[0-9a-f]{64}", schemas.digest())
