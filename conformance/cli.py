@@ -81,9 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     validate = sub.add_parser(
-        "validate", help="validate messages against the JSON Schemas", description=(
+        "validate",
+        help="validate messages against the JSON Schemas",
+        description=(
             "Validate JSON messages. The schema is chosen by $.type1.tot unless --schema is given."
-        )
+        ),
     )
     validate.add_argument("files", nargs="*", metavar="FILE")
     validate.add_argument("--schema", choices=schemas.NAMES, help="validate every FILE as this")

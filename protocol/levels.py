@@ -35,6 +35,7 @@ __all__ = [
     "STRATEGIC_PLAN_TABLE",
     "TABLES",
     "Classification",
+    "CodeRange",
     "Overlap",
     "Row",
     "Table",

@@ -32,7 +32,9 @@ def sut_profile_problems(document: object) -> list[str]:
                     "(rule: an ORI's first two characters are its state)"
                 )
     if ori_state(document["sib_ori"]) != state:
-        found.append(f"$.sib_ori: ORI {document['sib_ori']} is not in state {state} (rule: same state)")
+        found.append(
+            f"$.sib_ori: ORI {document['sib_ori']} is not in state {state} (rule: same state)"
+        )
     return found
 
 

@@ -1,8 +1,8 @@
 """What a submission must be and what it starts: CAR or CPI, IDENT search or not, which SREs.
 
-SOP 2.1.1 and MOA IV.A (a CAR per booking), SOP 2.1.2 (NFF states: a CPI for a subject arrested in
-the state before), the briefing's criteria for searching IDENT (CAR with a date of arrest within seven
-days; CPI from a participating NFF state), and SOP 2.1.4 (the NFF states' additional SRE).
+SOP 2.1.1 and MOA IV.A (a CAR per booking), SOP 2.1.2 (NFF states: a CPI for a subject arrested
+in the state before), the briefing's criteria for searching IDENT (CAR with a date of arrest within
+seven days; CPI from a participating NFF state), and SOP 2.1.4 (the NFF states' additional SRE).
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ def ident_search(
     arrested = parse_ebts_date(submission["type2"]["doa"])
     age = received - arrested
     if age < timedelta(0):
-        return Decision(False, f"date of arrest {arrested:%Y%m%d} is after receipt {received:%Y%m%d}")
+        return Decision(
+            False, f"date of arrest {arrested:%Y%m%d} is after receipt {received:%Y%m%d}"
+        )
     if age > IDENT_WINDOW:
         return Decision(False, f"date of arrest is {age.days} days old, more than seven")
     return Decision(True, f"CAR from an activated ORI, date of arrest {age.days} days old")
@@ -76,7 +78,7 @@ def ident_search(
 def sre_count(tot: str, *, nff: bool) -> int:
     """How many SREs a submission gets (SOP 2.1.3, 2.1.4).
 
-    A CAR gets the IAFIS SRE; an NFF state's CAR gets an additional SRE carrying the IDR (or IDR/IAR);
+    A CAR gets the IAFIS SRE; an NFF state's CAR gets an additional SRE carrying the IDR or IDR/IAR;
     a CPI ordinarily gets none, but an NFF state's CPI gets the additional SRE.
     """
     if tot == "CAR":

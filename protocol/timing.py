@@ -24,7 +24,9 @@ STEPS: tuple[str, ...] = ("sre", "idr", "iar", "idr_alone_after", "no_match_idr"
 def profile_names() -> list[str]:
     """Names of the profiles shipped with the harness."""
     folder = resources.files(__package__).joinpath("profiles")
-    return sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
+    return sorted(
+        p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json")
+    )
 
 
 class TimingProfile:
@@ -47,7 +49,9 @@ class TimingProfile:
     def named(cls, name: str) -> TimingProfile:
         """A shipped profile by name (see `profile_names()`)."""
         if name not in profile_names():
-            raise ValueError(f"no timing profile named {name!r}; known: {', '.join(profile_names())}")
+            raise ValueError(
+                f"no timing profile named {name!r}; known: {', '.join(profile_names())}"
+            )
         text = resources.files(__package__).joinpath("profiles", f"{name}.json").read_text()
         return cls(json.loads(text))
 

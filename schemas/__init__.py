@@ -141,7 +141,7 @@ def _is_uri(value: object) -> bool:
 
 @cache
 def format_checker() -> FormatChecker:
-    """Format checks the schemas rely on: `ebts-date` (a real calendar CCYYMMDD), `date-time`, `uri`."""
+    """Format checks the schemas use: `ebts-date` (a real CCYYMMDD day), `date-time`, `uri`."""
     checker = FormatChecker(formats=())
     checker.checks("ebts-date")(_is_ebts_date)
     checker.checks("date-time")(_is_date_time)
@@ -174,21 +174,26 @@ def _problems(error: ValidationError) -> Iterator[Problem]:
     rule = str(error.validator)
     schema_path = "/".join(str(p) for p in error.absolute_schema_path)
     instance = error.instance
+    value: Any = error.validator_value
     named: list[tuple[str, str]] = []
     if isinstance(instance, Mapping):
         if rule == "required":
-            named = [(k, f"{k!r} is required") for k in error.validator_value if k not in instance]
+            named = [(k, f"{k!r} is required") for k in value if k not in instance]
         elif rule == "dependentRequired":
             named = [
                 (k, f"{k!r} is required when {given!r} is present")
-                for given, needs in error.validator_value.items()
+                for given, needs in value.items()
                 if given in instance
                 for k in needs
                 if k not in instance
             ]
         elif rule in {"additionalProperties", "unevaluatedProperties"}:
-            allowed = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
-            named = [(k, f"{k!r} is not allowed here") for k in sorted(instance) if k not in allowed]
+            allowed = (
+                error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+            )
+            named = [
+                (k, f"{k!r} is not allowed here") for k in sorted(instance) if k not in allowed
+            ]
     if not named:
         yield Problem(_json_path(where), rule, error.message, schema_path)
     for key, message in named:

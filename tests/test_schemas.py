@@ -186,7 +186,8 @@ def test_validate_raises_naming_every_path_and_rule() -> None:
 
 
 def test_non_object_documents_are_problems_not_crashes() -> None:
-    for junk in (None, [], "CAR", 3, {"type1": "x"}):
+    junks: list[object] = [None, [], "CAR", 3, {"type1": "x"}]
+    for junk in junks:
         assert schemas.problems("car", junk)
 
 
