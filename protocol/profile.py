@@ -8,7 +8,7 @@ from typing import Any
 
 import schemas
 
-from .submission import ori_state
+from .ebts import ori_state
 
 __all__ = ["ProfileError", "load_sut_profile", "sut_profile_problems"]
 

@@ -7,16 +7,16 @@ seven days; CPI from a participating NFF state), and SOP 2.1.4 (the NFF states' 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, NamedTuple
+
+from .ebts import parse_ebts_date
 
 __all__ = [
     "IDENT_WINDOW",
     "Decision",
     "expected_tot",
     "ident_search",
-    "ori_state",
-    "parse_ebts_date",
     "sre_count",
 ]
 
@@ -28,19 +28,6 @@ class Decision(NamedTuple):
 
     yes: bool
     reason: str
-
-
-def parse_ebts_date(value: str) -> date:
-    """A CCYYMMDD string as a date; ValueError naming the value otherwise."""
-    try:
-        return datetime.strptime(value, "%Y%m%d").date()
-    except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a CCYYMMDD date") from None
-
-
-def ori_state(ori: str) -> str:
-    """The NCIC state code an ORI belongs to (its first two characters)."""
-    return ori[:2]
 
 
 def expected_tot(booking: dict[str, Any], *, nff: bool) -> str:

@@ -6,13 +6,8 @@ from typing import Any
 import pytest
 
 import schemas
-from protocol.submission import (
-    expected_tot,
-    ident_search,
-    ori_state,
-    parse_ebts_date,
-    sre_count,
-)
+from protocol.ebts import ori_state, parse_ebts_date
+from protocol.submission import expected_tot, ident_search, sre_count
 from tests._mutate import mutate
 
 CAR = schemas.examples("car")[0]
