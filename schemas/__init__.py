@@ -151,8 +151,13 @@ def format_checker() -> FormatChecker:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
-    """The compiled validator of schema `name`, built once."""
-    return Draft202012Validator(schema(name), registry=registry(), format_checker=format_checker())
+    """The compiled validator of schema `name`, built once.
+
+    `name` is one of `NAMES`, or a reference into one such as ``"booking.json#/properties/person"``
+    or ``"common.json#/$defs/ori"`` to validate a part.
+    """
+    root = {"$ref": BASE_URI + name} if "#" in name else schema(name)
+    return Draft202012Validator(root, registry=registry(), format_checker=format_checker())
 
 
 def _json_path(parts: Iterator[str | int] | list[str | int]) -> str:
