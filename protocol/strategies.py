@@ -305,6 +305,14 @@ def _timing_profile(draw: st.DrawFn) -> Doc:
     return synth.timing_profile(draw(st.sampled_from(Synthesizer.TIMING_SHAPES)))
 
 
+@st.composite
+def _scenario(draw: st.DrawFn) -> Doc:
+    synth = Synthesizer(draw(seeds()))
+    return synth.scenario(
+        draw(states()), overrides=draw(st.integers(0, 4)), faults=draw(st.integers(0, 3))
+    )
+
+
 _BUILDERS: dict[str, Callable[[], SearchStrategy[Doc]]] = {
     "booking": _booking,
     "car": _car,
@@ -317,6 +325,7 @@ _BUILDERS: dict[str, Callable[[], SearchStrategy[Doc]]] = {
     "detainer": _detainer,
     "sut-profile": _sut_profile,
     "timing-profile": _timing_profile,
+    "scenario": _scenario,
 }
 
 

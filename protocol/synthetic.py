@@ -1124,6 +1124,63 @@ class Synthesizer:
         sigma = round(self.rng.uniform(0.2, 1.0), 2)
         return {"lognormal": {"median": median, "sigma": sigma, "max": high}}
 
+    FAULT_KINDS: Final = (
+        "errt",
+        "http-500",
+        "http-503",
+        "connection-reset",
+        "hang",
+        "duplicate-delivery",
+        "out-of-order",
+        "malformed-delivery",
+        "invalid-delivery",
+    )
+
+    def fault(self, kind: str | None = None) -> Doc:
+        """A fault to inject (``scenario.json#/$defs/fault``) with the settings its kind uses."""
+        kind = kind or self.rng.choice(self.FAULT_KINDS)
+        out: Doc = {"kind": kind}
+        if kind in {"http-500", "http-503", "connection-reset"}:
+            out["times"] = self.rng.randint(1, 3)
+        elif kind == "hang":
+            out["seconds"] = round(self.rng.uniform(0, 5), 1)
+        elif kind == "errt":
+            code, field, _ = self.rng.choice(ERROR_SAMPLES)
+            out.update(code=code, field=field, permanent=self.rng.random() < 0.7)
+        return out
+
+    def scenario(self, state: str | None = None, *, overrides: int = 2, faults: int = 1) -> Doc:
+        """A scenario for the mocks (``scenario.json``) with a few overrides and faults."""
+        state = state or self.rng.choice(STATE_CODES)
+        leas = self.leas(state, 4)
+        out: Doc = {
+            "name": f"synthetic-{self.rng.randrange(10**6)}",
+            "seed": self.rng.randrange(2**31),
+            "timing": self.rng.choice(["sop", "slow-iar", self.timing_profile()]),
+            "activated_oris": self.rng.choice([["*"], leas[:3]]),
+            "nff_states": self.rng.choice([[], [state]]),
+            "ident": {
+                "match_rate": round(self.rng.uniform(0, 1), 3),
+                "level_1": 0.08,
+                "us_citizen": 0.04,
+                "ten_print": 0.3,
+            },
+            "late_iar": self.rng.choice(["deliver", "drop"]),
+            "subjects": [{"fbi": self.fbi_number(), "biometric_key": self.biometric_key()}],
+            "faults": [self.fault() for _ in range(faults)],
+        }
+        out["overrides"] = [
+            {
+                "when": self.rng.choice(
+                    [{"ori": self.rng.choice(leas)}, {"biometric_key": self.biometric_key()}]
+                ),
+                "outcome": {"ident": "match", "offense_level": self.rng.randint(1, 3)},
+                "faults": [self.fault()],
+            }
+            for _ in range(overrides)
+        ]
+        return out
+
     def timing_profile(
         self, shape: str = "mixed", *, name: str | None = None, seed: int | None = None
     ) -> Doc:

@@ -53,6 +53,7 @@ NAMES: tuple[str, ...] = (
     "booking",
     "sut-profile",
     "timing-profile",
+    "scenario",
 )
 
 

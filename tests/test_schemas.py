@@ -84,6 +84,7 @@ DETAINER = schemas.examples("detainer")[0]
 BOOKING = schemas.examples("booking")[0]
 PROFILE = schemas.examples("sut-profile")[0]
 TIMING = schemas.examples("timing-profile")[0]
+SCENARIO = schemas.examples("scenario")[1]
 
 # (schema, valid document, path to change, new value, expected JSON path, expected rule)
 INVALID = [
@@ -135,6 +136,11 @@ INVALID = [
     ("timing-profile", TIMING, "steps.iar", DELETE, "$.steps.iar", "required"),
     ("timing-profile", TIMING, "steps.sre", {"lognormal": {"median": 0, "sigma": 1}},
      "$.steps.sre.lognormal.median", "exclusiveMinimum"),
+    ("scenario", SCENARIO, "late_iar", "keep", "$.late_iar", "enum"),
+    ("scenario", SCENARIO, "overrides.0.when", {}, "$.overrides[0].when", "minProperties"),
+    ("scenario", SCENARIO, "overrides.1.faults.0.times", 0, "$.overrides[1].faults[0].times",
+     "minimum"),
+    ("scenario", SCENARIO, "subjects.0.fbi", DELETE, "$.subjects[0].fbi", "required"),
 ]  # fmt: skip
 
 
