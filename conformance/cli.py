@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,6 +75,40 @@ def _cmd_schemas(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from mocks.scenario import Scenario, scenario_names
+    from mocks.server import server
+    from mocks.service import MockService
+
+    try:
+        if args.scenario is None:
+            scenario = None
+        elif args.scenario in scenario_names():
+            scenario = Scenario.named(args.scenario)
+        else:
+            scenario = Scenario.from_file(args.scenario)
+        service = MockService(
+            clock=args.clock,
+            scenario=scenario,
+            ledger=args.ledger,
+            callback=args.sut_callback,
+            admin_token=args.admin_token or os.environ.get("INTEROP_ADMIN_TOKEN") or None,
+        )
+        uvicorn_server = server(service, host=args.host, port=args.port)
+    except (ValueError, OSError) as exc:
+        print(f"interop serve: {exc}", file=out)
+        return 2
+    where = args.ledger or "in memory"
+    print(
+        f"mock CJIS/IDENT/LESC on http://{args.host}:{args.port} "
+        f"(clock {args.clock}, scenario {service.scenario.name}, ledger {where})",
+        file=out,
+        flush=True,
+    )
+    uvicorn_server.run()
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="interop",
@@ -93,6 +128,19 @@ def _parser() -> argparse.ArgumentParser:
         "--examples", action="store_true", help="validate every example the schemas carry"
     )
     validate.set_defaults(run=_cmd_validate)
+    serve = sub.add_parser(
+        "serve",
+        help="run the mock federal endpoints",
+        description="Mock FBI CJIS (IAFIS), DHS IDENT, ICE LESC/DRO and the LEA inboxes over HTTP.",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+    serve.add_argument("--clock", default="realtime", help="realtime, scaled:N or manual")
+    serve.add_argument("--scenario", help="a shipped scenario name or a scenario JSON file")
+    serve.add_argument("--ledger", help="SQLite ledger path (default: in memory)")
+    serve.add_argument("--sut-callback", help="the SIB's POST /cjis/responses URL")
+    serve.add_argument("--admin-token", help="required for the admin API off loopback")
+    serve.set_defaults(run=_cmd_serve)
     listing = sub.add_parser("schemas", help="list the schemas and their digest")
     listing.set_defaults(run=_cmd_schemas)
     return parser

@@ -40,6 +40,11 @@ __all__ = ["FaultResponse", "MockService", "Submitted"]
 _TRANSIENT = ("http-500", "http-503", "connection-reset")
 
 
+def _part(document: Any, key: str) -> dict[str, Any]:
+    value = document.get(key) if isinstance(document, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 class Submitted(dict[str, Any]):
     """The acknowledgement of a submission: `{"tcn", "status", "virtual_time"}`."""
 
@@ -158,9 +163,8 @@ class MockService:
         now = self.clock.now()
         if await self.ledger.message(f"in:{tcn}") is not None:
             return Submitted(tcn=tcn, status="duplicate", virtual_time=gmt(now))
-        type2 = submission.get("type2") if isinstance(submission.get("type2"), dict) else {}
-        prints = submission.get("prints") if isinstance(submission.get("prints"), dict) else {}
-        key = prints.get("biometric_key")
+        type2 = _part(submission, "type2")
+        key = _part(submission, "prints").get("biometric_key")
         if key is None and isinstance(type2.get("fbi"), str):
             key = await self.key_for_fbi(type2["fbi"])
         case = self.scenario.case(submission, key)
@@ -222,7 +226,7 @@ class MockService:
         lea: str | None = None,
         body: str | None = None,
     ) -> Any:
-        header = message.get("type1") if isinstance(message.get("type1"), dict) else {}
+        header = _part(message, "type1")
         own = header.get("tcn")
         return message_op(
             id=id,
@@ -352,8 +356,7 @@ class MockService:
 
     async def lea_receive(self, ori: str, message: Any, message_id: str | None) -> str:
         """Record what a SIB routed to the LEA with this ORI; returns the ledger id."""
-        doc = message if isinstance(message, dict) else {}
-        header = doc.get("type1") if isinstance(doc.get("type1"), dict) else {}
+        header = _part(message, "type1")
         own = message_id or str(uuid.uuid4())
         ledger_id = f"lea:{ori}:{own}:{uuid.uuid4().hex[:8]}"
         await self.ledger.write(

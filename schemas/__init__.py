@@ -54,6 +54,7 @@ NAMES: tuple[str, ...] = (
     "sut-profile",
     "timing-profile",
     "scenario",
+    "api",
 )
 
 

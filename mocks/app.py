@@ -1,0 +1,290 @@
+"""The mock federal endpoints as one ASGI app (paths per endpoint; OpenAPI 3.1 at /openapi.json)."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+import schemas
+
+from .ledger import as_dict
+from .openapi import SUBMISSION_LIMIT, openapi
+from .service import FaultResponse, MockService
+
+__all__ = ["Problem", "create_app"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Problem(Exception):
+    """An HTTP problem (RFC 9457) naming the fields and rules broken."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        errors: list[dict[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        """The problem as an `application/problem+json` response."""
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            body["errors"] = self.errors
+        return JSONResponse(
+            body, self.status, headers=self.headers, media_type="application/problem+json"
+        )
+
+
+def _violations(found: list[schemas.Problem]) -> list[dict[str, str]]:
+    return [{"path": p.path, "rule": p.rule, "message": p.message} for p in found]
+
+
+def _check(ref: str, document: Any, what: str) -> None:
+    found = schemas.problems(ref, document)
+    if found:
+        listed = "; ".join(str(p) for p in found[:5])
+        raise Problem(400, "Bad Request", f"not a valid {what}: {listed}", _violations(found))
+
+
+async def _json_body(request: Request) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Problem(400, "Bad Request", f"Content-Length {declared!r} is not a number")
+        if int(declared) > SUBMISSION_LIMIT:
+            raise Problem(
+                413, "Content Too Large", f"the body is over {SUBMISSION_LIMIT} bytes (rule: limit)"
+            )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > SUBMISSION_LIMIT:
+            raise Problem(
+                413, "Content Too Large", f"the body is over {SUBMISSION_LIMIT} bytes (rule: limit)"
+            )
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(
+            400,
+            "Bad Request",
+            "the body is not JSON",
+            [{"path": "$", "rule": "json", "message": str(exc)[:300]}],
+        ) from None
+
+
+class _ConnectionReset(Response):
+    """Start a 202, send part of it, and stop: the server then drops the connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 202,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"256")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"tcn": ', "more_body": True})
+
+
+def create_app(service: MockService) -> Starlette:
+    """The ASGI app over `service`; its lifespan starts and stops the service."""
+
+    def admin(handler: Handler) -> Handler:
+        async def guarded(request: Request) -> Response:
+            token = service.admin_token
+            if token is not None:
+                given = request.headers.get("authorization", "")
+                if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                    raise Problem(
+                        401,
+                        "Unauthorized",
+                        "the admin API needs 'Authorization: Bearer <token>' (rule: admin token)",
+                    )
+            return await handler(request)
+
+        return guarded
+
+    async def submissions(request: Request) -> Response:
+        body = await _json_body(request)
+        header = body.get("type1") if isinstance(body, dict) else None
+        tcn = header.get("tcn") if isinstance(header, dict) else None
+        found = schemas.problems("common.json#/$defs/tcn", tcn)
+        if tcn is None or found:
+            errors = [
+                {"path": "$.type1.tcn", "rule": p.rule if tcn is not None else "required",
+                 "message": p.message if tcn is not None else "'tcn' is required"}
+                for p in (found or [schemas.Problem("$", "required", "", "")])
+            ]  # fmt: skip
+            raise Problem(
+                400,
+                "Bad Request",
+                "a submission needs a valid $.type1.tcn to be answered (an ERRT names it)",
+                errors,
+            )
+        try:
+            ack = await service.submit(body)
+        except FaultResponse as fault:
+            if fault.kind == "connection-reset":
+                return _ConnectionReset()
+            status = 503 if fault.kind == "http-503" else 500
+            raise Problem(
+                status,
+                "Service Unavailable" if status == 503 else "Internal Server Error",
+                f"injected by the scenario: {fault}",
+                headers={"retry-after": "1"} if status == 503 else None,
+            ) from None
+        return JSONResponse(dict(ack), 202)
+
+    async def ident_searches(request: Request) -> Response:
+        body = await _json_body(request)
+        _check("car", body, "CAR")
+        return JSONResponse(service.ident_search(body))
+
+    async def lesc_iaq(request: Request) -> Response:
+        body = await _json_body(request)
+        _check("iaq", body, "IAQ")
+        return JSONResponse(service.lesc_determine(body))
+
+    def _ori(request: Request) -> str:
+        ori = str(request.path_params["ori"])
+        found = schemas.problems("common.json#/$defs/ori", ori)
+        if found:
+            raise Problem(
+                400,
+                "Bad Request",
+                f"{ori!r} is not an ORI",
+                [{"path": "$.ori", "rule": p.rule, "message": p.message} for p in found],
+            )
+        return ori
+
+    async def lea_post(request: Request) -> Response:
+        ori = _ori(request)
+        body = await _json_body(request)
+        ledger_id = await service.lea_receive(
+            ori, body, request.headers.get("x-interop-message-id")
+        )
+        return JSONResponse({"id": ledger_id}, 202)
+
+    async def lea_get(request: Request) -> Response:
+        return JSONResponse({"messages": await service.inbox(f"lea:{_ori(request)}")})
+
+    async def dro_inbox(request: Request) -> Response:
+        return JSONResponse({"messages": await service.inbox("dro")})
+
+    async def clock(request: Request) -> Response:
+        return JSONResponse(service.clock.state())
+
+    async def advance(request: Request) -> Response:
+        body = await _json_body(request)
+        _check("api.json#/$defs/advance", body, "advance request")
+        if service.clock.mode != "manual":
+            raise Problem(
+                409,
+                "Conflict",
+                f"the clock is {service.clock.mode}; only a manual clock is advanced (rule: mode)",
+            )
+        done = await service.advance(float(body["seconds"]), wait=float(body.get("wait", 30)))
+        return JSONResponse(done)
+
+    async def scenario(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _json_body(request)
+            _check("scenario", body, "scenario")
+            try:
+                await service.set_scenario(body)
+            except ValueError as exc:
+                raise Problem(400, "Bad Request", str(exc)) from None
+        return JSONResponse(service.scenario.document)
+
+    async def reset(request: Request) -> Response:
+        await service.reset()
+        return Response(status_code=204)
+
+    async def ledger(request: Request) -> Response:
+        query = request.query_params
+        rows = await service.ledger.messages(
+            tcn=query.get("tcn"), ori=query.get("ori"), channel=query.get("channel")
+        )
+        entries = []
+        for row in rows:
+            entry = as_dict(row)
+            body = entry.pop("body")
+            try:
+                entry["message"] = json.loads(str(body))
+            except ValueError:
+                entry["message"] = body
+            owed = await service.ledger.delivery(row.id) if row.channel == "sib" else None
+            entry["delivery"] = as_dict(owed) if owed is not None else None
+            entries.append(entry)
+        return JSONResponse({"entries": entries})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(await service.health())
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(openapi())
+
+    async def problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return exc.response()
+
+    async def http_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return Problem(exc.status_code, str(exc.detail), f"{request.method} {request.url.path}: "
+                       f"{exc.detail}", headers=exc.headers).response()  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    routes = [
+        Route("/cjis/submissions", submissions, methods=["POST"]),
+        Route("/ident/searches", ident_searches, methods=["POST"]),
+        Route("/lesc/iaq", lesc_iaq, methods=["POST"]),
+        Route("/dro/inbox", dro_inbox, methods=["GET"]),
+        Route("/lea/{ori}/inbox", lea_post, methods=["POST"]),
+        Route("/lea/{ori}/inbox", lea_get, methods=["GET"]),
+        Route("/admin/clock", admin(clock), methods=["GET"]),
+        Route("/admin/clock/advance", admin(advance), methods=["POST"]),
+        Route("/admin/scenario", admin(scenario), methods=["GET", "POST"]),
+        Route("/admin/reset", admin(reset), methods=["POST"]),
+        Route("/admin/ledger", admin(ledger), methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={Problem: problem, HTTPException: http_problem},
+        lifespan=lifespan,
+    )
