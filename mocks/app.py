@@ -23,7 +23,7 @@ from .service import FaultResponse, MockService
 
 __all__ = ["Problem", "create_app"]
 
-Handler = Callable[[Request], Awaitable[Response]]
+_Handler = Callable[[Request], Awaitable[Response]]
 
 
 class Problem(Exception):
@@ -116,7 +116,7 @@ class _ConnectionReset(Response):
 def create_app(service: MockService) -> Starlette:
     """The ASGI app over `service`; its lifespan starts and stops the service."""
 
-    def admin(handler: Handler) -> Handler:
+    def admin(handler: _Handler) -> _Handler:
         async def guarded(request: Request) -> Response:
             token = service.admin_token
             if token is not None:

@@ -102,13 +102,26 @@ def _tcn(submission_tcn: str, tot: str, n: int) -> str:
     return f"{tot}-{digest.upper()}"
 
 
+def _sender(submission: dict[str, Any]) -> str:
+    """The submitting ORI, or the first CRI, when valid; else a placeholder that names no one."""
+    header = submission.get("type1", {})
+    type2 = submission.get("type2", {})
+    candidates = [header.get("ori")]
+    if isinstance(type2, dict) and isinstance(type2.get("cri"), list) and type2["cri"]:
+        candidates.append(type2["cri"][0])
+    for candidate in candidates:
+        if isinstance(candidate, str) and not schemas.problems("common.json#/$defs/ori", candidate):
+            return candidate
+    return "UNKNOWN00"
+
+
 class _Builder:
     """Response templates for one submission (type1 without `dat` and `gmt`, stamped later)."""
 
     def __init__(self, submission: dict[str, Any]) -> None:
         self.submission = submission
         self.tcn: str = submission["type1"]["tcn"]
-        self.ori: str = submission["type1"]["ori"]
+        self.ori = _sender(submission)
         self._n = 0
 
     def type1(self, tot: str, *, ori: str = CJIS_ORI, dai: str | None = None) -> dict[str, Any]:
@@ -164,7 +177,8 @@ async def plan_submission(
     """
     build = _Builder(submission)
     tot = submission["type1"].get("tot")
-    found = schemas.problems("submission", submission)
+    accepted = tot in ("CAR", "CPI")
+    found = schemas.problems(str(tot).lower() if accepted else "submission", submission)
     key: str | None = None
     if not found and tot == "CPI":
         key = await key_for_fbi(submission["type2"]["fbi"])
@@ -184,7 +198,7 @@ async def plan_submission(
         return Plan(steps, facts)
 
     if found:
-        if tot not in ("CAR", "CPI"):
+        if not accepted:
             reason = f"TOT {tot!r} is not accepted here"
             return rejected([_entry("A0004", "$.type1.tot", reason, "CAR or CPI")], True)
         return rejected(errt_entries(found), True)

@@ -110,11 +110,13 @@ class Scenario:
 
     def case(self, submission: dict[str, Any], biometric_key: str | None) -> Case:
         """Settings for a submission: the first override whose `when` matches, or the default."""
+        header = submission.get("type1")
+        type2 = submission.get("type2")
         facts = {
-            "tcn": submission["type1"]["tcn"],
-            "ori": submission["type1"]["ori"],
+            "tcn": header.get("tcn") if isinstance(header, dict) else None,
+            "ori": header.get("ori") if isinstance(header, dict) else None,
             "biometric_key": biometric_key,
-            "fbi": submission.get("type2", {}).get("fbi"),
+            "fbi": type2.get("fbi") if isinstance(type2, dict) else None,
         }
         for when, case in self._overrides:
             if all(facts.get(k) == v for k, v in when.items()):

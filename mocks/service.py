@@ -197,7 +197,7 @@ class MockService:
             ops.append(state_op(f"fbi:{facts['fbi']}", facts["biometric_key"]))
         ops.append(state_op(f"facts:{tcn}", json.dumps(facts, sort_keys=True)))
         timers: list[tuple[float, str]] = []
-        lea = submission["type1"]["ori"]
+        lea = _part(submission, "type1").get("ori")
         for i, step in enumerate(plan.steps):
             timer_id = f"{tcn}#{i:02d}"
             due = base + step.delay

@@ -43,7 +43,7 @@ __all__ = [
     "synthesizers",
 ]
 
-MESSAGE_NAMES: tuple[str, ...] = tuple(n for n in schemas.NAMES if n != "common")
+MESSAGE_NAMES: tuple[str, ...] = tuple(n for n in schemas.NAMES if n not in ("common", "api"))
 """Schema names ``messages`` has a strategy for."""
 
 _T = TypeVar("_T")

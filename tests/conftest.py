@@ -1,0 +1,128 @@
+"""Fixtures for the mocks' tests: a recording SIB callback and the mock app in process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+import schemas
+from mocks.app import create_app
+from mocks.clock import VirtualClock
+from mocks.service import MockService
+from protocol.ebts import ebts_date
+from protocol.synthetic import Synthesizer
+
+CALLBACK = "http://sib.test/cjis/responses"
+START = "2026-11-23T09:00:00+00:00"
+
+
+class RecordingSib:
+    """Stands in for a SIB's POST /cjis/responses: records deliveries, answers as told."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[httpx.Request] = []
+        self.answers: list[int] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.deliveries.append(request)
+        status = self.answers.pop(0) if self.answers else 200
+        return httpx.Response(status)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Every delivered body that is JSON, in order."""
+        out = []
+        for request in self.deliveries:
+            try:
+                out.append(json.loads(request.content))
+            except ValueError:
+                continue
+        return out
+
+    def kinds(self) -> list[str]:
+        """What each delivery was, in order: SRE, SRE+ident, IDR, IDR/IAR, IAR, ERRT, raw."""
+        found = []
+        for request in self.deliveries:
+            try:
+                body = json.loads(request.content)
+            except ValueError:
+                found.append("raw")
+                continue
+            tot = body.get("type1", {}).get("tot")
+            type2 = body.get("type2", {})
+            if tot == "IDR" and "iar" in type2:
+                tot = "IDR/IAR"
+            if tot == "SRE" and "ident" in type2:
+                tot = "SRE+ident/IAR" if "iar" in type2["ident"] else "SRE+ident"
+            found.append(str(tot))
+        return found
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def sib() -> RecordingSib:
+    return RecordingSib()
+
+
+Mocks = Callable[..., Any]
+
+
+@pytest.fixture
+async def mocks(sib: RecordingSib) -> AsyncIterator[Mocks]:
+    """Start a mock service with a scenario; yields an httpx client bound to its app."""
+    started: list[tuple[MockService, httpx.AsyncClient]] = []
+
+    async def start(scenario: dict[str, Any] | None = None, **options: Any) -> httpx.AsyncClient:
+        from datetime import datetime
+
+        service = MockService(
+            clock=VirtualClock("manual", start=datetime.fromisoformat(START)),
+            scenario=scenario or {},
+            callback=CALLBACK,
+            transport=httpx.MockTransport(sib),
+            **options,
+        )
+        await service.start()
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(service)), base_url="http://mocks.test"
+        )
+        client.service = service  # type: ignore[attr-defined]
+        started.append((service, client))
+        return client
+
+    yield start
+    for service, client in started:
+        await client.aclose()
+        await service.stop()
+
+
+@pytest.fixture
+def synth() -> Synthesizer:
+    return Synthesizer(42)
+
+
+def booking_car(
+    synth: Synthesizer,
+    *,
+    ori: str = "NC0920000",
+    arrested: date = date(2026, 11, 23),
+    key: str | None = None,
+    charges: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A valid CAR for a fresh synthetic person booked by `ori`."""
+    from datetime import datetime
+
+    prints = synth.prints("rolled-ten-print", key=key) if key else None
+    booking = synth.booking(ori, doa=arrested, prints=prints, charges=charges)
+    car = synth.car(booking, tcn=synth.tcn(ori, arrested), gmt=datetime.fromisoformat(START))
+    schemas.validate("car", car)
+    assert car["type2"]["doa"] == ebts_date(arrested)
+    return car
