@@ -40,6 +40,10 @@ __all__ = ["FaultResponse", "MockService", "Submitted"]
 _TRANSIENT = ("http-500", "http-503", "connection-reset")
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _part(document: Any, key: str) -> dict[str, Any]:
     value = document.get(key) if isinstance(document, dict) else None
     return value if isinstance(value, dict) else {}
@@ -165,6 +169,8 @@ class MockService:
             return Submitted(tcn=tcn, status="duplicate", virtual_time=gmt(now))
         type2 = _part(submission, "type2")
         key = _part(submission, "prints").get("biometric_key")
+        if not isinstance(key, str):
+            key = None
         if key is None and isinstance(type2.get("fbi"), str):
             key = await self.key_for_fbi(type2["fbi"])
         case = self.scenario.case(submission, key)
@@ -197,7 +203,7 @@ class MockService:
             ops.append(state_op(f"fbi:{facts['fbi']}", facts["biometric_key"]))
         ops.append(state_op(f"facts:{tcn}", json.dumps(facts, sort_keys=True)))
         timers: list[tuple[float, str]] = []
-        lea = _part(submission, "type1").get("ori")
+        lea = _text(_part(submission, "type1").get("ori"))
         for i, step in enumerate(plan.steps):
             timer_id = f"{tcn}#{i:02d}"
             due = base + step.delay
@@ -227,15 +233,15 @@ class MockService:
         body: str | None = None,
     ) -> Any:
         header = _part(message, "type1")
-        own = header.get("tcn")
+        own = _text(header.get("tcn"))
         return message_op(
             id=id,
             direction=direction,
             channel=channel,
-            tot=header.get("tot"),
+            tot=_text(header.get("tot")),
             tcn=own if direction == "out" else about,
-            tcr=about if direction == "out" else header.get("tcr"),
-            ori=lea or header.get("ori"),
+            tcr=about if direction == "out" else _text(header.get("tcr")),
+            ori=lea or _text(header.get("ori")),
             virtual_time=gmt(when),
             body=body if body is not None else json.dumps(message),
         )
@@ -364,9 +370,9 @@ class MockService:
                 id=ledger_id,
                 direction="in",
                 channel=f"lea:{ori}",
-                tot=header.get("tot"),
-                tcn=header.get("tcn"),
-                tcr=header.get("tcr"),
+                tot=_text(header.get("tot")),
+                tcn=_text(header.get("tcn")),
+                tcr=_text(header.get("tcr")),
                 ori=ori,
                 virtual_time=gmt(self.clock.now()),
                 body=json.dumps(message),
