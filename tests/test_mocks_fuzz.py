@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 import schemathesis
@@ -22,9 +23,14 @@ schemathesis.openapi.format(
     st.dates(date(1800, 1, 1), date(2199, 12, 31)).map(lambda d: d.strftime("%Y%m%d")),
 )
 SCHEMA = schemathesis.openapi.from_dict(openapi())
-OPERATIONS = [(op.path, op.method.upper()) for op in (r.ok() for r in SCHEMA.get_all_operations())]
+OPERATIONS = [
+    (op.path, op.method.upper())
+    for op in (result.ok() for result in SCHEMA.get_all_operations())  # type: ignore[union-attr]
+]
 WITH_BODY = {(p, m) for p, m in OPERATIONS if SCHEMA[p][m].body}
-WITH_INPUT = WITH_BODY | {(p, m) for p, m in OPERATIONS if SCHEMA[p][m].definition.raw.get("parameters")}
+WITH_INPUT = WITH_BODY | {
+    (p, m) for p, m in OPERATIONS if SCHEMA[p][m].definition.raw.get("parameters")
+}
 EXAMPLES = 120
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 # Negative requests need something to break: a body or a parameter.
@@ -54,7 +60,7 @@ def test_operation_conforms_and_never_answers_5xx(
     base_url: str, path: str, method: str, mode: GenerationMode
 ) -> None:
     operation = SCHEMA[path][method]
-    excluded = []
+    excluded: list[Any] = []
     if path == "/cjis/submissions":
         # A CAR or CPI that breaks an EBTS rule is acknowledged, then answered by an ERRT.
         excluded.append(negative_data_rejection)
@@ -71,7 +77,7 @@ def test_operation_conforms_and_never_answers_5xx(
         suppress_health_check=list(HealthCheck),
         database=None,
     )
-    def run(case: schemathesis.Case) -> None:
+    def run(case: schemathesis.Case[Any]) -> None:
         response = case.call_and_validate(base_url=base_url, excluded_checks=excluded, timeout=10)
         assert response.status_code < 500
         sent.append(response.status_code)
