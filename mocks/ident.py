@@ -40,9 +40,11 @@ class IdentRepository:
     def person(self, key: str, submission: dict[str, Any]) -> dict[str, Any]:
         """The subject as booked, filled in by the repository where the submission is silent."""
         type2 = submission.get("type2", {})
-        synth = self._reseed("person", key)
-        made = synth.person()
-        return {f: type2.get(f, made[f]) for f in ("nam", "dob", "pob", "sex")}
+        fields = ("nam", "dob", "pob", "sex")
+        if all(f in type2 for f in fields):
+            return {f: type2[f] for f in fields}
+        made = self._reseed("person", key).person()
+        return {f: type2.get(f, made[f]) for f in fields}
 
     def search(
         self, key: str, person: dict[str, Any], outcome: dict[str, Any]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import OrderedDict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from .scheduler import Scheduler, Timer
 __all__ = ["FaultResponse", "MockService", "Submitted"]
 
 _TRANSIENT = ("http-500", "http-503", "connection-reset")
+_RECENT_TCNS = 200_000
+"""TCNs remembered in memory; older ones are looked up in the ledger."""
 
 
 def _text(value: Any) -> str | None:
@@ -88,6 +91,8 @@ class MockService:
         self.scheduler = Scheduler(self.clock, self._fire)
         self._attempts: dict[str, int] = {}
         self._fbi: dict[str, str] = {}
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._ledger_knows_more = True
         self.started = False
 
     # -- life cycle ------------------------------------------------------------------------
@@ -107,6 +112,7 @@ class MockService:
         if stored is not None and not self._scenario_given:
             self._use_scenario(Scenario(json.loads(stored)))
         await self._save_clock()
+        self._ledger_knows_more = (await self.ledger.counts()).get("messages", 0) > 0
         for timer in await self.ledger.pending_timers():
             self.scheduler.add(timer.due, timer.id)
         await self.courier.start()
@@ -151,7 +157,7 @@ class MockService:
     async def key_for_fbi(self, fbi: str) -> str | None:
         """The biometric key of an FBI number on file (scenario subjects or earlier CARs)."""
         key = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
-        if key is None:
+        if key is None and self._ledger_knows_more:
             key = await self.ledger.state(f"fbi:{fbi}")
             if key is not None:
                 self._fbi[fbi] = key
@@ -165,7 +171,7 @@ class MockService:
         """
         tcn: str = submission["type1"]["tcn"]
         now = self.clock.now()
-        if await self.ledger.message(f"in:{tcn}") is not None:
+        if await self._taken(tcn):
             return Submitted(tcn=tcn, status="duplicate", virtual_time=gmt(now))
         type2 = _part(submission, "type2")
         key = _part(submission, "prints").get("biometric_key")
@@ -213,12 +219,27 @@ class MockService:
             )
             timers.append((due, timer_id))
         await self.ledger.write(*ops)
+        self._remember(tcn)
         for due, timer_id in timers:
             self.scheduler.add(due, timer_id)
         hang = case.fault("hang")
         if hang is not None:
             await asyncio.sleep(float(hang.get("seconds", 30)))
         return Submitted(tcn=tcn, status="accepted", virtual_time=gmt(now))
+
+    async def _taken(self, tcn: str) -> bool:
+        """Whether a submission with this TCN was accepted already (this run, or in the ledger)."""
+        if tcn in self._seen:
+            return True
+        if not self._ledger_knows_more:
+            return False
+        return await self.ledger.message(f"in:{tcn}") is not None
+
+    def _remember(self, tcn: str) -> None:
+        self._seen[tcn] = None
+        if len(self._seen) > _RECENT_TCNS:
+            self._seen.popitem(last=False)
+            self._ledger_knows_more = True
 
     def _message_op(
         self,
@@ -340,6 +361,8 @@ class MockService:
         await self.ledger.reset()
         self._attempts.clear()
         self._fbi.clear()
+        self._seen.clear()
+        self._ledger_knows_more = False
         self.scheduler = Scheduler(self.clock, self._fire)
         await self._save_clock()
         await self.ledger.write(state_op("scenario", json.dumps(self.scenario.document)))

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import schemas
@@ -219,3 +222,59 @@ def test_unknown_schema_name_is_a_clear_error() -> None:
 
 def test_digest_is_a_sha256_of_the_schema_files() -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", schemas.digest())
+
+
+def _reference_valid(name: str, document: Any) -> bool:
+    return not any(True for _ in schemas.validator(name).iter_errors(document))
+
+
+@pytest.mark.parametrize(
+    ("name", "valid", "change", "value"),
+    [row[:4] for row in INVALID],
+    ids=[f"{row[0]}:{row[2]}" for row in INVALID],
+)
+def test_fast_engine_rejects_what_the_reference_engine_rejects(
+    name: str, valid: Any, change: str, value: object
+) -> None:
+    broken = mutate(valid, change, value)
+    assert schemas._fast(name).is_valid(valid)
+    assert not schemas._fast(name).is_valid(broken)
+    assert not _reference_valid(name, broken)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(name=st.sampled_from(MESSAGES), noise=JSON, data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_both_engines_agree_on_any_document(name: str, noise: Any, data: st.DataObject) -> None:
+    examples = schemas.examples(name)
+    from_example: bool = data.draw(st.booleans())
+    document: Any
+    if examples and from_example:
+        document = copy.deepcopy(data.draw(st.sampled_from(examples)))
+        if isinstance(document, dict) and document:
+            document[data.draw(st.sampled_from(sorted(document)))] = noise
+    else:
+        document = noise
+    assert schemas._fast(name).is_valid(document) == _reference_valid(name, document)
+
+
+@pytest.mark.parametrize(
+    ("ref", "value"),
+    [
+        ("common.json#/$defs/ori", "NC0920000\n"),
+        ("common.json#/$defs/tcn", "NC0920000-20261125-000001\n"),
+        ("common.json#/$defs/gmt", "2026-11-25T12:00:00Z\n"),
+    ],
+)
+def test_a_trailing_newline_breaks_a_pattern_in_both_engines(ref: str, value: str) -> None:
+    assert "pattern" in {p.rule for p in schemas.problems(ref, value)}
+    assert not schemas._fast(ref).is_valid(value)
+    assert schemas.problems(ref, value.rstrip("\n")) == []

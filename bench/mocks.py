@@ -1,0 +1,197 @@
+"""Benchmark of the mock federal endpoints: throughput, timer lateness, memory.
+
+Prints:
+  1. submissions per second end to end, in process: CAR → ack → SRE, IDENT, IAQ/IAR at LESC,
+     IDR/IAR delivered to a local callback, on a scaled:3600 clock with short delays;
+  2. p50/p99 lateness of timers against their virtual deadlines at scaled:3600, for the
+     scheduler alone (100,000 timers) and for the service's own timers in run 1;
+  3. peak RSS with 100,000 pending timers held by the service (ledger in a file).
+
+    python bench/mocks.py [--submissions 5000] [--timers 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mocks.app import create_app
+from mocks.clock import VirtualClock
+from mocks.scheduler import Scheduler, Timer
+from mocks.service import MockService
+from protocol.synthetic import Synthesizer
+
+FAST = {
+    "name": "bench-fast",
+    "steps": {
+        "sre": {"fixed": 1},
+        "idr": {"fixed": 2},
+        "iar": {"fixed": 3},
+        "idr_alone_after": {"fixed": 86400},
+        "no_match_idr": {"fixed": 2},
+        "errt": {"fixed": 1},
+    },
+}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cars(n: int, when: datetime) -> list[dict[str, Any]]:
+    synth = Synthesizer(7)
+    out = []
+    for _ in range(n):
+        booking = synth.booking("NC0920000", doa=when.date())
+        out.append(synth.car(booking, tcn=synth.tcn("NC0920000", when.date()), gmt=when))
+    return out
+
+
+async def end_to_end(n: int, concurrency: int = 64) -> dict[str, float]:
+    received: list[float] = []
+    done = asyncio.Event()
+    expected = 2 * n
+
+    def callback(request: httpx.Request) -> httpx.Response:
+        received.append(time.perf_counter())
+        if len(received) >= expected:
+            done.set()
+        return httpx.Response(200)
+
+    with tempfile.TemporaryDirectory() as folder:
+        clock = VirtualClock("scaled", scale=3600)
+        cars = _cars(n, clock.now())
+        service = MockService(
+            clock=clock,
+            scenario={"ident": {"match_rate": 1}, "timing": FAST},
+            ledger=Path(folder) / "bench.sqlite3",
+            callback="http://sib.local/cjis/responses",
+            transport=httpx.MockTransport(callback),
+        )
+        async with service:
+            transport = httpx.ASGITransport(app=create_app(service))
+            async with httpx.AsyncClient(transport=transport, base_url="http://mocks") as client:
+                queue = list(reversed(cars))
+                began = time.perf_counter()
+
+                async def worker() -> None:
+                    while queue:
+                        car = queue.pop()
+                        response = await client.post("/cjis/submissions", json=car)
+                        assert response.status_code == 202, response.text
+
+                await asyncio.gather(*(worker() for _ in range(concurrency)))
+                acked = time.perf_counter()
+                await asyncio.wait_for(done.wait(), timeout=600)
+                finished = time.perf_counter()
+            lateness = sorted(service.scheduler.lateness)
+    return {
+        "acks_per_s": n / (acked - began),
+        "end_to_end_per_s": n / (finished - began),
+        "service_lateness_p50_ms": 1000 * statistics.median(lateness),
+        "service_lateness_p99_ms": 1000 * lateness[int(0.99 * (len(lateness) - 1))],
+    }
+
+
+async def scheduler_lateness(count: int) -> dict[str, float]:
+    clock = VirtualClock("scaled", scale=3600)
+    fired = 0
+    finished = asyncio.Event()
+
+    async def fire(batch: list[Timer]) -> None:
+        nonlocal fired
+        fired += len(batch)
+        if fired >= count:
+            finished.set()
+
+    scheduler = Scheduler(clock, fire)
+    start = clock.timestamp() + 60
+    span = 6 * 3600
+    for i in range(count):
+        scheduler.add(start + span * i / count, f"t{i}")
+    await scheduler.start()
+    await asyncio.wait_for(finished.wait(), timeout=120)
+    await scheduler.stop()
+    lateness = sorted(scheduler.lateness)
+    return {
+        "timers": float(count),
+        "lateness_p50_ms": 1000 * statistics.median(lateness),
+        "lateness_p99_ms": 1000 * lateness[int(0.99 * (len(lateness) - 1))],
+        "lateness_max_ms": 1000 * lateness[-1],
+    }
+
+
+async def pending_memory(timers: int) -> dict[str, float]:
+    gc.collect()
+    before = _rss_mb()
+    with tempfile.TemporaryDirectory() as folder:
+        start = datetime(2026, 11, 23, 9, tzinfo=UTC)
+        service = MockService(
+            clock=VirtualClock("manual", start=start),
+            scenario={"ident": {"match_rate": 1}},
+            ledger=Path(folder) / "pending.sqlite3",
+        )
+        async with service:
+            synth = Synthesizer(3)
+            while len(service.scheduler) < timers:
+                booking = synth.booking("NC0920000", doa=start.date())
+                car = synth.car(booking, tcn=synth.tcn("NC0920000", start.date()), gmt=start)
+                await service.submit(car)
+            pending = len(service.scheduler)
+            after = _rss_mb()
+            service.clock.set(start + timedelta(seconds=1))
+    return {"pending_timers": float(pending), "rss_before_mb": before, "peak_rss_mb": after}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=5000)
+    parser.add_argument("--timers", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+        loop_name = "uvloop"
+    except ImportError:
+        loop_name = "asyncio"
+    print(f"event loop: {loop_name}; python {sys.version.split()[0]}")
+
+    runs = [asyncio.run(end_to_end(args.submissions)) for _ in range(args.repeat)]
+    print(
+        f"\n1. end to end, {args.submissions} CARs all matching, in process, scaled:3600 "
+        f"(median of {args.repeat}; target >= 1,000 submissions/s)"
+    )
+    for key in runs[0]:
+        print(f"   {key:28} {statistics.median(r[key] for r in runs):10.1f}")
+
+    timing = [asyncio.run(scheduler_lateness(args.timers)) for _ in range(args.repeat)]
+    print(
+        f"\n2. scheduler alone, {args.timers} timers over 6 virtual hours at scaled:3600 "
+        f"(median of {args.repeat}; target p99 <= 50 ms)"
+    )
+    for key in timing[0]:
+        print(f"   {key:28} {statistics.median(r[key] for r in timing):10.2f}")
+
+    memory = asyncio.run(pending_memory(args.timers))
+    print(f"\n3. service holding {args.timers} pending timers (target <= 300 MB)")
+    for key, value in memory.items():
+        print(f"   {key:28} {value:10.1f}")
+
+
+if __name__ == "__main__":
+    main()
