@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from mocks.server import is_loopback, server
 from mocks.service import MockService
 from protocol.synthetic import Synthesizer
 from tests._server import serving
@@ -140,3 +141,24 @@ def test_sigkill_mid_run_then_restart_delivers_every_owed_response_once(
     assert set(per_id.values()) == {1}
     answered = {body["type1"]["tcr"] for _, body in received if body["type1"]["tot"] == "IDR"}
     assert answered == {car["type1"]["tcn"] for car in cars}
+
+
+def test_serving_off_loopback_needs_an_admin_token() -> None:
+    with pytest.raises(ValueError, match="off loopback: give --admin-token"):
+        server(MockService(), host="0.0.0.0")
+    assert server(MockService(admin_token="t"), host="0.0.0.0").config.host == "0.0.0.0"
+    assert is_loopback("127.0.0.2")
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("10.0.0.1")
+
+
+def test_cli_serve_refuses_off_loopback_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from conformance.cli import main
+
+    monkeypatch.delenv("INTEROP_ADMIN_TOKEN", raising=False)
+    out = io.StringIO()
+    assert main(["serve", "--host", "0.0.0.0"], out=out) == 2
+    assert "admin-token" in out.getvalue()
