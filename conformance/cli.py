@@ -109,6 +109,27 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_example(args: argparse.Namespace, out: TextIO) -> int:
+    from datetime import UTC, datetime
+
+    from protocol.synthetic import Synthesizer
+
+    synth = Synthesizer(args.seed)
+    now = datetime.now(UTC).replace(microsecond=0)
+    ori = args.ori or synth.lea_ori(args.state)
+    booking = synth.booking(ori, doa=now.date())
+    documents = {
+        "booking": lambda: booking,
+        "car": lambda: synth.car(booking, tcn=synth.tcn(ori, now.date()), gmt=now),
+        "sut-profile": lambda: synth.sut_profile(args.state),
+        "scenario": lambda: synth.scenario(args.state),
+    }
+    document = documents[args.kind]()
+    schemas.validate(args.kind, document)
+    print(json.dumps(document, indent=2), file=out)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="interop",
@@ -141,6 +162,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--sut-callback", help="the SIB's POST /cjis/responses URL")
     serve.add_argument("--admin-token", help="required for the admin API off loopback")
     serve.set_defaults(run=_cmd_serve)
+    example = sub.add_parser(
+        "example",
+        help="print a synthetic document, dated today",
+        description="Print a synthetic, schema-valid document (a CAR is dated today).",
+    )
+    example.add_argument("kind", choices=["car", "booking", "sut-profile", "scenario"])
+    example.add_argument("--seed", type=int, default=0)
+    example.add_argument("--state", default="NC", help="NCIC state code")
+    example.add_argument("--ori", help="the booking LEA's ORI (default: a synthetic one)")
+    example.set_defaults(run=_cmd_example)
     listing = sub.add_parser("schemas", help="list the schemas and their digest")
     listing.set_defaults(run=_cmd_schemas)
     return parser

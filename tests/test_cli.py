@@ -71,3 +71,10 @@ def test_unknown_command_exits_with_usage() -> None:
     with pytest.raises(SystemExit) as caught:
         main(["frobnicate"])
     assert caught.value.code == 2
+
+
+@pytest.mark.parametrize("kind", ["car", "booking", "sut-profile", "scenario"])
+def test_example_prints_a_valid_synthetic_document(kind: str) -> None:
+    code, text = _run("example", kind, "--seed", "3")
+    assert code == 0
+    assert schemas.problems(kind, json.loads(text)) == []
