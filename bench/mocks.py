@@ -6,6 +6,7 @@ Prints:
   2. p50/p99 lateness of timers against their virtual deadlines at scaled:3600, for the
      scheduler alone (100,000 timers) and for the service's own timers in run 1;
   3. peak RSS with 100,000 pending timers held by the service (ledger in a file).
+Run 1b measures the service without HTTP, to show where the time of run 1 goes.
 
     python bench/mocks.py [--submissions 5000] [--timers 100000] [--repeat 3]
 """
@@ -106,6 +107,34 @@ async def end_to_end(n: int, concurrency: int = 64) -> dict[str, float]:
     }
 
 
+async def service_alone(n: int, concurrency: int = 64) -> dict[str, float]:
+    """The mock's own work, no HTTP on either side: submit, then fire every timer."""
+    with tempfile.TemporaryDirectory() as folder:
+        clock = VirtualClock("manual")
+        cars = _cars(n, clock.now())
+        service = MockService(
+            clock=clock,
+            scenario={"ident": {"match_rate": 1}, "timing": FAST},
+            ledger=Path(folder) / "alone.sqlite3",
+        )
+        async with service:
+            queue = list(reversed(cars))
+            began = time.perf_counter()
+
+            async def worker() -> None:
+                while queue:
+                    await service.submit(queue.pop())
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            submitted = time.perf_counter()
+            fired = await service.scheduler.run_until(clock.now() + timedelta(seconds=10))
+            finished = time.perf_counter()
+    return {
+        "submissions_per_s": n / (submitted - began),
+        "timers_fired_per_s": fired / (finished - submitted),
+    }
+
+
 async def scheduler_lateness(count: int) -> dict[str, float]:
     clock = VirtualClock("scaled", scale=3600)
     fired = 0
@@ -178,6 +207,14 @@ def main() -> None:
     )
     for key in runs[0]:
         print(f"   {key:28} {statistics.median(r[key] for r in runs):10.1f}")
+
+    alone = [asyncio.run(service_alone(args.submissions)) for _ in range(args.repeat)]
+    print(
+        f"\n1b. the service alone (no HTTP client, no deliveries), {args.submissions} CARs, "
+        f"ledger in a file (median of {args.repeat})"
+    )
+    for key in alone[0]:
+        print(f"   {key:28} {statistics.median(r[key] for r in alone):10.1f}")
 
     timing = [asyncio.run(scheduler_lateness(args.timers)) for _ in range(args.repeat)]
     print(
