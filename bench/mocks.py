@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -200,34 +201,32 @@ def main() -> None:
         loop_name = "asyncio"
     print(f"event loop: {loop_name}; python {sys.version.split()[0]}")
 
-    runs = [asyncio.run(end_to_end(args.submissions)) for _ in range(args.repeat)]
-    print(
-        f"\n1. end to end, {args.submissions} CARs all matching, in process, scaled:3600 "
-        f"(median of {args.repeat}; target >= 1,000 submissions/s)"
-    )
-    for key in runs[0]:
-        print(f"   {key:28} {statistics.median(r[key] for r in runs):10.1f}")
+    n, timers, repeat = args.submissions, args.timers, args.repeat
 
-    alone = [asyncio.run(service_alone(args.submissions)) for _ in range(args.repeat)]
-    print(
-        f"\n1b. the service alone (no HTTP client, no deliveries), {args.submissions} CARs, "
-        f"ledger in a file (median of {args.repeat})"
-    )
-    for key in alone[0]:
-        print(f"   {key:28} {statistics.median(r[key] for r in alone):10.1f}")
+    def report(title: str, bench: Callable[[], Coroutine[Any, Any, dict[str, float]]]) -> None:
+        runs = [asyncio.run(bench()) for _ in range(repeat)]
+        print(f"\n{title} (median of {repeat})")
+        for key in runs[0]:
+            print(f"   {key:28} {statistics.median(r[key] for r in runs):10.2f}")
 
-    timing = [asyncio.run(scheduler_lateness(args.timers)) for _ in range(args.repeat)]
-    print(
-        f"\n2. scheduler alone, {args.timers} timers over 6 virtual hours at scaled:3600 "
-        f"(median of {args.repeat}; target p99 <= 50 ms)"
+    report(
+        f"1. end to end, {n} CARs all matching, in process, scaled:3600; target >= 1,000/s",
+        lambda: end_to_end(n),
     )
-    for key in timing[0]:
-        print(f"   {key:28} {statistics.median(r[key] for r in timing):10.2f}")
-
-    memory = asyncio.run(pending_memory(args.timers))
-    print(f"\n3. service holding {args.timers} pending timers (target <= 300 MB)")
-    for key, value in memory.items():
-        print(f"   {key:28} {value:10.1f}")
+    report(
+        f"1b. the service alone (no HTTP client, no deliveries), {n} CARs, ledger in a file",
+        lambda: service_alone(n),
+    )
+    report(
+        f"2. scheduler alone, {timers} timers over 6 virtual hours at scaled:3600; "
+        "target p99 <= 50 ms",
+        lambda: scheduler_lateness(timers),
+    )
+    repeat = 1
+    report(
+        f"3. service holding {timers} pending timers; target <= 300 MB",
+        lambda: pending_memory(timers),
+    )
 
 
 if __name__ == "__main__":
