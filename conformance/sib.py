@@ -199,7 +199,7 @@ class ReferenceSib:
         return True
 
     def route_to(self, tx: Transaction, message: dict[str, Any]) -> list[str]:
-        """The LEAs a response goes to: the one that booked, unless routing is off or it opted out."""
+        """Where a response goes: the LEA that booked, unless routing is off or it opted out."""
         if not self.profile["message_routing"]:
             return []
         tot = message["type1"]["tot"]
