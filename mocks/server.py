@@ -1,17 +1,22 @@
-"""Serving the mocks over HTTP with uvicorn (uvloop and httptools when installed, no access log)."""
+"""Serving over HTTP with uvicorn (uvloop and httptools when installed, no access log)."""
 
 from __future__ import annotations
 
 import importlib.util
 import ipaddress
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
 from .app import create_app
 from .service import MockService
 
-__all__ = ["is_loopback", "server"]
+__all__ = ["in_thread", "is_loopback", "server", "serving", "uvicorn_server"]
 
 
 def is_loopback(host: str) -> bool:
@@ -24,23 +29,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def server(
-    service: MockService,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8700,
-    sock: socket.socket | None = None,
-    log_level: str = "warning",
+def uvicorn_server(
+    app: Any, *, host: str = "127.0.0.1", port: int = 8700, log_level: str = "warning"
 ) -> uvicorn.Server:
-    """A uvicorn server for `service`; off loopback the service must carry an admin token."""
-    if not is_loopback(host) and service.admin_token is None:
-        raise ValueError(
-            f"--host {host} is off loopback: give --admin-token (or INTEROP_ADMIN_TOKEN) "
-            "so the admin API is not open to the network (rule: safe by default)"
-        )
+    """A uvicorn server for any ASGI app, with the fast loop and parser when installed."""
     fast = importlib.util.find_spec("uvloop") is not None
     config = uvicorn.Config(
-        create_app(service),
+        app,
         host=host,
         port=port,
         loop="uvloop" if fast else "asyncio",
@@ -51,3 +46,48 @@ def server(
         timeout_graceful_shutdown=5,
     )
     return uvicorn.Server(config)
+
+
+def server(
+    service: MockService, *, host: str = "127.0.0.1", port: int = 8700, log_level: str = "warning"
+) -> uvicorn.Server:
+    """A uvicorn server for the mocks; off loopback the service must carry an admin token."""
+    if not is_loopback(host) and service.admin_token is None:
+        raise ValueError(
+            f"--host {host} is off loopback: give --admin-token (or INTEROP_ADMIN_TOKEN) "
+            "so the admin API is not open to the network (rule: safe by default)"
+        )
+    return uvicorn_server(create_app(service), host=host, port=port, log_level=log_level)
+
+
+@contextmanager
+def in_thread(make: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run `make(port) -> uvicorn.Server` in a thread; yield its base URL until the block ends."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    running: uvicorn.Server = make(bound)
+    thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not running.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            sock.close()
+            raise RuntimeError(f"the server on {host}:{bound} did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=20)
+        sock.close()
+
+
+@contextmanager
+def serving(service: MockService, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve the mocks in a thread of this process; yield their base URL."""
+    with in_thread(
+        lambda bound: server(service, host=host, port=bound), host=host, port=port
+    ) as url:
+        yield url

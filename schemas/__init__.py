@@ -56,6 +56,7 @@ NAMES: tuple[str, ...] = (
     "timing-profile",
     "scenario",
     "api",
+    "requirements",
 )
 
 

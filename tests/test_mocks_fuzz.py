@@ -16,8 +16,8 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from mocks.openapi import openapi
+from mocks.server import serving
 from mocks.service import MockService
-from tests._server import serving
 
 schemathesis.openapi.format(
     "ebts-date",

@@ -19,10 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from mocks.server import is_loopback, server
+from mocks.server import is_loopback, server, serving
 from mocks.service import MockService
 from protocol.synthetic import Synthesizer
-from tests._server import serving
 from tests.conftest import booking_car
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,0 +1,147 @@
+"""What the checks use: the mock federal endpoints seen from the suite, and the LEA booking people.
+
+`Mocks` drives the mock server over HTTP (reset, scenario, clock, ledger, inboxes); `Lea` books
+synthetic people into the SIB under test the way a local LEA would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from protocol.ebts import ebts_date, parse_gmt
+from protocol.synthetic import Synthesizer
+
+__all__ = ["Lea", "Mocks", "kind_of"]
+
+
+def kind_of(message: Any) -> str:
+    """What a delivered or routed message is: SRE, SRE+IDR, SRE+IDR/IAR, IDR, IDR/IAR, IAR, ERRT."""
+    if not isinstance(message, dict) or not isinstance(message.get("type1"), dict):
+        return "other"
+    tot = str(message["type1"].get("tot"))
+    found = message.get("type2")
+    type2: dict[str, Any] = found if isinstance(found, dict) else {}
+    if tot == "IDR":
+        return "IDR/IAR" if "iar" in type2 else "IDR"
+    if tot == "SRE" and isinstance(type2.get("ident"), dict):
+        return "SRE+IDR/IAR" if "iar" in type2["ident"] else "SRE+IDR"
+    return tot
+
+
+class Mocks:
+    """The mock federal endpoints, reset for each check."""
+
+    def __init__(
+        self, base_url: str, profile: dict[str, Any], sut_url: str, token: str | None = None
+    ):
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=base_url, timeout=60, headers=headers)
+        self.base_url = base_url
+        self.profile = profile
+        self.sut_url = sut_url.rstrip("/")
+        self.clock = self.http.get("/admin/clock").json()
+
+    def reset(self, **scenario: Any) -> None:
+        """Forget everything and take a scenario over the profile's ORIs and NFF state."""
+        self.http.post("/admin/reset").raise_for_status()
+        document = {
+            "name": "check",
+            "sut_callback": f"{self.sut_url}/cjis/responses",
+            "activated_oris": self.profile["activated_oris"],
+            "nff_states": [self.profile["state"]] if self.profile["nff"] else [],
+            **scenario,
+        }
+        response = self.http.post("/admin/scenario", json=document)
+        response.raise_for_status()
+        self.clock = self.http.get("/admin/clock").json()
+
+    def now(self) -> datetime:
+        """Virtual now."""
+        return parse_gmt(self.http.get("/admin/clock").json()["now"])
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` of virtual time pass: at once on a manual clock, else in wall time."""
+        mode, scale = self.clock["mode"], float(self.clock["scale"])
+        if mode == "manual":
+            response = self.http.post("/admin/clock/advance", json={"seconds": seconds})
+            response.raise_for_status()
+        else:
+            time.sleep(seconds / scale + 0.5)
+
+    def entries(self, **query: str) -> list[dict[str, Any]]:
+        """Ledger entries (`tcn`, `ori` or `channel`)."""
+        result: list[dict[str, Any]] = self.http.get("/admin/ledger", params=query).json()[
+            "entries"
+        ]
+        return result
+
+    def submissions(self) -> list[dict[str, Any]]:
+        """What the SIB sent CJIS and CJIS took, oldest first."""
+        return [e["message"] for e in self.entries(channel="cjis")]
+
+    def refused(self) -> list[dict[str, Any]]:
+        """Submissions CJIS answered with an injected failure."""
+        return self.entries(channel="cjis-fault")
+
+    def delivered(self) -> list[dict[str, Any]]:
+        """What CJIS delivered to the SIB (message and delivery state), oldest first."""
+        return self.entries(channel="sib")
+
+    def routed(self) -> dict[str, list[dict[str, Any]]]:
+        """What the SIB routed, by LEA ORI."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for entry in self.entries():
+            if entry["channel"].startswith("lea:"):
+                out.setdefault(entry["channel"][4:], []).append(entry["message"])
+        return out
+
+    def settle(self, done: Callable[[], bool], timeout: float = 5.0) -> bool:
+        """Wait until `done()` or `timeout` wall seconds; whether it became true."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if done():
+                return True
+            time.sleep(0.05)
+        return done()
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class Lea:
+    """A local LEA that books synthetic people into the SIB under test."""
+
+    def __init__(self, sut_url: str, mocks: Mocks, seed: int) -> None:
+        self.http = httpx.Client(base_url=sut_url, timeout=60)
+        self.mocks = mocks
+        self.synth = Synthesizer(seed)
+
+    def booking(
+        self,
+        ori: str,
+        *,
+        person: dict[str, Any] | None = None,
+        key: str | None = None,
+        prior: bool = False,
+    ) -> dict[str, Any]:
+        """A valid booking arrested today (virtual), of a new person or of `person` again."""
+        today = self.mocks.now().date()
+        prints = self.synth.prints("rolled-ten-print", key=key) if key else None
+        booking = self.synth.booking(
+            ori, doa=today, person=person, prior_arrest_in_state=prior, prints=prints
+        )
+        booking.pop("fbi", None)
+        assert booking["doa"] == ebts_date(today)
+        return booking
+
+    def book(self, booking: Any) -> httpx.Response:
+        """POST a booking to the SIB."""
+        return self.http.post("/bookings", json=booking)
+
+    def close(self) -> None:
+        self.http.close()

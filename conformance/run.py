@@ -1,0 +1,112 @@
+"""Running the suite: against an outside SIB, or the reference SIB and its faulty variants.
+
+`check()` runs the conformance suite (pytest with this package's plugin) against a SIB and the mock
+endpoints; `stage()` starts the mocks and a SIB of ours in threads of this process for a demo or a
+self-test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from mocks.server import in_thread, serving, uvicorn_server
+from mocks.service import MockService
+
+from .variants import sib_class
+
+__all__ = ["DEMO_PROFILES", "check", "profile_for", "results", "stage"]
+
+DEMO_PROFILES: dict[str, dict[str, Any]] = {
+    "nff": {
+        "state": "NC",
+        "sib_ori": "NC0000000",
+        "nff": True,
+        "message_routing": True,
+        "activated_oris": [f"NC0{n:02d}0000" for n in range(10, 21)],
+        "opted_out_oris": ["NC0200000"],
+    },
+    "non-nff": {
+        "state": "VA",
+        "sib_ori": "VA0000000",
+        "nff": False,
+        "message_routing": True,
+        "activated_oris": [f"VA0{n:02d}0000" for n in range(10, 21)],
+        "opted_out_oris": ["VA0200000"],
+    },
+    "routing-off": {
+        "state": "SC",
+        "sib_ori": "SC0000000",
+        "nff": False,
+        "message_routing": False,
+        "activated_oris": ["SC0100000", "SC0110000"],
+        "opted_out_oris": [],
+    },
+}
+"""SUT profiles the demo runs the reference SIB under: NFF, not NFF, and no message routing."""
+
+
+def profile_for(name: str, *, mocks_url: str, sut_url: str) -> dict[str, Any]:
+    """A demo SUT profile wired to the given mock endpoints and SIB."""
+    return {
+        **DEMO_PROFILES[name],
+        "lea_inbox_base": f"{mocks_url}/lea",
+        "sut_url": sut_url,
+        "follows_virtual_clock": True,
+    }
+
+
+@contextmanager
+def stage(
+    profile_name: str, *, variant: str = "reference", clock: str = "manual"
+) -> Iterator[dict[str, Any]]:
+    """Start the mocks and our SIB (`variant`) on free loopback ports; yield the SUT profile."""
+    with ExitStack() as stack:
+        service = MockService(clock=clock)
+        mocks_url = stack.enter_context(serving(service))
+        holder: dict[str, Any] = {}
+
+        def make_sib(port: int) -> Any:
+            sut_url = f"http://127.0.0.1:{port}"
+            holder["profile"] = profile_for(profile_name, mocks_url=mocks_url, sut_url=sut_url)
+            sib = sib_class(variant)(holder["profile"], cjis_url=mocks_url)
+            return uvicorn_server(sib.app, port=port)
+
+        stack.enter_context(in_thread(make_sib))
+        service.callback = f"{holder['profile']['sut_url']}/cjis/responses"
+        yield holder["profile"]
+
+
+def check(
+    profile_path: str | Path,
+    *,
+    report_dir: str | Path,
+    sut_url: str | None = None,
+    mocks_url: str | None = None,
+    extra: Sequence[str] = (),
+    quiet: bool = True,
+) -> int:
+    """Run the conformance suite in a fresh Python process; returns pytest's exit code."""
+    command = [
+        sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider",
+        "--sut-profile", str(profile_path), "--report-dir", str(report_dir),
+        "-o", "addopts=", "-o", "testpaths=", "-q" if quiet else "-v", "-rfE",
+    ]  # fmt: skip
+    if sut_url:
+        command += ["--sut-url", sut_url]
+    if mocks_url:
+        command += ["--mocks-url", mocks_url]
+    command += list(extra)
+    return subprocess.call(command)
+
+
+def results(report_dir: str | Path) -> list[dict[str, Any]]:
+    """The check results a run wrote (`results.json`)."""
+    document = json.loads(Path(report_dir, "results.json").read_text())
+    found: list[dict[str, Any]] = document["results"]
+    return found

@@ -1,0 +1,1 @@
+"""The conformance checks, one test per check, each naming its requirement."""
