@@ -20,7 +20,16 @@ from mocks.service import MockService
 
 from .variants import sib_class
 
-__all__ = ["DEMO_PROFILES", "check", "profile_for", "results", "stage"]
+__all__ = [
+    "DEMO_PROFILES",
+    "check",
+    "failed",
+    "kill_matrix",
+    "profile_for",
+    "results",
+    "run_variant",
+    "stage",
+]
 
 DEMO_PROFILES: dict[str, dict[str, Any]] = {
     "nff": {
@@ -110,3 +119,41 @@ def results(report_dir: str | Path) -> list[dict[str, Any]]:
     document = json.loads(Path(report_dir, "results.json").read_text())
     found: list[dict[str, Any]] = document["results"]
     return found
+
+
+def run_variant(variant: str, folder: str | Path, *, clock: str = "manual") -> list[dict[str, Any]]:
+    """Run the whole suite against our SIB `variant` under its demo profile; its results."""
+    cls = sib_class(variant)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with stage(cls.demo_profile, variant=variant, clock=clock) as profile:
+        path = Path(folder, "sut-profile.json")
+        path.write_text(json.dumps(profile, indent=2))
+        check(path, report_dir=folder)
+    return results(folder)
+
+
+def failed(found: list[dict[str, Any]]) -> set[str]:
+    """The requirement IDs with a failing check in a run's results."""
+    return {r["requirement"] for r in found if r["outcome"] in ("failed", "error")}
+
+
+def kill_matrix(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """The matrix of variants (rows) by requirement (columns): X where a check failed."""
+    columns = sorted({r["requirement"] for found in runs.values() for r in found})
+    width = max(len(name) for name in runs)
+    lines = [" " * width + " " + " ".join(c.ljust(5) for c in columns)]
+    for variant, found in runs.items():
+        outcome = {r["requirement"]: r["outcome"] for r in found}
+        wanted = set(sib_class(variant).breaks)
+        cells = []
+        for column in columns:
+            state = outcome.get(column, "")
+            mark = (
+                "X" if state in ("failed", "error") else ("-" if state == "not-applicable" else ".")
+            )
+            cells.append((mark + ("*" if column in wanted else "")).ljust(5))
+        lines.append(variant.ljust(width) + " " + " ".join(cells))
+    lines.append(
+        "X: a check failed   .: passed   -: not applicable   *: the rule the variant breaks"
+    )
+    return "\n".join(lines)

@@ -72,6 +72,10 @@ class ReferenceSib:
     """The reference SIB over a SQLite store; `app` is its ASGI app."""
 
     name = "reference"
+    demo_profile = "nff"
+    """The demo profile (`conformance.run.DEMO_PROFILES`) that shows what a variant breaks."""
+    breaks: tuple[str, ...] = ()
+    """The requirement IDs a faulty variant breaks (none for the reference)."""
     retry_delays: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
     def __init__(
