@@ -130,6 +130,131 @@ def _cmd_example(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_sib(args: argparse.Namespace, out: TextIO) -> int:
+    from mocks.server import uvicorn_server
+    from protocol.profile import ProfileError, load_sut_profile
+
+    from .variants import sib_class
+
+    try:
+        profile = load_sut_profile(args.profile)
+        cls = sib_class(args.variant)
+    except (ProfileError, ValueError, OSError) as exc:
+        print(f"interop sib: {exc}", file=out)
+        return 2
+    sib = cls(profile, cjis_url=args.cjis_url, store=args.store)
+    print(
+        f"SIB '{cls.name}' for {profile['state']} on http://{args.host}:{args.port} "
+        f"(CJIS at {args.cjis_url}, LEA inboxes at {profile['lea_inbox_base']})",
+        file=out,
+        flush=True,
+    )
+    uvicorn_server(sib.app, host=args.host, port=args.port).run()
+    return 0
+
+
+def _summary(found: list[dict[str, Any]], out: TextIO) -> tuple[int, int]:
+    passed = sum(1 for r in found if r["outcome"] == "passed")
+    bad = [r for r in found if r["outcome"] in ("failed", "error")]
+    for r in bad:
+        print(f"   FAIL {r['requirement']:6} {r['check']}", file=out)
+    return passed, len(bad)
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from urllib.parse import urlsplit
+
+    from mocks.server import serving
+    from mocks.service import MockService
+    from protocol.profile import ProfileError, load_sut_profile
+
+    from .run import check, results
+
+    try:
+        profile = load_sut_profile(args.sut_profile)
+    except (ProfileError, OSError) as exc:
+        print(f"interop check: {exc}", file=out)
+        return 2
+    sut_url = args.sut_url or profile.get("sut_url")
+    if not sut_url:
+        print("interop check: give --sut-url (or sut_url in the profile)", file=out)
+        return 2
+    report_dir = Path(args.report_dir)
+    extra = [arg for rid in args.requirement for arg in ("--requirement", rid)]
+    if args.mocks_url:
+        code = check(args.sut_profile, report_dir=report_dir, sut_url=sut_url,
+                     mocks_url=args.mocks_url, extra=extra, quiet=not args.verbose)  # fmt: skip
+    else:
+        where = urlsplit(profile["lea_inbox_base"])
+        service = MockService(clock=args.clock, callback=f"{sut_url.rstrip('/')}/cjis/responses")
+        with serving(service, host=where.hostname or "127.0.0.1", port=where.port or 80) as url:
+            print(f"mock CJIS/IDENT/LESC on {url}; checking {sut_url}", file=out, flush=True)
+            code = check(args.sut_profile, report_dir=report_dir, sut_url=sut_url,
+                         mocks_url=url, extra=extra, quiet=not args.verbose)  # fmt: skip
+    found = results(report_dir) if (report_dir / "results.json").exists() else []
+    passed, bad = _summary(found, out)
+    print(f"{passed} passed, {bad} failed", file=out)
+    return code
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    import time
+
+    from .run import DEMO_PROFILES, check, results, stage
+
+    began = time.monotonic()
+    total_passed = total_bad = 0
+    for name in DEMO_PROFILES:
+        folder = Path(args.report_dir, name)
+        folder.mkdir(parents=True, exist_ok=True)
+        with stage(name, clock=args.clock) as profile:
+            path = folder / "sut-profile.json"
+            path.write_text(json.dumps(profile, indent=2))
+            check(path, report_dir=folder, quiet=True)
+        found = results(folder)
+        passed, bad = _summary(found, out)
+        na = sum(1 for r in found if r["outcome"] == "not-applicable")
+        print(f"{name:12} reference SIB: {passed} passed, {bad} failed, {na} not applicable",
+              file=out, flush=True)  # fmt: skip
+        total_passed += passed
+        total_bad += bad
+    wall = time.monotonic() - began
+    print(f"demo: {total_passed} passed, {total_bad} failed in {wall:.1f} s wall "
+          f"(virtual clock: {args.clock}); results in {args.report_dir}", file=out)  # fmt: skip
+    return 0 if total_bad == 0 else 1
+
+
+def _cmd_selftest(args: argparse.Namespace, out: TextIO) -> int:
+    import tempfile
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .run import failed, kill_matrix, run_variant
+    from .variants import VARIANTS, sib_class
+
+    names = ["reference", *VARIANTS]
+    began = time.monotonic()
+    folder = args.report_dir or tempfile.mkdtemp(prefix="interop-selftest-")
+    with ThreadPoolExecutor(args.jobs) as pool:
+        found = pool.map(lambda n: run_variant(n, Path(folder, n)), names)
+        runs = dict(zip(names, found, strict=True))
+    print(kill_matrix(runs), file=out)
+    problems = []
+    for name, result in runs.items():
+        breaks = set(sib_class(name).breaks)
+        if name == "reference" and failed(result):
+            problems.append(f"the reference SIB fails {sorted(failed(result))}")
+        elif name != "reference" and not failed(result) & breaks:
+            problems.append(f"{name} is not caught by a check of {sorted(breaks)}")
+    for problem in problems:
+        print(f"SELFTEST FAIL: {problem}", file=out)
+    caught = len(names) - 1 - sum(1 for p in problems if "not caught" in p)
+    print(f"selftest: {caught} of {len(names) - 1} faulty SIBs caught, reference "
+          f"{'clean' if not any('reference' in p for p in problems) else 'FAILING'}, "
+          f"{time.monotonic() - began:.1f} s wall", file=out)  # fmt: skip
+    return 0 if not problems else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="interop",
@@ -172,6 +297,41 @@ def _parser() -> argparse.ArgumentParser:
     example.add_argument("--state", default="NC", help="NCIC state code")
     example.add_argument("--ori", help="the booking LEA's ORI (default: a synthetic one)")
     example.set_defaults(run=_cmd_example)
+    sib = sub.add_parser("sib", help="run the reference SIB or a faulty variant")
+    sib.add_argument("--host", default="127.0.0.1")
+    sib.add_argument("--port", type=int, default=8701)
+    sib.add_argument("--variant", default="reference", help="reference or a faulty variant")
+    sib.add_argument("--profile", required=True, help="the SUT profile this SIB serves (JSON)")
+    sib.add_argument("--cjis-url", default="http://127.0.0.1:8700", help="the mock CJIS")
+    sib.add_argument("--store", help="SQLite store (default: in memory)")
+    sib.set_defaults(run=_cmd_sib)
+    check = sub.add_parser(
+        "check",
+        help="run the conformance suite against a SIB",
+        description="Start the mock endpoints where the profile's lea_inbox_base points "
+        "(or use --mocks-url), run every check that applies to the profile, write results.",
+    )
+    check.add_argument("--sut-url", default=os.environ.get("SUT_URL"))
+    check.add_argument("--sut-profile", default=os.environ.get("SUT_PROFILE"), required=
+                       "SUT_PROFILE" not in os.environ)  # fmt: skip
+    check.add_argument("--clock", default="manual", help="manual (default), scaled:N, realtime")
+    check.add_argument("--mocks-url", help="use mock endpoints already running there")
+    check.add_argument("--report-dir", default="reports/out")
+    check.add_argument("--requirement", action="append", default=[], help="only these IDs")
+    check.add_argument("-v", "--verbose", action="store_true")
+    check.set_defaults(run=_cmd_check)
+    demo = sub.add_parser(
+        "demo", help="mocks + reference SIB + the whole suite, under three SUT profiles"
+    )
+    demo.add_argument("--report-dir", default="reports/out")
+    demo.add_argument("--clock", default="manual")
+    demo.set_defaults(run=_cmd_demo)
+    selftest = sub.add_parser(
+        "selftest", help="run the suite against every faulty SIB: the kill matrix"
+    )
+    selftest.add_argument("--jobs", type=int, default=2)
+    selftest.add_argument("--report-dir")
+    selftest.set_defaults(run=_cmd_selftest)
     listing = sub.add_parser("schemas", help="list the schemas and their digest")
     listing.set_defaults(run=_cmd_schemas)
     return parser

@@ -18,7 +18,20 @@ from protocol.profile import load_sut_profile
 from .catalog import applies, by_check
 from .harness import Lea, Mocks
 
-__all__ = ["RESULTS", "pytest_addoption", "pytest_configure"]
+__all__ = [
+    "RESULTS",
+    "lea",
+    "mocks",
+    "oris",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_runtest_logreport",
+    "pytest_runtest_makereport",
+    "pytest_sessionfinish",
+    "sut_profile",
+    "sut_url",
+]
 
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
 _SUITE = "conformance.suite"

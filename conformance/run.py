@@ -8,6 +8,7 @@ self-test.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -84,7 +85,7 @@ def stage(
             sut_url = f"http://127.0.0.1:{port}"
             holder["profile"] = profile_for(profile_name, mocks_url=mocks_url, sut_url=sut_url)
             sib = sib_class(variant)(holder["profile"], cjis_url=mocks_url)
-            return uvicorn_server(sib.app, port=port)
+            return uvicorn_server(sib.app, port=port, fast_loop=False)
 
         stack.enter_context(in_thread(make_sib))
         service.callback = f"{holder['profile']['sut_url']}/cjis/responses"
@@ -100,18 +101,27 @@ def check(
     extra: Sequence[str] = (),
     quiet: bool = True,
 ) -> int:
-    """Run the conformance suite in a fresh Python process; returns pytest's exit code."""
+    """Run the conformance suite in a fresh Python process; returns pytest's exit code.
+
+    The run ignores any pytest configuration where it is started, so it behaves the same from a
+    state's folder, a vendor's CI or this repository.
+    """
+    Path(report_dir).mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider",
         "--sut-profile", str(profile_path), "--report-dir", str(report_dir),
-        "-o", "addopts=", "-o", "testpaths=", "-q" if quiet else "-v", "-rfE",
+        "-c", os.devnull, "--rootdir", str(report_dir), "-q" if quiet else "-v", "-rfE",
     ]  # fmt: skip
     if sut_url:
         command += ["--sut-url", sut_url]
     if mocks_url:
         command += ["--mocks-url", mocks_url]
     command += list(extra)
-    return subprocess.call(command)
+    if not quiet:
+        return subprocess.call(command)
+    Path(report_dir).mkdir(parents=True, exist_ok=True)
+    with Path(report_dir, "pytest.log").open("w") as log:
+        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
 
 
 def results(report_dir: str | Path) -> list[dict[str, Any]]:

@@ -13,10 +13,12 @@ Each behaviour is one method, so a faulty variant (`conformance.variants`) overr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,12 +101,22 @@ class ReferenceSib:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self.app = Starlette(
+            lifespan=self._lifespan,
             routes=[
                 Route("/bookings", self._bookings, methods=["POST"]),
                 Route("/cjis/responses", self._responses, methods=["POST"]),
                 Route("/health", self._health, methods=["GET"]),
-            ]
+            ],
         )
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if self._client is not None:
+                await self._client.aclose()
+                self._client = None
 
     # -- store -----------------------------------------------------------------------------
 

@@ -8,7 +8,30 @@ from typing import Any
 
 from .sib import ReferenceSib, Transaction
 
-__all__ = ["VARIANTS", "sib_class"]
+__all__ = [
+    "VARIANTS",
+    "CarNotCpi",
+    "CarWithSibOri",
+    "CpiInNonNffState",
+    "CpiWithoutFbi",
+    "CrashesOnMalformed",
+    "CrashesOnOddBooking",
+    "DropsEarlyIar",
+    "DropsLateIar",
+    "ForwardsMalformedBooking",
+    "GivesUpAtFourHours",
+    "IgnoresIdr",
+    "NoRetry",
+    "RejectsExtraSre",
+    "ResubmitsAfterErrt",
+    "ReusesTcns",
+    "RoutesDuplicates",
+    "RoutesOptedOut",
+    "RoutesWhenOff",
+    "SwallowsErrt",
+    "WrongOri",
+    "sib_class",
+]
 
 
 class WrongOri(ReferenceSib):

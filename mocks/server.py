@@ -30,10 +30,18 @@ def is_loopback(host: str) -> bool:
 
 
 def uvicorn_server(
-    app: Any, *, host: str = "127.0.0.1", port: int = 8700, log_level: str = "warning"
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    log_level: str = "warning",
+    fast_loop: bool = True,
 ) -> uvicorn.Server:
-    """A uvicorn server for any ASGI app, with the fast loop and parser when installed."""
-    fast = importlib.util.find_spec("uvloop") is not None
+    """A uvicorn server for any ASGI app, with the fast loop and parser when installed.
+
+    A server run in a thread beside others (`in_thread`) takes the standard asyncio loop.
+    """
+    fast = fast_loop and importlib.util.find_spec("uvloop") is not None
     config = uvicorn.Config(
         app,
         host=host,
@@ -49,7 +57,12 @@ def uvicorn_server(
 
 
 def server(
-    service: MockService, *, host: str = "127.0.0.1", port: int = 8700, log_level: str = "warning"
+    service: MockService,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    log_level: str = "warning",
+    fast_loop: bool = True,
 ) -> uvicorn.Server:
     """A uvicorn server for the mocks; off loopback the service must carry an admin token."""
     if not is_loopback(host) and service.admin_token is None:
@@ -57,7 +70,9 @@ def server(
             f"--host {host} is off loopback: give --admin-token (or INTEROP_ADMIN_TOKEN) "
             "so the admin API is not open to the network (rule: safe by default)"
         )
-    return uvicorn_server(create_app(service), host=host, port=port, log_level=log_level)
+    return uvicorn_server(
+        create_app(service), host=host, port=port, log_level=log_level, fast_loop=fast_loop
+    )
 
 
 @contextmanager

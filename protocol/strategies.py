@@ -43,7 +43,9 @@ __all__ = [
     "synthesizers",
 ]
 
-MESSAGE_NAMES: tuple[str, ...] = tuple(n for n in schemas.NAMES if n not in ("common", "api"))
+MESSAGE_NAMES: tuple[str, ...] = tuple(
+    n for n in schemas.NAMES if n not in ("common", "api", "requirements")
+)
 """Schema names ``messages`` has a strategy for."""
 
 _T = TypeVar("_T")

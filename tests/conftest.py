@@ -72,11 +72,11 @@ def sib() -> RecordingSib:
     return RecordingSib()
 
 
-Mocks = Callable[..., Any]
+MockApi = Callable[..., Any]
 
 
 @pytest.fixture
-async def mocks(sib: RecordingSib) -> AsyncIterator[Mocks]:
+async def mock_api(sib: RecordingSib) -> AsyncIterator[MockApi]:
     """Start a mock service with a scenario; yields an httpx client bound to its app."""
     started: list[tuple[MockService, httpx.AsyncClient]] = []
 

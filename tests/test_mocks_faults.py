@@ -11,7 +11,7 @@ import pytest
 
 import schemas
 from protocol.synthetic import Synthesizer
-from tests.conftest import Mocks, RecordingSib, booking_car
+from tests.conftest import MockApi, RecordingSib, booking_car
 
 pytestmark = pytest.mark.anyio
 
@@ -28,11 +28,11 @@ async def _advance(client: httpx.AsyncClient, seconds: float) -> None:
 
 
 async def test_errt_fault_names_code_field_and_permanence(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
     fault = {"kind": "errt", "code": "E0003", "field": "$.type2.hgt", "permanent": False}
-    client = await mocks(_for(key, fault))
+    client = await mock_api(_for(key, fault))
     assert (
         await client.post("/cjis/submissions", json=booking_car(synth, key=key))
     ).status_code == 202
@@ -46,10 +46,10 @@ async def test_errt_fault_names_code_field_and_permanence(
 
 @pytest.mark.parametrize(("kind", "status"), [("http-503", 503), ("http-500", 500)])
 async def test_transient_http_errors_then_acceptance_of_the_same_tcn(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer, kind: str, status: int
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer, kind: str, status: int
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks(_for(key, {"kind": kind, "times": 2}))
+    client = await mock_api(_for(key, {"kind": kind, "times": 2}))
     car = booking_car(synth, key=key)
     answers = [(await client.post("/cjis/submissions", json=car)).status_code for _ in range(3)]
     assert answers == [status, status, 202]
@@ -59,9 +59,9 @@ async def test_transient_http_errors_then_acceptance_of_the_same_tcn(
     assert [e["tcn"] for e in entries["entries"]] == [car["type1"]["tcn"]] * 2
 
 
-async def test_503_carries_retry_after_and_a_problem(mocks: Mocks, synth: Synthesizer) -> None:
+async def test_503_carries_retry_after_and_a_problem(mock_api: MockApi, synth: Synthesizer) -> None:
     key = synth.biometric_key()
-    client = await mocks(_for(key, {"kind": "http-503", "times": 1}))
+    client = await mock_api(_for(key, {"kind": "http-503", "times": 1}))
     response = await client.post("/cjis/submissions", json=booking_car(synth, key=key))
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
@@ -69,9 +69,9 @@ async def test_503_carries_retry_after_and_a_problem(mocks: Mocks, synth: Synthe
     assert schemas.problems("api.json#/$defs/problem", response.json()) == []
 
 
-async def test_hang_holds_the_acknowledgement(mocks: Mocks, synth: Synthesizer) -> None:
+async def test_hang_holds_the_acknowledgement(mock_api: MockApi, synth: Synthesizer) -> None:
     key = synth.biometric_key()
-    client = await mocks(_for(key, {"kind": "hang", "seconds": 0.3}))
+    client = await mock_api(_for(key, {"kind": "hang", "seconds": 0.3}))
     began = time.monotonic()
     response = await client.post("/cjis/submissions", json=booking_car(synth, key=key))
     assert response.status_code == 202
@@ -79,10 +79,10 @@ async def test_hang_holds_the_acknowledgement(mocks: Mocks, synth: Synthesizer) 
 
 
 async def test_duplicate_delivery_sends_each_response_twice_with_one_id(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks(_for(key, {"kind": "duplicate-delivery"}))
+    client = await mock_api(_for(key, {"kind": "duplicate-delivery"}))
     await client.post("/cjis/submissions", json=booking_car(synth, key=key))
     await _advance(client, 5 * 3600)
     assert sib.kinds() == ["SRE", "SRE", "IDR/IAR", "IDR/IAR"]
@@ -91,10 +91,10 @@ async def test_duplicate_delivery_sends_each_response_twice_with_one_id(
 
 
 async def test_out_of_order_delivers_the_iar_before_the_idr(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks(_for(key, {"kind": "out-of-order"}))
+    client = await mock_api(_for(key, {"kind": "out-of-order"}))
     await client.post("/cjis/submissions", json=booking_car(synth, key=key))
     await _advance(client, 5 * 3600)
     assert sib.kinds() == ["SRE", "IAR", "IDR"]
@@ -103,10 +103,10 @@ async def test_out_of_order_delivers_the_iar_before_the_idr(
 
 
 async def test_malformed_delivery_comes_first_and_is_not_json(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks(_for(key, {"kind": "malformed-delivery"}, match=False))
+    client = await mock_api(_for(key, {"kind": "malformed-delivery"}, match=False))
     await client.post("/cjis/submissions", json=booking_car(synth, key=key))
     await _advance(client, 3600)
     assert sib.kinds() == ["raw", "SRE", "IDR"]
@@ -115,10 +115,10 @@ async def test_malformed_delivery_comes_first_and_is_not_json(
 
 
 async def test_invalid_delivery_breaks_its_schema(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks(_for(key, {"kind": "invalid-delivery"}, match=False))
+    client = await mock_api(_for(key, {"kind": "invalid-delivery"}, match=False))
     await client.post("/cjis/submissions", json=booking_car(synth, key=key))
     await _advance(client, 3600)
     assert sib.kinds() == ["SRE", "SRE", "IDR"]
@@ -128,10 +128,10 @@ async def test_invalid_delivery_breaks_its_schema(
 
 
 async def test_faults_apply_only_where_the_override_matches(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks(_for(key, {"kind": "duplicate-delivery"}, match=False))
+    client = await mock_api(_for(key, {"kind": "duplicate-delivery"}, match=False))
     await client.post("/cjis/submissions", json=booking_car(synth))
     await _advance(client, 600)
     assert sib.kinds() == ["SRE"]

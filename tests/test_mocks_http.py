@@ -15,7 +15,7 @@ from mocks.clock import VirtualClock
 from mocks.openapi import SUBMISSION_LIMIT, openapi
 from mocks.service import MockService
 from protocol.synthetic import Synthesizer
-from tests.conftest import CALLBACK, Mocks, RecordingSib, booking_car
+from tests.conftest import CALLBACK, MockApi, RecordingSib, booking_car
 
 pytestmark = pytest.mark.anyio
 
@@ -28,16 +28,16 @@ def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-async def test_body_that_is_not_json_is_a_400_naming_the_rule(mocks: Mocks) -> None:
-    client = await mocks()
+async def test_body_that_is_not_json_is_a_400_naming_the_rule(mock_api: MockApi) -> None:
+    client = await mock_api()
     body = _problem(await client.post("/cjis/submissions", content=b"{not json"), 400)
     assert body["errors"] == [
         {"path": "$", "rule": "json", "message": body["errors"][0]["message"]}
     ]
 
 
-async def test_oversized_body_is_a_413(mocks: Mocks) -> None:
-    client = await mocks()
+async def test_oversized_body_is_a_413(mock_api: MockApi) -> None:
+    client = await mock_api()
     big = b'{"x": "' + b"a" * SUBMISSION_LIMIT + b'"}'
     _problem(await client.post("/cjis/submissions", content=big), 413)
 
@@ -47,16 +47,16 @@ async def test_oversized_body_is_a_413(mocks: Mocks) -> None:
     [({}, "required"), ({"type1": {"tcn": "short"}}, "pattern"), ([], "required"), (7, "required")],
 )
 async def test_submission_without_a_usable_tcn_is_a_400_naming_it(
-    mocks: Mocks, body: object, rule: str
+    mock_api: MockApi, body: object, rule: str
 ) -> None:
-    client = await mocks()
+    client = await mock_api()
     problem = _problem(await client.post("/cjis/submissions", json=body), 400)
     assert problem["errors"][0]["path"] == "$.type1.tcn"
     assert problem["errors"][0]["rule"] == rule
 
 
-async def test_lea_inbox_records_what_the_sib_routes(mocks: Mocks) -> None:
-    client = await mocks()
+async def test_lea_inbox_records_what_the_sib_routes(mock_api: MockApi) -> None:
+    client = await mock_api()
     idr = schemas.examples("idr")[1]
     posted = await client.post(
         "/lea/NC0920000/inbox", json=idr, headers={"x-interop-message-id": "m-1"}
@@ -70,20 +70,20 @@ async def test_lea_inbox_records_what_the_sib_routes(mocks: Mocks) -> None:
     assert [e["channel"] for e in entries] == ["lea:NC0920000"]
 
 
-async def test_lea_inbox_with_a_bad_ori_is_a_400(mocks: Mocks) -> None:
-    client = await mocks()
+async def test_lea_inbox_with_a_bad_ori_is_a_400(mock_api: MockApi) -> None:
+    client = await mock_api()
     problem = _problem(await client.get("/lea/nc09/inbox"), 400)
     assert problem["errors"][0]["path"] == "$.ori"
 
 
-async def test_unknown_path_and_method_are_problems(mocks: Mocks) -> None:
-    client = await mocks()
+async def test_unknown_path_and_method_are_problems(mock_api: MockApi) -> None:
+    client = await mock_api()
     _problem(await client.get("/nowhere"), 404)
     _problem(await client.get("/cjis/submissions"), 405)
 
 
-async def test_clock_and_advance(mocks: Mocks) -> None:
-    client = await mocks()
+async def test_clock_and_advance(mock_api: MockApi) -> None:
+    client = await mock_api()
     clock = (await client.get("/admin/clock")).json()
     assert schemas.problems("api.json#/$defs/clock", clock) == []
     assert clock == {"mode": "manual", "scale": 1.0, "now": "2026-11-23T09:00:00Z"}
@@ -102,8 +102,8 @@ async def test_advance_on_a_scaled_clock_is_a_409(sib: RecordingSib) -> None:
             _problem(await client.post("/admin/clock/advance", json={"seconds": 1}), 409)
 
 
-async def test_scenario_is_validated_replaced_and_read_back(mocks: Mocks) -> None:
-    client = await mocks()
+async def test_scenario_is_validated_replaced_and_read_back(mock_api: MockApi) -> None:
+    client = await mock_api()
     bad = _problem(await client.post("/admin/scenario", json={"late_iar": "keep"}), 400)
     assert bad["errors"][0]["path"] == "$.late_iar"
     assert bad["errors"][0]["rule"] == "enum"
@@ -118,9 +118,9 @@ async def test_scenario_is_validated_replaced_and_read_back(mocks: Mocks) -> Non
 
 
 async def test_reset_forgets_messages_and_timers(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
-    client = await mocks()
+    client = await mock_api()
     await client.post("/cjis/submissions", json=booking_car(synth))
     assert (await client.post("/admin/reset")).status_code == 204
     await client.post("/admin/clock/advance", json={"seconds": 86400})
@@ -130,8 +130,8 @@ async def test_reset_forgets_messages_and_timers(
     assert health["ledger"]["messages"] == 0
 
 
-async def test_admin_token_is_required_when_set(mocks: Mocks) -> None:
-    client = await mocks(admin_token="s3cret")
+async def test_admin_token_is_required_when_set(mock_api: MockApi) -> None:
+    client = await mock_api(admin_token="s3cret")
     _problem(await client.get("/admin/clock"), 401)
     _problem(await client.get("/admin/clock", headers={"authorization": "Bearer nope"}), 401)
     ok = await client.get("/admin/clock", headers={"authorization": "Bearer s3cret"})
@@ -139,9 +139,9 @@ async def test_admin_token_is_required_when_set(mocks: Mocks) -> None:
     assert (await client.get("/health")).status_code == 200
 
 
-async def test_direct_ident_search_and_lesc_query(mocks: Mocks, synth: Synthesizer) -> None:
+async def test_direct_ident_search_and_lesc_query(mock_api: MockApi, synth: Synthesizer) -> None:
     key = synth.biometric_key()
-    client = await mocks(
+    client = await mock_api(
         {"overrides": [{"when": {"biometric_key": key}, "outcome": {"ident": "match"}}]}
     )
     car = booking_car(synth, key=key)
@@ -155,8 +155,8 @@ async def test_direct_ident_search_and_lesc_query(mocks: Mocks, synth: Synthesiz
     assert any(e["path"] == "$.type2" for e in problem["errors"])
 
 
-async def test_openapi_is_3_1_and_its_components_are_the_schemas(mocks: Mocks) -> None:
-    client = await mocks()
+async def test_openapi_is_3_1_and_its_components_are_the_schemas(mock_api: MockApi) -> None:
+    client = await mock_api()
     document = (await client.get("/openapi.json")).json()
     assert document == json.loads(json.dumps(openapi()))
     assert document["openapi"] == "3.1.0"

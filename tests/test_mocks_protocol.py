@@ -12,7 +12,7 @@ import pytest
 import schemas
 from protocol.ebts import parse_gmt
 from protocol.synthetic import Synthesizer
-from tests.conftest import START, Mocks, RecordingSib, booking_car
+from tests.conftest import START, MockApi, RecordingSib, booking_car
 
 pytestmark = pytest.mark.anyio
 
@@ -53,10 +53,10 @@ def _assert_deliveries_valid(sib: RecordingSib) -> None:
 
 
 async def test_match_comes_back_as_idr_iar_within_four_hours(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks({"overrides": [_match(key, offense_level=2)]})
+    client = await mock_api({"overrides": [_match(key, offense_level=2)]})
     car = booking_car(synth, key=key)
     ack = await _submit(client, car)
     assert ack.status_code == 202
@@ -91,10 +91,10 @@ async def test_match_comes_back_as_idr_iar_within_four_hours(
 
 
 async def test_level_1_subject_gets_a_detainer_at_the_dro(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks({"overrides": [_match(key, offense_level=1, alienage="alien")]})
+    client = await mock_api({"overrides": [_match(key, offense_level=1, alienage="alien")]})
     await _submit(client, booking_car(synth, key=key))
     await _advance(client, 5 * 3600)
     dro = (await client.get("/dro/inbox")).json()["messages"]
@@ -107,10 +107,10 @@ async def test_level_1_subject_gets_a_detainer_at_the_dro(
 
 @pytest.mark.parametrize("late_iar", ["deliver", "drop"])
 async def test_iar_at_25_hours_means_idr_alone_at_24_then_the_late_iar(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer, late_iar: str
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer, late_iar: str
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks({"overrides": [_match(key, timing="slow-iar", late_iar=late_iar)]})
+    client = await mock_api({"overrides": [_match(key, timing="slow-iar", late_iar=late_iar)]})
     await _submit(client, booking_car(synth, key=key))
     await _advance(client, 23 * 3600)
     assert sib.kinds() == ["SRE"]
@@ -128,9 +128,9 @@ async def test_iar_at_25_hours_means_idr_alone_at_24_then_the_late_iar(
 
 
 async def test_no_match_gets_a_no_match_idr_and_no_iaq(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
-    client = await mocks({"ident": {"match_rate": 0}})
+    client = await mock_api({"ident": {"match_rate": 0}})
     car = booking_car(synth)
     await _submit(client, car)
     await _advance(client, 25 * 3600)
@@ -144,10 +144,10 @@ async def test_no_match_gets_a_no_match_idr_and_no_iaq(
 
 
 async def test_arrest_eight_days_old_starts_no_ident_search(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks({"overrides": [_match(key)]})
+    client = await mock_api({"overrides": [_match(key)]})
     car = booking_car(synth, key=key, arrested=date(2026, 11, 15))
     await _submit(client, car)
     await _advance(client, 25 * 3600)
@@ -157,30 +157,30 @@ async def test_arrest_eight_days_old_starts_no_ident_search(
 
 
 async def test_arrest_seven_days_old_is_still_searched(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks({"overrides": [_match(key)]})
+    client = await mock_api({"overrides": [_match(key)]})
     await _submit(client, booking_car(synth, key=key, arrested=date(2026, 11, 16)))
     await _advance(client, 5 * 3600)
     assert sib.kinds() == ["SRE", "IDR/IAR"]
 
 
 async def test_ori_not_activated_gets_only_the_iafis_sre(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks({"activated_oris": ["NC0410000"], "overrides": [_match(key)]})
+    client = await mock_api({"activated_oris": ["NC0410000"], "overrides": [_match(key)]})
     await _submit(client, booking_car(synth, key=key, ori="NC0920000"))
     await _advance(client, 25 * 3600)
     assert sib.kinds() == ["SRE"]
 
 
 async def test_nff_state_gets_the_extra_sre_and_cpi_is_searched_by_fbi_number(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks({"nff_states": ["NC"], "overrides": [_match(key, offense_level=3)]})
+    client = await mock_api({"nff_states": ["NC"], "overrides": [_match(key, offense_level=3)]})
     car = booking_car(synth, key=key)
     await _submit(client, car)
     await _advance(client, 5 * 3600)
@@ -210,10 +210,10 @@ async def test_nff_state_gets_the_extra_sre_and_cpi_is_searched_by_fbi_number(
 
 
 async def test_second_car_of_a_subject_is_identified(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     key = synth.biometric_key()
-    client = await mocks({"ident": {"match_rate": 0}})
+    client = await mock_api({"ident": {"match_rate": 0}})
     await _submit(client, booking_car(synth, key=key))
     await _submit(client, booking_car(synth, key=key))
     await _advance(client, 600)
@@ -222,8 +222,8 @@ async def test_second_car_of_a_subject_is_identified(
     assert first["type2"]["fbi"] == second["type2"]["fbi"]
 
 
-async def test_cpi_with_unknown_fbi_number_gets_errt(mocks: Mocks, sib: RecordingSib) -> None:
-    client = await mocks({"nff_states": ["NC"]})
+async def test_cpi_with_unknown_fbi_number_gets_errt(mock_api: MockApi, sib: RecordingSib) -> None:
+    client = await mock_api({"nff_states": ["NC"]})
     cpi = schemas.examples("cpi")[0]
     await _submit(client, cpi)
     await _advance(client, 60)
@@ -233,8 +233,10 @@ async def test_cpi_with_unknown_fbi_number_gets_errt(mocks: Mocks, sib: Recordin
     assert "4821937KA" in entry["text"]
 
 
-async def test_cpi_from_a_state_outside_the_nff_is_refused(mocks: Mocks, sib: RecordingSib) -> None:
-    client = await mocks(
+async def test_cpi_from_a_state_outside_the_nff_is_refused(
+    mock_api: MockApi, sib: RecordingSib
+) -> None:
+    client = await mock_api(
         {"subjects": [{"fbi": "4821937KA", "biometric_key": "SYN-00000000000000A1"}]}
     )
     await _submit(client, schemas.examples("cpi")[0])
@@ -243,8 +245,8 @@ async def test_cpi_from_a_state_outside_the_nff_is_refused(mocks: Mocks, sib: Re
     assert (entry["code"], entry["field"]) == ("A0004", "$.type1.tot")
 
 
-async def test_cpi_for_a_subject_on_file_is_searched(mocks: Mocks, sib: RecordingSib) -> None:
-    client = await mocks(
+async def test_cpi_for_a_subject_on_file_is_searched(mock_api: MockApi, sib: RecordingSib) -> None:
+    client = await mock_api(
         {
             "nff_states": ["NC"],
             "subjects": [{"fbi": "4821937KA", "biometric_key": "SYN-00000000000000A1"}],
@@ -270,9 +272,9 @@ async def test_cpi_for_a_subject_on_file_is_searched(mocks: Mocks, sib: Recordin
     ids=["missing", "invalid", "out-of-range", "inconsistent", "header", "dai", "tot"],
 )
 async def test_ebts_problems_come_back_as_errt_naming_code_and_field(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer, change: Any, code: str, field: str
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer, change: Any, code: str, field: str
 ) -> None:
-    client = await mocks()
+    client = await mock_api()
     car = booking_car(synth)
     change(car)
     assert (await _submit(client, car)).status_code == 202
@@ -286,9 +288,9 @@ async def test_ebts_problems_come_back_as_errt_naming_code_and_field(
 
 
 async def test_duplicate_tcn_is_acknowledged_and_starts_nothing(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
-    client = await mocks({"ident": {"match_rate": 0}})
+    client = await mock_api({"ident": {"match_rate": 0}})
     car = booking_car(synth)
     assert (await _submit(client, car)).json()["status"] == "accepted"
     assert (await _submit(client, car)).json()["status"] == "duplicate"
@@ -297,9 +299,9 @@ async def test_duplicate_tcn_is_acknowledged_and_starts_nothing(
 
 
 async def test_delivery_retries_a_sib_that_fails_then_settles(
-    mocks: Mocks, sib: RecordingSib, synth: Synthesizer
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
-    client = await mocks({"activated_oris": ["NC0410000"]})
+    client = await mock_api({"activated_oris": ["NC0410000"]})
     client.service.courier.backoff = 0.001
     sib.answers = [503, 503, 200]
     car = booking_car(synth)

@@ -90,6 +90,7 @@ BOOKING = schemas.examples("booking")[0]
 PROFILE = schemas.examples("sut-profile")[0]
 TIMING = schemas.examples("timing-profile")[0]
 SCENARIO = schemas.examples("scenario")[1]
+CATALOG = schemas.examples("requirements")[0]
 
 # (schema, valid document, path to change, new value, expected JSON path, expected rule)
 INVALID = [
@@ -146,6 +147,10 @@ INVALID = [
     ("scenario", SCENARIO, "overrides.1.faults.0.times", 0, "$.overrides[1].faults[0].times",
      "minimum"),
     ("scenario", SCENARIO, "subjects.0.fbi", DELETE, "$.subjects[0].fbi", "required"),
+    ("requirements", CATALOG, "requirements.0.id", "nff1", "$.requirements[0].id", "pattern"),
+    ("requirements", CATALOG, "requirements.0.level", "MAY", "$.requirements[0].level", "enum"),
+    ("requirements", CATALOG, "requirements.0.checks", [], "$.requirements[0].checks",
+     "minItems"),
 ]  # fmt: skip
 
 
