@@ -37,13 +37,19 @@ class Mocks:
     """The mock federal endpoints, reset for each check."""
 
     def __init__(
-        self, base_url: str, profile: dict[str, Any], sut_url: str, token: str | None = None
-    ):
+        self,
+        base_url: str,
+        profile: dict[str, Any],
+        sut_url: str,
+        token: str | None = None,
+        settle_seconds: float = 2.0,
+    ) -> None:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=base_url, timeout=60, headers=headers)
         self.base_url = base_url
         self.profile = profile
         self.sut_url = sut_url.rstrip("/")
+        self.settle_seconds = settle_seconds
         self.clock = self.http.get("/admin/clock").json()
 
     def reset(self, **scenario: Any) -> None:
@@ -100,9 +106,9 @@ class Mocks:
                 out.setdefault(entry["channel"][4:], []).append(entry["message"])
         return out
 
-    def settle(self, done: Callable[[], bool], timeout: float = 5.0) -> bool:
-        """Wait until `done()` or `timeout` wall seconds; whether it became true."""
-        deadline = time.monotonic() + timeout
+    def settle(self, done: Callable[[], bool], timeout: float | None = None) -> bool:
+        """Wait until `done()`, or `timeout` wall seconds (default `--settle-seconds`)."""
+        deadline = time.monotonic() + (self.settle_seconds if timeout is None else timeout)
         while time.monotonic() < deadline:
             if done():
                 return True

@@ -48,6 +48,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--clock", default="manual", help="the mocks' clock (informational)")
     group.addoption("--report-dir", default=None, help="where results.json is written")
     group.addoption(
+        "--settle-seconds",
+        type=float,
+        default=2.0,
+        help="how long to wait for the SIB to route what it was sent (wall seconds)",
+    )
+    group.addoption(
         "--requirement", action="append", default=[], help="run only these requirement IDs"
     )
 
@@ -164,7 +170,13 @@ def _mocks_session(
     if not base:
         inbox = sut_profile["lea_inbox_base"].rstrip("/")
         base = inbox.removesuffix("/lea")
-    mocks = Mocks(base, sut_profile, sut_url, pytestconfig.getoption("--mocks-token"))
+    mocks = Mocks(
+        base,
+        sut_profile,
+        sut_url,
+        pytestconfig.getoption("--mocks-token"),
+        pytestconfig.getoption("--settle-seconds"),
+    )
     yield mocks
     mocks.close()
 

@@ -1,0 +1,74 @@
+"""The suite run against a SIB in another process on another port, exactly as the README says."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conformance.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(("variant", "code"), [("reference", 0), ("swallows-errt", 1)])
+def test_interop_check_against_a_sib_on_another_port(
+    tmp_path: Path, variant: str, code: int
+) -> None:
+    mocks_port, sib_port = _free_port(), _free_port()
+    profile = {
+        "state": "NC",
+        "sib_ori": "NC0000000",
+        "nff": True,
+        "message_routing": True,
+        "activated_oris": ["NC0100000", "NC0110000", "NC0120000", "NC0130000"],
+        "opted_out_oris": ["NC0130000"],
+        "lea_inbox_base": f"http://127.0.0.1:{mocks_port}/lea",
+        "sut_url": f"http://127.0.0.1:{sib_port}",
+    }
+    path = tmp_path / "sut.json"
+    path.write_text(json.dumps(profile))
+    command = [
+        sys.executable, "-m", "conformance.cli", "sib", "--profile", str(path),
+        "--port", str(sib_port), "--cjis-url", f"http://127.0.0.1:{mocks_port}",
+        "--variant", variant,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with (tmp_path / "sib.log").open("wb") as log:
+        sib = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{profile['sut_url']}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        out = io.StringIO()
+        result = main(
+            ["check", "--sut-profile", str(path), "--report-dir", str(tmp_path / "out")], out=out
+        )
+    finally:
+        sib.terminate()
+        sib.wait(timeout=10)
+    text = out.getvalue()
+    assert result == code, text
+    if code == 0:
+        assert "18 passed, 0 failed" in text
+    else:
+        assert "FAIL RTE-5" in text
+    assert (tmp_path / "out" / "results.json").exists()
