@@ -161,6 +161,42 @@ def _summary(found: list[dict[str, Any]], out: TextIO) -> tuple[int, int]:
     return passed, len(bad)
 
 
+def _publish(folder: Path, key: str | None, name: str, out: TextIO) -> None:
+    from .run import publish
+
+    report, throwaway = publish(folder, signing_key=key or os.environ.get("INTEROP_SIGNING_KEY"),
+                                sut_name=name)  # fmt: skip
+    note = " with a throwaway key (give --signing-key to sign with yours)" if throwaway else ""
+    print(f"   report: {folder / 'report.html'} ({report['verdict']}), signed{note}", file=out)
+
+
+def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from reports.files import FORMATS, render
+    from reports.signing import SignatureError, verify
+
+    try:
+        report = json.loads(Path(args.file).read_text())
+    except (OSError, ValueError) as exc:
+        print(f"interop report: {args.file}: {exc}", file=out)
+        return 2
+    if args.action == "verify":
+        try:
+            verify(report, public_key=args.public_key)
+        except SignatureError as exc:
+            print(f"NOT VERIFIED {args.file}: {exc}", file=out)
+            return 1
+        who = "a throwaway key" if report["signature"]["throwaway"] else "its key"
+        print(f"verified {args.file}: signed by {who} {report['signature']['public_key'][:16]}…, "
+              f"schemas match, verdict {report['verdict']}", file=out)  # fmt: skip
+        return 0
+    fmt = args.format
+    text = render(report, fmt)
+    target = Path(args.out) if args.out else Path(args.file).with_name(FORMATS[fmt][0])
+    target.write_text(text)
+    print(f"wrote {target}", file=out)
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from urllib.parse import urlsplit
 
@@ -193,6 +229,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
                          mocks_url=url, extra=extra, quiet=not args.verbose)  # fmt: skip
     found = results(report_dir) if (report_dir / "results.json").exists() else []
     passed, bad = _summary(found, out)
+    if found:
+        _publish(report_dir, args.signing_key, sut_url, out)
     print(f"{passed} passed, {bad} failed", file=out)
     return code
 
@@ -213,6 +251,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
             check(path, report_dir=folder, quiet=True)
         found = results(folder)
         passed, bad = _summary(found, out)
+        _publish(folder, args.signing_key, f"reference SIB ({name})", out)
         na = sum(1 for r in found if r["outcome"] == "not-applicable")
         print(f"{name:12} reference SIB: {passed} passed, {bad} failed, {na} not applicable",
               file=out, flush=True)  # fmt: skip
@@ -319,12 +358,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--report-dir", default="reports/out")
     check.add_argument("--requirement", action="append", default=[], help="only these IDs")
     check.add_argument("-v", "--verbose", action="store_true")
+    check.add_argument("--signing-key", help="Ed25519 private key (PEM) to sign the report")
     check.set_defaults(run=_cmd_check)
     demo = sub.add_parser(
         "demo", help="mocks + reference SIB + the whole suite, under three SUT profiles"
     )
     demo.add_argument("--report-dir", default="reports/out")
     demo.add_argument("--clock", default="manual")
+    demo.add_argument("--signing-key", help="Ed25519 private key (PEM) to sign the reports")
     demo.set_defaults(run=_cmd_demo)
     selftest = sub.add_parser(
         "selftest", help="run the suite against every faulty SIB: the kill matrix"
@@ -332,6 +373,13 @@ def _parser() -> argparse.ArgumentParser:
     selftest.add_argument("--jobs", type=int, default=2)
     selftest.add_argument("--report-dir")
     selftest.set_defaults(run=_cmd_selftest)
+    report = sub.add_parser("report", help="re-render a report from its JSON, or verify it")
+    report.add_argument("action", choices=["render", "verify"])
+    report.add_argument("file", help="report.json")
+    report.add_argument("--format", choices=["html", "junit", "md"], default="html")
+    report.add_argument("--out", help="where to write the rendering (default: beside the JSON)")
+    report.add_argument("--public-key", help="verify: the expected signer's key (hex)")
+    report.set_defaults(run=_cmd_report)
     listing = sub.add_parser("schemas", help="list the schemas and their digest")
     listing.set_defaults(run=_cmd_schemas)
     return parser

@@ -17,9 +17,13 @@ from protocol.profile import load_sut_profile
 
 from .catalog import applies, by_check
 from .harness import Lea, Mocks
+from .progress import RunProgress
 
 __all__ = [
+    "EVIDENCE",
+    "PROGRESS",
     "RESULTS",
+    "RUN",
     "lea",
     "mocks",
     "oris",
@@ -34,6 +38,10 @@ __all__ = [
 ]
 
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
+EVIDENCE = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
+RUN = pytest.StashKey[dict[str, Any]]()
+PROGRESS = pytest.StashKey[RunProgress]()
+_EVIDENCE_FIELDS = ("id", "channel", "direction", "tot", "tcn", "tcr", "ori", "virtual_time")
 _SUITE = "conformance.suite"
 
 
@@ -47,6 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mocks-token", default=os.environ.get("INTEROP_ADMIN_TOKEN"))
     group.addoption("--clock", default="manual", help="the mocks' clock (informational)")
     group.addoption("--report-dir", default=None, help="where results.json is written")
+    group.addoption(
+        "--progress", action="store_true", help="a live progress line on standard error"
+    )
     group.addoption(
         "--settle-seconds",
         type=float,
@@ -63,6 +74,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requirement(id): the catalog requirement a conformance check covers"
     )
     config.stash[RESULTS] = []
+    config.stash[EVIDENCE] = {}
+    config.stash[RUN] = {"started_wall": _now()}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def _name(item: pytest.Item) -> str:
@@ -107,6 +124,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    if config.getoption("--progress"):
+        run = config.stash[RUN]
+
+        def virtual_now() -> str:
+            mocks = run.get("mocks")
+            return str(mocks.http.get("/admin/clock").json()["now"]) if mocks else "?"
+
+        config.stash[PROGRESS] = RunProgress(sum(1 for i in items if _in_suite(i)), virtual_now)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -116,6 +141,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if requirement is None:
         return
     config: pytest.Config = report.config
+    progress = config.stash.get(PROGRESS, None)
+    if progress is not None:
+        progress.done(report.failed)
     config.stash[RESULTS].append(
         {
             "check": report.head_line or report.nodeid,
@@ -138,12 +166,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    results = session.config.stash.get(RESULTS, [])
-    folder = session.config.getoption("--report-dir", None)
+    config = session.config
+    progress = config.stash.get(PROGRESS, None)
+    if progress is not None:
+        progress.close()
+    results = config.stash.get(RESULTS, [])
+    folder = config.getoption("--report-dir", None)
     if not results or not folder:
         return
+    evidence = config.stash.get(EVIDENCE, {})
+    for result in results:
+        result["evidence"] = evidence.get(result["check"].split("[")[0], [])
+    run = config.stash.get(RUN, {})
+    document = {
+        "results": results,
+        "started": {"wall": run.get("started_wall"), "virtual": run.get("started_virtual")},
+        "finished": {"wall": _now(), "virtual": run.get("finished_virtual")},
+        "clock": run.get("clock"),
+        "sut_url": run.get("sut_url"),
+        "profile": run.get("profile"),
+    }
     Path(folder).mkdir(parents=True, exist_ok=True)
-    document = {"results": results, "finished": time.time()}
     Path(folder, "results.json").write_text(json.dumps(document, indent=2))
 
 
@@ -177,15 +220,29 @@ def _mocks_session(
         pytestconfig.getoption("--mocks-token"),
         pytestconfig.getoption("--settle-seconds"),
     )
+    run = pytestconfig.stash[RUN]
+    run.update(
+        clock={"mode": mocks.clock["mode"], "scale": mocks.clock["scale"]},
+        started_virtual=mocks.clock["now"],
+        sut_url=sut_url,
+        profile=sut_profile,
+        mocks=mocks,
+    )
     yield mocks
+    run["finished_virtual"] = mocks.http.get("/admin/clock").json()["now"]
+    run.pop("mocks", None)
     mocks.close()
 
 
 @pytest.fixture
-def mocks(_mocks_session: Mocks) -> Mocks:
-    """The mock federal endpoints, reset with the profile's scenario before each check."""
+def mocks(request: pytest.FixtureRequest, _mocks_session: Mocks) -> Iterator[Mocks]:
+    """The mock federal endpoints, reset with the profile's scenario before each check; what the
+    check left in the ledger is kept as its evidence."""
     _mocks_session.reset()
-    return _mocks_session
+    yield _mocks_session
+    entries = _mocks_session.entries()
+    evidence = [{k: e.get(k) for k in _EVIDENCE_FIELDS} for e in entries]
+    request.config.stash[EVIDENCE][_name(request.node)] = evidence
 
 
 @pytest.fixture

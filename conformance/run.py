@@ -18,7 +18,11 @@ from typing import Any
 
 from mocks.server import in_thread, serving, uvicorn_server
 from mocks.service import MockService
+from reports.files import write_all
+from reports.model import build_report
+from reports.signing import load_or_create_key, sign
 
+from .catalog import requirements
 from .variants import sib_class
 
 __all__ = [
@@ -27,6 +31,7 @@ __all__ = [
     "failed",
     "kill_matrix",
     "profile_for",
+    "publish",
     "results",
     "run_variant",
     "stage",
@@ -117,11 +122,29 @@ def check(
     if mocks_url:
         command += ["--mocks-url", mocks_url]
     command += list(extra)
+    live = sys.stderr.isatty()
+    if live:
+        command += ["--progress", "--capture=no"]
     if not quiet:
         return subprocess.call(command)
-    Path(report_dir).mkdir(parents=True, exist_ok=True)
     with Path(report_dir, "pytest.log").open("w") as log:
-        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
+        errors = None if live else subprocess.STDOUT
+        return subprocess.call(command, stdout=log, stderr=errors)
+
+
+def publish(
+    report_dir: str | Path, *, signing_key: str | None = None, sut_name: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Build the signed report of a run in `report_dir` and write every format beside it.
+
+    Returns the report and whether the key was a throwaway one (no `signing_key` given).
+    """
+    document = json.loads(Path(report_dir, "results.json").read_text())
+    report = build_report(document, requirements(), sut_name=sut_name)
+    key, throwaway = load_or_create_key(signing_key)
+    signed = sign(report, key, throwaway=throwaway)
+    write_all(signed, report_dir)
+    return signed, throwaway
 
 
 def results(report_dir: str | Path) -> list[dict[str, Any]]:

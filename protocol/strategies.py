@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 MESSAGE_NAMES: tuple[str, ...] = tuple(
-    n for n in schemas.NAMES if n not in ("common", "api", "requirements")
+    n for n in schemas.NAMES if n not in ("common", "api", "requirements", "report")
 )
 """Schema names ``messages`` has a strategy for."""
 

@@ -57,6 +57,7 @@ NAMES: tuple[str, ...] = (
     "scenario",
     "api",
     "requirements",
+    "report",
 )
 
 

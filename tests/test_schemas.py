@@ -91,6 +91,7 @@ PROFILE = schemas.examples("sut-profile")[0]
 TIMING = schemas.examples("timing-profile")[0]
 SCENARIO = schemas.examples("scenario")[1]
 CATALOG = schemas.examples("requirements")[0]
+REPORT = schemas.examples("report")[0]
 
 # (schema, valid document, path to change, new value, expected JSON path, expected rule)
 INVALID = [
@@ -148,6 +149,9 @@ INVALID = [
      "minimum"),
     ("scenario", SCENARIO, "subjects.0.fbi", DELETE, "$.subjects[0].fbi", "required"),
     ("requirements", CATALOG, "requirements.0.id", "nff1", "$.requirements[0].id", "pattern"),
+    ("report", REPORT, "verdict", "almost", "$.verdict", "enum"),
+    ("report", REPORT, "checks.0.outcome", "skipped", "$.checks[0].outcome", "enum"),
+    ("report", REPORT, "schemas_digest", "abc", "$.schemas_digest", "pattern"),
     ("requirements", CATALOG, "requirements.0.level", "MAY", "$.requirements[0].level", "enum"),
     ("requirements", CATALOG, "requirements.0.checks", [], "$.requirements[0].checks",
      "minItems"),
