@@ -19,24 +19,6 @@ SUBMISSION_LIMIT = 1 << 20
 _COMPONENTS = "#/components/schemas/"
 
 
-def _ref(ref: str, owner: str) -> str:
-    target, _, pointer = ref.partition("#")
-    name = target.removesuffix(".json") if target else owner
-    return f"{_COMPONENTS}{name}{pointer}"
-
-
-def _inline(node: Any, owner: str) -> Any:
-    if isinstance(node, dict):
-        return {
-            key: _ref(value, owner) if key == "$ref" else _inline(value, owner)
-            for key, value in node.items()
-            if key not in ("$id", "$schema")
-        }
-    if isinstance(node, list):
-        return [_inline(item, owner) for item in node]
-    return node
-
-
 def _schema(name: str, pointer: str = "") -> dict[str, str]:
     return {"$ref": f"{_COMPONENTS}{name}{pointer}"}
 
@@ -207,5 +189,5 @@ def openapi() -> dict[str, Any]:
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": _paths(),
-        "components": {"schemas": {n: _inline(schemas.schema(n), n) for n in schemas.NAMES}},
+        "components": {"schemas": schemas.components()},
     }

@@ -26,9 +26,11 @@ __all__ = [
     "NAMES",
     "Problem",
     "SchemaViolation",
+    "components",
     "digest",
     "examples",
     "format_checker",
+    "openapi",
     "problems",
     "registry",
     "schema",
@@ -272,6 +274,43 @@ def validate(name: str, instance: object) -> None:
 def examples(name: str) -> list[Any]:
     """The `examples` a schema carries (each must validate)."""
     return list(schema(name).get("examples", []))
+
+
+_COMPONENTS = "#/components/schemas/"
+
+
+def _component_ref(ref: str, owner: str) -> str:
+    target, _, pointer = ref.partition("#")
+    name = target.removesuffix(".json") if target else owner
+    return f"{_COMPONENTS}{name}{pointer}"
+
+
+def _inline(node: Any, owner: str) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _component_ref(value, owner) if key == "$ref" else _inline(value, owner)
+            for key, value in node.items()
+            if key not in ("$id", "$schema")
+        }
+    if isinstance(node, list):
+        return [_inline(item, owner) for item in node]
+    return node
+
+
+def components() -> dict[str, Any]:
+    """Every schema as an OpenAPI 3.1 component under its name, references rewritten to point
+    inside the document (for tools that do not fetch remote references)."""
+    return {name: _inline(schema(name), name) for name in NAMES}
+
+
+@cache
+def openapi(name: str) -> dict[str, Any]:
+    """An OpenAPI 3.1 document kept beside the schemas (`{name}.openapi.json`), made whole:
+    its references to schema files point at components holding every schema."""
+    text = resources.files(__name__).joinpath(f"{name}.openapi.json").read_text()
+    document: dict[str, Any] = _inline(json.loads(text), name)
+    document.setdefault("components", {})["schemas"] = components()
+    return document
 
 
 @cache
