@@ -287,3 +287,27 @@ def test_a_trailing_newline_breaks_a_pattern_in_both_engines(ref: str, value: st
     assert "pattern" in {p.rule for p in schemas.problems(ref, value)}
     assert not schemas._fast(ref).is_valid(value)
     assert schemas.problems(ref, value.rstrip("\n")) == []
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [
+            r for k, v in node.items() if k != "$ref" for r in _refs(v)
+        ]
+    if isinstance(node, list):
+        return [r for item in node for r in _refs(item)]
+    return []
+
+
+def test_sib_interface_is_openapi_3_1_whose_references_resolve_inside() -> None:
+    document = schemas.openapi("sib")
+    assert document["openapi"] == "3.1.0"
+    assert set(document["paths"]) == {"/bookings", "/cjis/responses"}
+    refs = _refs(document)
+    assert refs
+    for ref in refs:
+        assert ref.startswith("#/components/schemas/"), ref
+        node: Any = document
+        for part in ref[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        assert isinstance(node, dict | bool)
