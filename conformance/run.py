@@ -90,7 +90,9 @@ def stage(
             sut_url = f"http://127.0.0.1:{port}"
             holder["profile"] = profile_for(profile_name, mocks_url=mocks_url, sut_url=sut_url)
             sib = sib_class(variant)(holder["profile"], cjis_url=mocks_url)
-            return uvicorn_server(sib.app, port=port, fast_loop=False)
+            # A faulty SIB that crashes on purpose would fill the terminal with tracebacks.
+            quiet = "warning" if variant == "reference" else "critical"
+            return uvicorn_server(sib.app, port=port, fast_loop=False, log_level=quiet)
 
         stack.enter_context(in_thread(make_sib))
         service.callback = f"{holder['profile']['sut_url']}/cjis/responses"
