@@ -33,6 +33,8 @@ import schemas
 from protocol.ebts import CJIS_ORI, ebts_date, gmt, ori_state, parse_gmt
 from protocol.submission import expected_tot
 
+from .harness import kind_of
+
 __all__ = ["ReferenceSib", "Transaction"]
 
 _SCHEMA = """
@@ -335,11 +337,7 @@ class ReferenceSib:
         return JSONResponse({"status": "taken"})
 
     def _record(self, tx: Transaction, message: dict[str, Any]) -> None:
-        type2 = message["type2"]
-        kind = message["type1"]["tot"]
-        if kind == "IDR" or (kind == "SRE" and "ident" in type2):
-            kind = "IDR/IAR" if "iar" in type2.get("ident", type2) else "IDR"
-        tx.seen.append(kind)
+        tx.seen.append(kind_of(message).removeprefix("SRE+"))
         self._sql("UPDATE transactions SET seen = ? WHERE tcn = ?", (json.dumps(tx.seen), tx.tcn))
 
     async def route(self, ori: str, raw: bytes, message_id: str) -> None:

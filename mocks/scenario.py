@@ -96,10 +96,6 @@ class Scenario:
             list(override.get("faults", self.document["faults"])),
         )
 
-    def is_activated(self, ori: str) -> bool:
-        """Whether `ori` is activated for Interoperability."""
-        return self.all_activated or ori in self.activated
-
     def activated_oris(self) -> frozenset[str] | _Everyone:
         """The activated ORIs, as a set that answers `in` (every ORI when the list is `*`)."""
         return _Everyone() if self.all_activated else self.activated

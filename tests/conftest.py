@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
@@ -60,6 +61,13 @@ class RecordingSib:
                 tot = "SRE+ident/IAR" if "iar" in type2["ident"] else "SRE+ident"
             found.append(str(tot))
         return found
+
+
+def free_port() -> int:
+    """A loopback port free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

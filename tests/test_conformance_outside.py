@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,21 +14,16 @@ import httpx
 import pytest
 
 from conformance.cli import main
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize(("variant", "code"), [("reference", 0), ("swallows-errt", 1)])
 def test_interop_check_against_a_sib_on_another_port(
     tmp_path: Path, variant: str, code: int
 ) -> None:
-    mocks_port, sib_port = _free_port(), _free_port()
+    mocks_port, sib_port = free_port(), free_port()
     profile = {
         "state": "NC",
         "sib_ori": "NC0000000",

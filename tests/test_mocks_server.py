@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ import pytest
 from mocks.server import is_loopback, server, serving
 from mocks.service import MockService
 from protocol.synthetic import Synthesizer
-from tests.conftest import booking_car
+from tests.conftest import booking_car, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,12 +51,6 @@ def callback() -> Iterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}/cjis/responses", received
     httpd.shutdown()
     httpd.server_close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_connection_reset_drops_the_connection_then_the_tcn_is_accepted() -> None:
@@ -106,7 +99,7 @@ def test_sigkill_mid_run_then_restart_delivers_every_owed_response_once(
     scenario.write_text(json.dumps({"ident": {"match_rate": 1}, "timing": "sop"}))
     synth = Synthesizer(11)
     cars = [booking_car(synth) for _ in range(20)]
-    port = _free_port()
+    port = free_port()
     first = _serve(port, ledger, scenario, target)
     try:
         for car in cars:
