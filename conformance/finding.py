@@ -14,7 +14,7 @@ __all__ = ["Finding", "expect"]
 
 
 class Finding(AssertionError):
-    """The SIB broke a rule: `message` says how, `evidence` lists the ledger entry ids showing it."""
+    """The SIB broke a rule: `message` says how; `evidence` names the ledger entries showing it."""
 
     def __init__(self, message: str, *, evidence: Iterable[str] = ()) -> None:
         super().__init__(message)
