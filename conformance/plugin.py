@@ -1,5 +1,10 @@
-"""The pytest plugin of the conformance suite: options, fixtures, the `requirement` marker, and
-results kept as data (in `config.stash`) and written to `--report-dir` as `results.json`."""
+"""The pytest plugin of the conformance suite: options, fixtures, the `requirement` marker, the
+preflight, and results kept as data (in `config.stash`) and written to `--report-dir` as
+`results.json`.
+
+Each check ends `passed`, `failed`, `error`, `not-applicable` or `not-run` (filtered out by
+`--requirement`); `conformance.outcomes` says which and why, in domain words.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from protocol.profile import load_sut_profile
 
-from .catalog import applies, by_check
+from . import preflight
+from .catalog import applies, by_check, requirements
 from .harness import Lea, Mocks
+from .outcomes import classify
 from .progress import RunProgress
 
 __all__ = [
@@ -67,6 +75,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--requirement", action="append", default=[], help="run only these requirement IDs"
     )
+    group.addoption(
+        "--no-preflight",
+        action="store_true",
+        help="skip the preflight (SIB and mocks answer, a booking reaches the mock CJIS)",
+    )
+    group.addoption(
+        "--preflight-budget",
+        type=float,
+        default=30.0,
+        help="wall seconds a preflight booking has to reach the mock CJIS (default: 30)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -100,6 +119,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError("the conformance suite needs --sut-profile (or SUT_PROFILE)")
     profile = load_sut_profile(path)
     wanted = set(config.getoption("--requirement"))
+    unknown = sorted(wanted - {r["id"] for r in requirements()})
+    if unknown:
+        raise pytest.UsageError(f"unknown requirement {', '.join(unknown)}")
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("requirement")
@@ -114,16 +136,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid}: not in the catalog under {requirement_id}")
         if (wanted and requirement_id not in wanted) or not applies(requirement, profile):
             drop.append(item)
-            if not wanted or requirement_id in wanted:
-                config.stash[RESULTS].append(
-                    {"check": _name(item), "requirement": requirement_id,
-                     "outcome": "not-applicable", "duration": 0.0, "message": ""}
-                )  # fmt: skip
+            outcome = "not-run" if wanted and requirement_id not in wanted else "not-applicable"
+            config.stash[RESULTS].append(
+                {"check": _name(item), "requirement": requirement_id,
+                 "outcome": outcome, "duration": 0.0, "message": ""}
+            )  # fmt: skip
         else:
             keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    _begin(config, profile, run_checks=any(_in_suite(i) for i in items))
     if config.getoption("--progress"):
         run = config.stash[RUN]
 
@@ -134,23 +157,65 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.stash[PROGRESS] = RunProgress(sum(1 for i in items if _in_suite(i)), virtual_now)
 
 
+def _begin(config: pytest.Config, profile: dict[str, Any], *, run_checks: bool) -> None:
+    """Before the first check: the preflight (unless `--no-preflight`), and the run's clock."""
+    sut = config.getoption("--sut-url") or profile.get("sut_url")
+    base = _mocks_base(config, profile)
+    token = config.getoption("--mocks-token")
+    run = config.stash[RUN]
+    run.update(sut_url=str(sut).rstrip("/") if sut else None, profile=profile, mocks_base=base)
+    if run_checks and sut and not config.getoption("--no-preflight"):
+        problems = preflight.network(sut_url=sut, mocks_url=base, mocks_at=("", 0), token=token)
+        if not problems:
+            found = preflight.round_trip(mocks_url=base, sut_url=sut, profile=profile,
+                                         budget=config.getoption("--preflight-budget"),
+                                         token=token)  # fmt: skip
+            problems = [found] if found else []
+        if problems:
+            raise pytest.UsageError("preflight: " + "\npreflight: ".join(p.line for p in problems))
+
+
+def _mocks_base(config: pytest.Config, profile: dict[str, Any]) -> str:
+    base = config.getoption("--mocks-url")
+    return str(base) if base else str(profile["lea_inbox_base"]).rstrip("/").removesuffix("/lea")
+
+
+def _clock(config: pytest.Config) -> dict[str, Any] | None:
+    """The mocks' clock now, for a run in which no check started them."""
+    run = config.stash[RUN]
+    token = config.getoption("--mocks-token")
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    try:
+        found: dict[str, Any] = httpx.get(
+            f"{run['mocks_base']}/admin/clock", headers=headers, timeout=5
+        ).json()
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None
+    return found
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
         return
-    requirement = dict(report.user_properties).get("requirement")
+    properties = dict(report.user_properties)
+    requirement = properties.get("requirement")
     if requirement is None:
         return
     config: pytest.Config = report.config
+    outcome = str(properties.get("outcome", report.outcome))
+    if report.skipped:
+        outcome = "not-applicable"
     progress = config.stash.get(PROGRESS, None)
     if progress is not None:
-        progress.done(report.failed)
+        progress.done(outcome)
     config.stash[RESULTS].append(
         {
             "check": report.head_line or report.nodeid,
             "requirement": requirement,
-            "outcome": "error" if report.when == "setup" else report.outcome,
+            "outcome": outcome,
             "duration": round(report.duration, 3),
-            "message": report.longreprtext[-2000:] if report.failed else "",
+            "message": str(properties.get("reason", "")),
+            "highlight": [str(i) for i in properties.get("highlight", [])],  # type: ignore[attr-defined]
         }
     )
 
@@ -162,6 +227,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if marker is not None and _in_suite(item):
         report.user_properties.append(("requirement", marker.args[0]))
         report.config = item.config
+        if call.excinfo is not None and report.failed:
+            found = classify(call.excinfo.value, when=call.when,
+                             sut_url=item.config.stash[RUN].get("sut_url"))  # fmt: skip
+            report.user_properties += [
+                ("outcome", found.outcome), ("reason", found.reason),
+                ("highlight", list(found.evidence)),
+            ]  # fmt: skip
     return report
 
 
@@ -174,10 +246,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     folder = config.getoption("--report-dir", None)
     if not results or not folder:
         return
+    run = config.stash.get(RUN, {})
+    if run.get("clock") is None and run.get("mocks_base"):
+        clock = _clock(config)
+        if clock is not None:
+            run.update(clock={"mode": clock["mode"], "scale": clock["scale"]},
+                       started_virtual=clock["now"], finished_virtual=clock["now"])  # fmt: skip
+    if run.get("finished_virtual") is None:
+        run["finished_virtual"] = run.get("started_virtual")
     evidence = config.stash.get(EVIDENCE, {})
     for result in results:
         result["evidence"] = evidence.get(result["check"].split("[")[0], [])
-    run = config.stash.get(RUN, {})
     document = {
         "results": results,
         "started": {"wall": run.get("started_wall"), "virtual": run.get("started_virtual")},
@@ -229,7 +308,10 @@ def _mocks_session(
         mocks=mocks,
     )
     yield mocks
-    run["finished_virtual"] = mocks.http.get("/admin/clock").json()["now"]
+    try:
+        run["finished_virtual"] = mocks.http.get("/admin/clock").json()["now"]
+    except httpx.HTTPError:
+        run["finished_virtual"] = None
     run.pop("mocks", None)
     mocks.close()
 

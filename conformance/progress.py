@@ -1,5 +1,5 @@
-"""A live progress line for people watching a long run: checks done and failing, wall and
-virtual time (rich, on standard error)."""
+"""A live progress line for people watching a long run: checks done, failing and in error, wall
+and virtual time (rich, on standard error)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class RunProgress:
         self._virtual_now = virtual_now
         self._began = time.monotonic()
         self.failing = 0
+        self.errors = 0
         self._progress = Progress(
             TextColumn("[bold]conformance[/bold]"),
             BarColumn(),
@@ -30,16 +31,17 @@ class RunProgress:
         self._task = self._progress.add_task("checks", total=total, status="")
         self._progress.start()
 
-    def done(self, failed: bool) -> None:
-        """One more check finished."""
-        self.failing += int(failed)
+    def done(self, outcome: str) -> None:
+        """One more check finished with this outcome (passed, failed, error...)."""
+        self.failing += int(outcome == "failed")
+        self.errors += int(outcome == "error")
         try:
             virtual = self._virtual_now()
         except Exception:
             virtual = "?"
+        wall = time.monotonic() - self._began
         status = (
-            f"failing {self.failing} · wall {time.monotonic() - self._began:.1f} s · "
-            f"virtual {virtual}"
+            f"failing {self.failing} · errors {self.errors} · wall {wall:.1f} s · virtual {virtual}"
         )
         self._progress.update(self._task, advance=1, status=status)
 

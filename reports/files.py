@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import schemas
+
 from .html import render_html
 from .junit import render_junit
 from .markdown import render_markdown
@@ -22,15 +24,17 @@ FORMATS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
 
 
 def render(report: dict[str, Any], fmt: str) -> str:
-    """The report in one format (`html`, `junit` or `md`)."""
-    try:
-        return FORMATS[fmt][1](report)
-    except KeyError:
-        raise ValueError(f"no format {fmt!r}; known: {', '.join(FORMATS)}") from None
+    """The report in one format (`html`, `junit` or `md`), once it validates against
+    `schemas/report.json` (`SchemaViolation` otherwise)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"no format {fmt!r}; known: {', '.join(FORMATS)}")
+    schemas.validate("report", report)
+    return FORMATS[fmt][1](report)
 
 
 def write_all(report: dict[str, Any], folder: str | Path) -> dict[str, Path]:
     """Write report.json and every rendering into `folder`; the paths by format."""
+    schemas.validate("report", report)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = {"json": out / "report.json"}

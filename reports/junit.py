@@ -1,4 +1,5 @@
-"""The report as JUnit XML (Jenkins, GitLab, GitHub): one test case per check."""
+"""The report as JUnit XML (Jenkins, GitLab, GitHub): one test case per check; a failure's message
+is its reason in domain words with the requirement ID and level."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ from xml.etree import ElementTree as ET
 
 __all__ = ["render_junit"]
 
+_SKIPPED = {
+    "not-applicable": "not applicable: the requirement does not apply to this SUT profile",
+    "not-run": "not run: filtered out of this partial run (--requirement)",
+}
+
 
 def render_junit(report: dict[str, Any]) -> str:
-    """JUnit XML with the requirement ID of each check as a property."""
+    """JUnit XML with the requirement ID and level of each check as properties, and the verdict
+    and its exit code as properties of the suite."""
     checks = report["checks"]
     totals = report["totals"]
+    level = {r["id"]: r["level"] for r in report["requirements"]}
     suites = ET.Element("testsuites", name="interop conformance")
     suite = ET.SubElement(
         suites,
@@ -20,7 +28,7 @@ def render_junit(report: dict[str, Any]) -> str:
         tests=str(len(checks)),
         failures=str(totals["failed"]),
         errors=str(totals["error"]),
-        skipped=str(totals["not-applicable"]),
+        skipped=str(totals["not-applicable"] + totals["not-run"]),
         time=f"{sum(c['duration'] for c in checks):.3f}",
         timestamp=report["started"]["wall"].removesuffix("Z"),
     )
@@ -28,32 +36,32 @@ def render_junit(report: dict[str, Any]) -> str:
     for name, value in (
         ("run_id", report["run_id"]),
         ("verdict", report["verdict"]),
+        ("exit_code", str(report["exit_code"])),
+        ("complete", "true" if report["complete"] else "false"),
         ("schemas_digest", report["schemas_digest"]),
         ("harness_version", report["harness_version"]),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     for check in checks:
+        requirement = check["requirement"]
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"requirement.{check['requirement']}",
+            classname=f"requirement.{requirement}",
             name=check["name"],
             time=f"{check['duration']:.3f}",
         )
         props = ET.SubElement(case, "properties")
-        ET.SubElement(props, "property", name="requirement", value=check["requirement"])
+        ET.SubElement(props, "property", name="requirement", value=requirement)
+        ET.SubElement(props, "property", name="level", value=level.get(requirement, "?"))
+        reason = f"{requirement} ({level.get(requirement, '?')}): {check['message']}"
         if check["outcome"] == "failed":
-            failure = ET.SubElement(case, "failure", message=_first_line(check["message"]))
-            failure.text = check["message"]
+            ET.SubElement(case, "failure", message=reason).text = reason
         elif check["outcome"] == "error":
-            error = ET.SubElement(case, "error", message=_first_line(check["message"]))
-            error.text = check["message"]
-        elif check["outcome"] == "not-applicable":
-            ET.SubElement(case, "skipped", message="requirement does not apply to this profile")
+            ET.SubElement(
+                case, "error", message=f"could not be carried out: {reason}"
+            ).text = reason
+        elif check["outcome"] in _SKIPPED:
+            ET.SubElement(case, "skipped", message=_SKIPPED[check["outcome"]])
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
-
-
-def _first_line(message: str) -> str:
-    lines = [line for line in message.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""

@@ -10,46 +10,62 @@ _MARK = {
     "passed": "✅ passed",
     "failed": "❌ failed",
     "not-applicable": "n/a",
-    "error": "⚠️ error",
+    "not-run": "not run",
+    "error": "⚠️ could not be carried out",
+}
+_TITLES = {
+    "conformant": "CONFORMANT",
+    "conformant-with-findings": "CONFORMANT WITH FINDINGS",
+    "not-conformant": "NOT CONFORMANT",
+    "incomplete": "INCOMPLETE",
+    "error": "ERROR (not tested)",
 }
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return (
+        str(text)
+        .replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("\n", " ")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    """A Markdown summary: verdict, totals, the requirement matrix, each failure."""
+    """A Markdown summary: verdict and exit code, the failed requirements, totals, the matrix."""
     totals = report["totals"]
-    verdict = "CONFORMANT" if report["verdict"] == "conformant" else "NOT CONFORMANT"
     profile = report["sut"]["profile"]
+    level = {r["id"]: r["level"] for r in report["requirements"]}
     lines = [
-        f"# Conformance report: {verdict}",
+        f"# Conformance report: {_TITLES[report['verdict']]} (exit code {report['exit_code']})",
         "",
-        f"SIB **{_cell(report['sut']['name'])}** ({profile['state']}, "
+        f"SIB **{_cell(report['sut']['name'])}** ({_cell(profile['state'])}, "
         f"{'NFF' if profile['nff'] else 'not NFF'}, routing "
         f"{'on' if profile['message_routing'] else 'off'}); clock {report['clock']['mode']}; "
-        f"run `{report['run_id']}`; harness {report['harness_version']}; "
-        f"schemas `{report['schemas_digest'][:12]}`.",
+        f"{'complete' if report['complete'] else 'partial'} run `{report['run_id']}`; "
+        f"harness {_cell(report['harness_version'])}; schemas `{report['schemas_digest'][:12]}`.",
         "",
-        f"{totals['passed']} passed, {totals['failed']} failed, {totals['error']} errors, "
-        f"{totals['not-applicable']} not applicable.",
-        "",
-        "| requirement | level | status | rule |",
-        "|---|---|---|---|",
+        f"{totals['passed']} passed, {totals['failed']} failed, {totals['error']} could not be "
+        f"carried out, {totals['not-applicable']} not applicable, {totals['not-run']} not run.",
     ]
-    for requirement in report["requirements"]:
-        lines.append(
-            f"| {requirement['id']} | {requirement['level']} | {_MARK[requirement['status']]} "
-            f"| {_cell(requirement['rule'])} |"
-        )
     failures = [c for c in report["checks"] if c["outcome"] in ("failed", "error")]
+    failures.sort(key=lambda c: (c["outcome"] != "failed", level.get(c["requirement"]) != "MUST"))
     if failures:
         lines += ["", "## Failures", ""]
         for check in failures:
-            message = check["message"].strip().splitlines()
-            last = _cell(message[-1]) if message else ""
-            lines.append(f"- **{check['requirement']}** `{check['name']}`: {last}")
+            what = "" if check["outcome"] == "failed" else " (could not be carried out)"
+            lines.append(
+                f"- **{_cell(check['requirement'])}** ({level.get(check['requirement'], '?')})"
+                f"{what}: {_cell(check['message'])} (`{_cell(check['name'])}`)"
+            )
+    lines += ["", "| requirement | level | status | rule |", "|---|---|---|---|"]
+    for requirement in report["requirements"]:
+        lines.append(
+            f"| {_cell(requirement['id'])} | {requirement['level']} "
+            f"| {_MARK[requirement['status']]} | {_cell(requirement['rule'])} |"
+        )
     signature = report.get("signature")
     if signature:
         kind = "a throwaway key" if signature["throwaway"] else "the configured key"

@@ -1,14 +1,23 @@
-"""The report model: a run's results turned into the document `schemas/report.json` describes."""
+"""The report model: a run's results turned into the document `schemas/report.json` describes.
+
+Outcomes of a check: `passed`; `failed` (the SIB broke the rule); `error` (the harness could not
+carry the check out); `not-applicable` (the rule is not for this profile); `not-run` (filtered out
+of a partial run). The verdict and its exit code follow from them (`verdict`).
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
 from importlib import metadata
 from typing import Any
 
 import schemas
 
-__all__ = ["build_report", "harness_version"]
+__all__ = ["OUTCOMES", "build_report", "cite", "exit_code", "harness_version", "verdict"]
+
+OUTCOMES = ("passed", "failed", "error", "not-applicable", "not-run")
+"""Every outcome a check can have, in the order totals list them."""
 
 
 def harness_version() -> str:
@@ -19,10 +28,61 @@ def harness_version() -> str:
         return "0+unknown"
 
 
+def exit_code(verdict_name: str) -> int:
+    """The exit code of a verdict, as `schemas/report.json` documents it (`x-exit-codes`)."""
+    codes: dict[str, int] = schemas.schema("report")["properties"]["verdict"]["x-exit-codes"]
+    return codes[verdict_name]
+
+
 def _status(outcomes: list[str]) -> str:
+    for status in ("failed", "error", "not-run"):
+        if status in outcomes:
+            return status
     if not outcomes or all(o == "not-applicable" for o in outcomes):
         return "not-applicable"
-    return "passed" if all(o in ("passed", "not-applicable") for o in outcomes) else "failed"
+    return "passed"
+
+
+def verdict(requirements: list[dict[str, Any]]) -> str:
+    """The verdict over requirements with their `level` and `status`.
+
+    error when nothing could be checked; not conformant when a MUST failed; incomplete when a
+    requirement was not run or could not be carried out; conformant with findings when only
+    SHOULDs failed; conformant otherwise.
+    """
+    statuses = [r["status"] for r in requirements]
+    carried_out = [s for s in statuses if s in ("passed", "failed")]
+    if "error" in statuses and not carried_out:
+        return "error"
+    if any(r["status"] == "failed" and r["level"] == "MUST" for r in requirements):
+        return "not-conformant"
+    if "error" in statuses or "not-run" in statuses:
+        return "incomplete"
+    if "failed" in statuses:
+        return "conformant-with-findings"
+    return "conformant"
+
+
+def cite(source: dict[str, Any]) -> str:
+    """A catalog source as a certifier cites it: document title and section ('SOP §2.1.4')."""
+    section = str(source["section"])
+    if re.match(r"^([0-9]|[IVX]+\.|Appendix)", section):
+        return f"{source['title']} §{section}"
+    return f"{source['title']}: {section}"
+
+
+def _check(result: dict[str, Any]) -> dict[str, Any]:
+    evidence = result.get("evidence", [])
+    ids = {e["id"] for e in evidence}
+    return {
+        "name": result["check"],
+        "requirement": result["requirement"],
+        "outcome": result["outcome"],
+        "duration": float(result.get("duration", 0.0)),
+        "message": result.get("message", ""),
+        "evidence": evidence,
+        "highlight": [i for i in dict.fromkeys(result.get("highlight", [])) if i in ids],
+    }
 
 
 def build_report(
@@ -33,17 +93,7 @@ def build_report(
     run_id: str | None = None,
 ) -> dict[str, Any]:
     """The report of a run (`results.json` as the suite wrote it), validated."""
-    checks = [
-        {
-            "name": r["check"],
-            "requirement": r["requirement"],
-            "outcome": r["outcome"],
-            "duration": float(r.get("duration", 0.0)),
-            "message": r.get("message", ""),
-            "evidence": r.get("evidence", []),
-        }
-        for r in results["results"]
-    ]
+    checks = [_check(r) for r in results["results"]]
     requirements = []
     for requirement in catalog:
         outcomes = [c["outcome"] for c in checks if c["requirement"] == requirement["id"]]
@@ -52,16 +102,12 @@ def build_report(
                 "id": requirement["id"],
                 "rule": requirement["rule"],
                 "level": requirement["level"],
-                "sources": [
-                    f"{s['title']} {s['section']} ({s['document']})" for s in requirement["sources"]
-                ],
-                "status": _status(outcomes),
+                "sources": [cite(s) for s in requirement["sources"]],
+                "status": _status(outcomes) if outcomes else "not-run",
                 "checks": list(requirement["checks"]),
             }
         )
-    must_fail = any(r["status"] == "failed" and r["level"] == "MUST" for r in requirements)
-    totals = {k: sum(1 for c in checks if c["outcome"] == k) for k in
-              ("passed", "failed", "error", "not-applicable")}  # fmt: skip
+    outcome = verdict(requirements)
     report = {
         "run_id": run_id or uuid.uuid4().hex,
         "harness_version": harness_version(),
@@ -74,8 +120,10 @@ def build_report(
         "clock": results["clock"],
         "started": results["started"],
         "finished": results["finished"],
-        "verdict": "not-conformant" if must_fail or totals["error"] else "conformant",
-        "totals": totals,
+        "verdict": outcome,
+        "exit_code": exit_code(outcome),
+        "complete": all(r["status"] != "not-run" for r in requirements),
+        "totals": {k: sum(1 for c in checks if c["outcome"] == k) for k in OUTCOMES},
         "requirements": requirements,
         "checks": checks,
     }

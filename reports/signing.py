@@ -16,23 +16,38 @@ __all__ = ["SignatureError", "canonical", "load_or_create_key", "sign", "verify"
 
 
 class SignatureError(ValueError):
-    """A report whose signature, digest or schema does not hold."""
+    """A report whose signature, digest or schema does not hold, or a key that cannot be used."""
 
 
 def canonical(report: dict[str, Any]) -> bytes:
-    """The bytes a signature covers: the report without `signature`, keys sorted, no spaces."""
-    unsigned = {k: v for k, v in report.items() if k != "signature"}
-    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The bytes a signature covers: the whole report but `signature.value`, keys sorted, no
+    spaces; so the algorithm, the public key and the throwaway flag are covered too."""
+    covered = dict(report)
+    if isinstance(covered.get("signature"), dict):
+        covered["signature"] = {k: v for k, v in covered["signature"].items() if k != "value"}
+    return json.dumps(covered, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def load_or_create_key(path: str | Path | None) -> tuple[Ed25519PrivateKey, bool]:
-    """The signing key at `path` (PEM, PKCS#8), or a throwaway one; the flag says throwaway."""
+    """The signing key at `path` (PEM, PKCS#8), or a throwaway one; the flag says throwaway.
+
+    Raises `SignatureError` with one line saying what is wrong when the key cannot be used.
+    """
     if path is None:
         return Ed25519PrivateKey.generate(), True
-    data = Path(path).read_bytes()
-    key = serialization.load_pem_private_key(data, password=None)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SignatureError(f"cannot read the signing key {path}: {exc.strerror}") from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SignatureError(
+            f"the signing key {path} is not an unencrypted PEM private key ({reason})"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise SignatureError(f"{path}: not an Ed25519 private key")
+        raise SignatureError(f"the signing key {path} is not an Ed25519 private key")
     return key, False
 
 
@@ -45,22 +60,22 @@ def sign(report: dict[str, Any], key: Ed25519PrivateKey, *, throwaway: bool) -> 
     signed["signature"] = {
         "algorithm": "Ed25519",
         "public_key": public.hex(),
-        "value": key.sign(canonical(signed)).hex(),
         "throwaway": throwaway,
     }
+    signed["signature"]["value"] = key.sign(canonical(signed)).hex()
     return signed
 
 
 def verify(report: Any, *, public_key: str | None = None) -> None:
     """Raise `SignatureError` unless the report validates, was made with these schemas, and its
-    signature holds (with `public_key`, hex, when given: the expected signer)."""
+    signature holds (with `public_key`, hex in either case, when given: the expected signer)."""
     found = schemas.problems("report", report)
     if found:
         raise SignatureError("not a valid report: " + "; ".join(str(p) for p in found[:5]))
     signature = report.get("signature")
     if signature is None:
         raise SignatureError("the report is not signed")
-    if public_key is not None and signature["public_key"] != public_key:
+    if public_key is not None and signature["public_key"] != public_key.strip().lower():
         raise SignatureError("signed by another key than the one expected")
     if report["schemas_digest"] != schemas.digest():
         raise SignatureError(

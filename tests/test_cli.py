@@ -1,20 +1,328 @@
+"""The `interop` command line: each mistake a person can make gets one line saying what to fix,
+the right verdict and its exit code; no traceback unless --debug."""
+
 from __future__ import annotations
 
 import io
 import json
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import schemas
 from conformance.cli import main
+from conformance.run import DEMO_PROFILES
+from conformance.variants import sib_class
+from mocks.server import in_thread, uvicorn_server
 from tests._mutate import DELETE, mutate
+from tests.conftest import free_port
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = main(list(argv), out=out)
     return code, out.getvalue()
+
+
+def _last(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+StartSib = Callable[..., Path]
+
+
+@pytest.fixture
+def start_sib(tmp_path: Path) -> Iterator[StartSib]:
+    """Start one of our SIBs in a thread; the SUT profile file points the mocks at a free port."""
+    with ExitStack() as stack:
+
+        def start(variant: str = "reference", *, cjis_port: int | None = None) -> Path:
+            mocks_port, sib_port = free_port(), free_port()
+            profile = {
+                **DEMO_PROFILES["nff"],
+                "lea_inbox_base": f"http://127.0.0.1:{mocks_port}/lea",
+                "sut_url": f"http://127.0.0.1:{sib_port}",
+            }
+            cjis = f"http://127.0.0.1:{cjis_port or mocks_port}"
+            sib = sib_class(variant)(profile, cjis_url=cjis)
+            stack.enter_context(
+                in_thread(
+                    lambda port: uvicorn_server(
+                        sib.app, port=port, fast_loop=False, log_level="critical"
+                    ),
+                    port=sib_port,
+                )
+            )
+            path = tmp_path / f"{variant}.json"
+            path.write_text(json.dumps(profile))
+            return path
+
+        yield start
+
+
+def _report(folder: Path) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((folder / "report.json").read_text())
+    return found
+
+
+# -- partial, unknown and not-applicable requirements -------------------------------------------
+
+
+def test_a_partial_run_is_incomplete_never_conformant(start_sib: StartSib, tmp_path: Path) -> None:
+    profile = start_sib()
+    out = tmp_path / "out"
+    code, text = _run("check", "--sut-profile", str(profile), "--report-dir", str(out),
+                      "--requirement", "RTE-3", "--requirement", "SUB-1")  # fmt: skip
+    assert code == 4, text
+    assert _last(text) == (
+        "verdict: incomplete (exit 4): a partial run: 18 requirements not run; "
+        "only a complete run can be conformant"
+    )
+    report = _report(out)
+    assert (report["verdict"], report["exit_code"], report["complete"]) == ("incomplete", 4, False)
+    status = {r["id"]: r["status"] for r in report["requirements"]}
+    assert status["RTE-3"] == status["SUB-1"] == "passed"
+    assert status["RTE-1"] == "not-run"
+    assert status["RTE-4"] == "not-run"
+    assert report["totals"]["not-run"] == 18
+
+
+def test_an_unknown_requirement_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "--sut-profile", "x.json", "--requirement", "XYZ-9"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "interop check: argument --requirement: unknown requirement 'XYZ-9' (interop check "
+        "--list-requirements lists them) (see interop check --help)\n"
+    )
+
+
+def test_a_requirement_that_does_not_apply_is_reported_as_such(
+    start_sib: StartSib, tmp_path: Path
+) -> None:
+    profile = start_sib()
+    out = tmp_path / "out"
+    code, text = _run("check", "--sut-profile", str(profile), "--report-dir", str(out),
+                      "--requirement", "RTE-4")  # fmt: skip
+    assert code == 4, text
+    assert text.splitlines()[0] == (
+        "note: RTE-4 does not apply to this profile (only where message_routing=False): "
+        "reported as not applicable"
+    )
+    assert _last(text).startswith("verdict: incomplete (exit 4): a partial run: 19 requirements")
+    status = {r["id"]: r["status"] for r in _report(out)["requirements"]}
+    assert status["RTE-4"] == "not-applicable"
+
+
+def test_list_requirements_prints_the_catalog() -> None:
+    code, text = _run("check", "--list-requirements")
+    assert code == 0
+    assert text.startswith("SUB-1  MUST   Every message the SIB sends to FBI CJIS")
+    assert "RTE-5  SHOULD" in text
+    assert "sources: SOP §2.1.1; MOA §IV.A" in text
+    assert ".txt" not in text
+
+
+# -- the preflight: one line saying what to fix, verdict error, exit 5 ---------------------------
+
+
+def test_a_sut_where_nothing_listens_is_an_error(tmp_path: Path) -> None:
+    port = free_port()
+    profile = tmp_path / "sut.json"
+    inbox = f"http://127.0.0.1:{free_port()}/lea"
+    document = {
+        **DEMO_PROFILES["nff"],
+        "sut_url": f"http://127.0.0.1:{port}",
+        "lea_inbox_base": inbox,
+    }
+    profile.write_text(json.dumps(document))
+    code, text = _run("check", "--sut-profile", str(profile), "--report-dir", str(tmp_path))
+    assert code == 5
+    assert text.splitlines() == [
+        f"preflight: nothing answers at the SIB's URL http://127.0.0.1:{port} (connection "
+        "refused): start your SIB, or fix --sut-url (or sut_url in the profile)",
+        "interop check: verdict: error (exit 5): the harness could not test; nothing was checked "
+        "and no report written",
+    ]
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_mocks_that_do_not_answer_are_an_error(start_sib: StartSib, tmp_path: Path) -> None:
+    profile = start_sib()
+    mocks = f"http://127.0.0.1:{free_port()}"
+    code, text = _run("check", "--sut-profile", str(profile), "--mocks-url", mocks,
+                      "--report-dir", str(tmp_path / "out"))  # fmt: skip
+    assert code == 5
+    assert text.splitlines()[0] == (
+        f"preflight: the mocks at {mocks} do not answer (connection refused): start `interop "
+        "serve` there, or leave out --mocks-url"
+    )
+
+
+def test_a_sib_that_cannot_reach_the_mocks_is_told_where_they_are(
+    start_sib: StartSib, tmp_path: Path
+) -> None:
+    profile = start_sib(cjis_port=free_port())
+    mocks = json.loads(profile.read_text())["lea_inbox_base"].removesuffix("/lea")
+    code, text = _run("check", "--sut-profile", str(profile), "--preflight-budget", "2",
+                      "--report-dir", str(tmp_path / "out"))  # fmt: skip
+    assert code == 5
+    line = text.splitlines()[1]
+    assert line.startswith("preflight: the SIB ")
+    assert line.endswith(
+        f"point the SIB's CJIS address at {mocks}/cjis/submissions "
+        f"(interop sib: --cjis-url {mocks})"
+    )
+
+
+def test_the_mocks_port_in_use_is_an_error(start_sib: StartSib, tmp_path: Path) -> None:
+    profile = start_sib()
+    port = int(json.loads(profile.read_text())["lea_inbox_base"].split(":")[2].split("/")[0])
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        code, text = _run("check", "--sut-profile", str(profile), "--report-dir", str(tmp_path))
+    assert code == 5
+    assert text.splitlines()[0] == (
+        f"preflight: port {port} on 127.0.0.1, where the profile's lea_inbox_base puts the "
+        "mocks, is in use: stop what holds it, give --mocks-url if it is `interop serve`, or "
+        "change lea_inbox_base"
+    )
+
+
+def test_a_missing_signing_key_is_noticed_before_the_run(tmp_path: Path) -> None:
+    profile = tmp_path / "sut.json"
+    profile.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
+                                   "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    key = tmp_path / "no-such-key.pem"
+    code, text = _run("check", "--sut-profile", str(profile), "--signing-key", str(key))
+    assert code == 5
+    assert text.splitlines()[0] == (
+        f"preflight: cannot read the signing key {key}: No such file or directory: give an "
+        "Ed25519 PKCS#8 PEM file (--signing-key or INTEROP_SIGNING_KEY), or none for a "
+        "throwaway key"
+    )
+
+
+def test_an_invalid_profile_is_one_line(tmp_path: Path) -> None:
+    profile = tmp_path / "sut.json"
+    profile.write_text(json.dumps(mutate(DEMO_PROFILES["nff"], "nff", DELETE)))
+    code, text = _run("check", "--sut-profile", str(profile))
+    assert code == 5
+    assert text.splitlines()[0].startswith(f"preflight: the SUT profile is not valid: {profile}: ")
+    assert "'nff' is required (rule: required)" in text
+
+
+def test_a_clock_that_is_not_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--sut-profile", "x.json", "--clock", "fast"]) == 2
+    assert capsys.readouterr().err == (
+        "interop check: argument --clock: 'fast' is not a clock: give manual, scaled:N (N > 0, "
+        "e.g. scaled:3600) or realtime (see interop check --help)\n"
+    )
+
+
+# -- verdicts of complete runs ------------------------------------------------------------------
+
+
+def test_a_should_failure_is_conformant_with_findings(start_sib: StartSib, tmp_path: Path) -> None:
+    profile = start_sib("swallows-errt")
+    out = tmp_path / "out"
+    code, text = _run("check", "--sut-profile", str(profile), "--report-dir", str(out))
+    assert code == 3, text
+    assert _last(text) == (
+        "verdict: conformant with findings (exit 3): only SHOULD requirements failed: RTE-5"
+    )
+    assert "   FAIL RTE-5 (SHOULD) test_errt_reaches_the_booking_lea: " in text
+    report = _report(out)
+    assert (report["verdict"], report["exit_code"]) == ("conformant-with-findings", 3)
+    assert (
+        "Conformance report: CONFORMANT WITH FINDINGS (exit code 3)"
+        in (out / "summary.md").read_text()
+    )
+
+
+def test_a_sib_that_dies_after_a_bad_delivery_fails_rob3(
+    start_sib: StartSib, tmp_path: Path
+) -> None:
+    profile = start_sib("crashes-on-malformed")
+    out = tmp_path / "out"
+    code, text = _run("check", "--sut-profile", str(profile), "--report-dir", str(out),
+                      "--requirement", "ROB-3")  # fmt: skip
+    report = _report(out)
+    (rob3,) = [c for c in report["checks"] if c["requirement"] == "ROB-3"]
+    assert rob3["outcome"] == "failed", rob3
+    assert report["verdict"] == "not-conformant"
+    assert code == 1
+    assert _last(text) == "verdict: not conformant (exit 1): MUST requirements failed: ROB-3"
+
+
+# -- no traceback ---------------------------------------------------------------------------------
+
+
+def test_example_with_a_bad_ori_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["example", "car", "--ori", "nc09"]) == 2
+    assert capsys.readouterr().err == (
+        "interop example: argument --ori: 'nc09' is not an ORI: two capital letters of the "
+        "state, then seven capital letters or digits (e.g. NC0920000) (see interop example "
+        "--help)\n"
+    )
+
+
+def test_a_reader_that_goes_away_is_not_an_error() -> None:
+    shell = f"{sys.executable} -m conformance.cli example scenario | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.stdout == "{\n"
+    assert done.stderr == ""
+    assert done.returncode == 0
+
+
+def test_an_internal_error_is_one_line_and_debug_shows_where(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the ledger is on fire\nsecond line")
+
+    monkeypatch.setattr("synthetic.Synthesizer.booking", broken)
+    monkeypatch.delenv("INTEROP_DEBUG", raising=False)
+    assert main(["example", "car"]) == 5
+    assert capsys.readouterr().err == (
+        "interop example: internal error: RuntimeError: the ledger is on fire "
+        "(run again with --debug to see where)\n"
+    )
+    assert main(["--debug", "example", "car"]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert err.endswith("interop example: internal error: RuntimeError: the ledger is on fire\n")
+
+
+def test_every_option_has_help_and_sib_lists_its_variants(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from conformance.cli import parser
+
+    top = parser()
+    subparsers = next(a for a in top._actions if a.dest == "command")
+    assert isinstance(subparsers.choices, dict)
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            assert action.help, f"interop {name} {action.option_strings or action.dest}"
+    assert main(["sib", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "reference, wrong-ori" in " ".join(text.split())
+    assert main(["serve", "--help"]) == 0
+    assert "all-match" in capsys.readouterr().out
+
+
+# -- validate, schemas, example -------------------------------------------------------------------
 
 
 def test_validate_examples_passes_on_the_shipped_examples() -> None:
@@ -67,10 +375,9 @@ def test_schemas_lists_every_schema_and_the_digest() -> None:
     assert schemas.digest() in text
 
 
-def test_unknown_command_exits_with_usage() -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(["frobnicate"])
-    assert caught.value.code == 2
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("kind", ["car", "booking", "sut-profile", "scenario"])

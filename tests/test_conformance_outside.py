@@ -19,7 +19,7 @@ from tests.conftest import free_port
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize(("variant", "code"), [("reference", 0), ("swallows-errt", 1)])
+@pytest.mark.parametrize(("variant", "code"), [("reference", 0), ("swallows-errt", 3)])
 def test_interop_check_against_a_sib_on_another_port(
     tmp_path: Path, variant: str, code: int
 ) -> None:

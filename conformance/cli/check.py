@@ -1,0 +1,234 @@
+"""`interop check`: the preflight, the conformance suite against a SIB, the signed report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from .common import CliError, exit_codes_help
+from .serving import clock_spec
+from .summary import print_checks, publish_report, totals_line, verdict_line
+
+__all__ = ["add_command"]
+
+_ERROR = 5
+_OUTPUTS = ("results.json", "report.json", "report.html", "junit.xml", "summary.md")
+
+
+def _requirement_id(value: str) -> str:
+    from ..catalog import requirements
+
+    if value not in {r["id"] for r in requirements()}:
+        raise argparse.ArgumentTypeError(
+            f"unknown requirement {value!r} (interop check --list-requirements lists them)"
+        )
+    return value
+
+
+def _list_requirements(out: TextIO) -> int:
+    from reports.model import cite
+
+    from ..catalog import requirements
+
+    for r in requirements():
+        applies = ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in r.get("applies", {}).items())
+        sources = "; ".join(cite(s) for s in r["sources"])
+        print(f"{r['id']:6} {r['level']:6} {r['rule']}", file=out)
+        print(f"{'':13}applies: {applies or 'every profile'} · sources: {sources}", file=out)
+    return 0
+
+
+def _stop(problems: list[Any], out: TextIO) -> None:
+    """Print each preflight problem, one line each, and end with the error verdict."""
+    if not problems:
+        return
+    for problem in problems:
+        print(f"preflight: {problem.line}", file=out)
+    raise CliError(
+        f"verdict: error (exit {_ERROR}): the harness could not test; nothing was "
+        "checked and no report written",
+        _ERROR,
+    )
+
+
+def _not_applicable(args: argparse.Namespace, profile: dict[str, Any], out: TextIO) -> None:
+    from ..catalog import applies, requirements
+
+    for r in requirements():
+        if r["id"] in args.requirement and not applies(r, profile):
+            facts = ", ".join(f"{k}={v}" for k, v in r.get("applies", {}).items())
+            print(
+                f"note: {r['id']} does not apply to this profile (only where {facts}): "
+                "reported as not applicable",
+                file=out,
+            )
+
+
+def _suite(args: argparse.Namespace, sut_url: str, mocks_url: str, out: TextIO) -> None:
+    from .. import preflight
+    from ..run import check
+
+    token = os.environ.get("INTEROP_ADMIN_TOKEN") or None
+    began = time.monotonic()
+    problem = preflight.round_trip(
+        mocks_url=mocks_url,
+        sut_url=sut_url,
+        profile=args.profile,
+        budget=args.preflight_budget,
+        token=token,
+    )
+    _stop([problem] if problem else [], out)
+    print(
+        f"preflight: ok (profile, signing key, SIB, mocks; a booking reached the mock CJIS "
+        f"in {time.monotonic() - began:.1f} s)",
+        file=out,
+        flush=True,
+    )
+    extra = [arg for rid in args.requirement for arg in ("--requirement", rid)]
+    check(
+        args.sut_profile,
+        report_dir=args.report_dir,
+        sut_url=sut_url,
+        mocks_url=mocks_url,
+        extra=extra,
+        quiet=not args.verbose,
+    )
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from mocks.server import serving
+    from mocks.service import MockService
+
+    from .. import preflight
+
+    if args.list_requirements:
+        return _list_requirements(out)
+    if not args.sut_profile:
+        raise CliError("give --sut-profile FILE (or set SUT_PROFILE)")
+    key = args.signing_key or os.environ.get("INTEROP_SIGNING_KEY") or None
+    profile, problems = preflight.static(
+        clock=args.clock, profile_path=args.sut_profile, signing_key=key
+    )
+    _stop(problems, out)
+    assert profile is not None
+    args.profile = profile
+    sut_url = str(args.sut_url or profile.get("sut_url") or "").rstrip("/")
+    if not sut_url:
+        raise CliError("give --sut-url (or SUT_URL, or sut_url in the profile)")
+    _not_applicable(args, profile, out)
+    where = urlsplit(profile["lea_inbox_base"])
+    host, port = where.hostname or "127.0.0.1", where.port or 80
+    _stop(
+        preflight.network(
+            sut_url=sut_url,
+            mocks_url=args.mocks_url,
+            mocks_at=(host, port),
+            token=os.environ.get("INTEROP_ADMIN_TOKEN") or None,
+        ),
+        out,
+    )
+    folder = Path(args.report_dir)
+    for name in _OUTPUTS:
+        (folder / name).unlink(missing_ok=True)
+    with ExitStack() as stack:
+        mocks_url = args.mocks_url
+        if not mocks_url:
+            service = MockService(clock=args.clock, callback=f"{sut_url}/cjis/responses")
+            try:
+                mocks_url = stack.enter_context(serving(service, host=host, port=port))
+            except OSError as exc:
+                raise CliError(
+                    f"cannot start the mocks on port {port} ({exc.strerror or exc}): "
+                    "stop what holds it",
+                    _ERROR,
+                ) from None
+        print(f"mock CJIS/IDENT/LESC on {mocks_url}; checking {sut_url}", file=out, flush=True)
+        _suite(args, sut_url, mocks_url, out)
+    report, throwaway = publish_report(folder, key, sut_url)
+    print_checks(report, out)
+    print(totals_line(report), file=out)
+    note = " with a throwaway key (give --signing-key to sign with yours)" if throwaway else ""
+    print(f"report: {folder / 'report.html'}, signed{note}", file=out)
+    print(verdict_line(report), file=out)
+    code: int = report["exit_code"]
+    return code
+
+
+def add_command(subparsers: Any) -> None:
+    """Register `check`."""
+    check = subparsers.add_parser(
+        "check",
+        help="run the conformance suite against a SIB",
+        description="Check a SIB: a preflight (profile, signing key, the SIB and the mocks "
+        "answer, a booking reaches the mock CJIS), then every check that applies to the "
+        "profile, then a signed report. The mocks are started where the profile's "
+        "lea_inbox_base points, unless --mocks-url names running ones. Only a complete run "
+        "can be conformant.",
+        epilog=exit_codes_help(),
+    )
+    check.add_argument(
+        "--sut-url",
+        default=os.environ.get("SUT_URL"),
+        metavar="URL",
+        help="the SIB under test (default: SUT_URL, else the profile's sut_url)",
+    )
+    check.add_argument(
+        "--sut-profile",
+        default=os.environ.get("SUT_PROFILE"),
+        metavar="FILE",
+        help="the SUT profile (JSON, schemas/sut-profile.json; default: SUT_PROFILE)",
+    )
+    check.add_argument(
+        "--clock",
+        default="manual",
+        type=clock_spec,
+        help="the mocks' clock: manual, scaled:N or realtime",
+    )
+    check.add_argument(
+        "--mocks-url",
+        metavar="URL",
+        help="use mocks already running there (interop serve) instead of starting them",
+    )
+    check.add_argument(
+        "--report-dir",
+        default="reports/out",
+        metavar="DIR",
+        help="where results.json, report.json/.html, junit.xml and summary.md go",
+    )
+    check.add_argument(
+        "--requirement",
+        action="append",
+        default=[],
+        type=_requirement_id,
+        metavar="ID",
+        help="check only this requirement (repeatable); the run "
+        "is then incomplete, never conformant",
+    )
+    check.add_argument(
+        "--list-requirements", action="store_true", help="print the requirement catalog and exit"
+    )
+    check.add_argument(
+        "--preflight-budget",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="wall seconds the preflight booking has to reach the mock CJIS",
+    )
+    check.add_argument(
+        "--signing-key",
+        metavar="PEM",
+        help="Ed25519 private key (PKCS#8 PEM) that signs the report (default: "
+        "INTEROP_SIGNING_KEY, else a throwaway key)",
+    )
+    check.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show pytest's own output instead of writing it to pytest.log",
+    )
+    check.set_defaults(run=_run)

@@ -1,0 +1,78 @@
+"""What every `interop` subcommand shares: the one-line error, the parser that prints one line on
+a usage error, help that shows each option's default, and the exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from typing import Any, NoReturn
+
+import schemas
+
+__all__ = ["USAGE", "CliError", "HelpFormatter", "Parser", "exit_codes_help", "schema_value"]
+
+USAGE = 2
+"""The exit code of a usage error (bad or missing arguments, unknown requirement IDs)."""
+
+
+class CliError(Exception):
+    """A problem the person can fix, said in one line; `code` is the exit code."""
+
+    def __init__(self, message: str, code: int = USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that ends each option's text with its default, when it has one; descriptions are
+    wrapped by line, and lines that start with a space are kept as they are."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith(" ") or not line:
+                lines.append(indent + line)
+            else:
+                lines.append(
+                    textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
+                )
+        return "\n".join(lines)
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" not in text
+            and default not in (None, False, [], argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line: what is wrong and where to look."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(USAGE)
+
+
+def exit_codes_help() -> str:
+    """The exit codes, one per verdict as `schemas/report.json` documents them, and usage."""
+    codes: dict[str, int] = schema_value("report", "properties", "verdict", "x-exit-codes")
+    listed = sorted([*codes.items(), ("usage error", USAGE)], key=lambda item: item[1])
+    return "exit codes: " + ", ".join(f"{code} {name}" for name, code in listed)
+
+
+def schema_value(name: str, *path: str) -> Any:
+    """A value inside one of the schemas (e.g. a verdict's exit code)."""
+    node: Any = schemas.schema(name)
+    for part in path:
+        node = node[part]
+    return node

@@ -1,0 +1,168 @@
+"""`interop serve` (the mock federal endpoints) and `interop sib` (our SIB or a faulty one)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, TextIO
+
+from .common import CliError
+
+__all__ = ["add_command", "clock_spec"]
+
+
+def clock_spec(value: str) -> str:
+    """An argparse type: a valid `--clock` value."""
+    from mocks.clock import VirtualClock
+
+    try:
+        VirtualClock.parse(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a clock: give manual, scaled:N (N > 0, e.g. scaled:3600) or realtime"
+        ) from None
+    return value
+
+
+def _port_error(port: int, exc: OSError) -> CliError:
+    return CliError(
+        f"cannot listen on port {port} ({exc.strerror or exc}): stop what holds it "
+        "or give another --port"
+    )
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    from mocks.scenario import Scenario, scenario_names
+    from mocks.server import server
+    from mocks.service import MockService
+
+    try:
+        if args.scenario is None:
+            scenario = None
+        elif args.scenario in scenario_names():
+            scenario = Scenario.named(args.scenario)
+        else:
+            scenario = Scenario.from_file(args.scenario)
+        service = MockService(
+            clock=args.clock,
+            scenario=scenario,
+            ledger=args.ledger,
+            callback=args.sut_callback,
+            admin_token=args.admin_token or os.environ.get("INTEROP_ADMIN_TOKEN") or None,
+        )
+        uvicorn_server = server(service, host=args.host, port=args.port)
+    except (ValueError, OSError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    where = args.ledger or "in memory"
+    print(
+        f"mock CJIS/IDENT/LESC on http://{args.host}:{args.port} "
+        f"(clock {args.clock}, scenario {service.scenario.name}, ledger {where})",
+        file=out,
+        flush=True,
+    )
+    try:
+        uvicorn_server.run()
+    except OSError as exc:
+        raise _port_error(args.port, exc) from None
+    return 0
+
+
+def _sib(args: argparse.Namespace, out: TextIO) -> int:
+    from mocks.server import uvicorn_server
+    from protocol.profile import ProfileError, load_sut_profile
+
+    from ..variants import sib_class
+
+    try:
+        profile = load_sut_profile(args.profile)
+    except OSError as exc:
+        raise CliError(f"cannot read the SUT profile {args.profile}: {exc.strerror}") from None
+    except ProfileError as exc:
+        raise CliError(f"the SUT profile is not valid: {exc}") from None
+    cls = sib_class(args.variant)
+    sib = cls(profile, cjis_url=args.cjis_url, store=args.store)
+    print(
+        f"SIB '{cls.name}' for {profile['state']} on http://{args.host}:{args.port} "
+        f"(CJIS at {args.cjis_url}, LEA inboxes at {profile['lea_inbox_base']})",
+        file=out,
+        flush=True,
+    )
+    try:
+        uvicorn_server(sib.app, host=args.host, port=args.port).run()
+    except OSError as exc:
+        raise _port_error(args.port, exc) from None
+    return 0
+
+
+def add_command(subparsers: Any) -> None:
+    """Register `serve` and `sib`."""
+    from mocks.scenario import scenario_names
+
+    from ..variants import VARIANTS
+
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the mock federal endpoints",
+        description="Mock FBI CJIS (IAFIS), DHS IDENT, ICE LESC/DRO and the LEA inboxes over "
+        "HTTP, all on one port; OpenAPI 3.1 at /openapi.json.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to bind")
+    serve.add_argument("--port", type=int, default=8700, help="the port to listen on")
+    serve.add_argument(
+        "--clock",
+        default="realtime",
+        type=clock_spec,
+        help="virtual time: realtime, scaled:N (N times faster) or manual "
+        "(moved by POST /admin/clock/advance)",
+    )
+    serve.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help=f"a shipped scenario ({', '.join(scenario_names())}) or a scenario "
+        "JSON file (schemas/scenario.json) (default: default)",
+    )
+    serve.add_argument(
+        "--ledger",
+        metavar="PATH",
+        help="the SQLite ledger, kept across restarts (default: in memory)",
+    )
+    serve.add_argument(
+        "--sut-callback",
+        metavar="URL",
+        help="where responses are POSTed: the SIB's /cjis/responses",
+    )
+    serve.add_argument(
+        "--admin-token",
+        help="required for the admin API off loopback (default: INTEROP_ADMIN_TOKEN)",
+    )
+    serve.set_defaults(run=_serve)
+    variants = ["reference", *VARIANTS]
+    sib = subparsers.add_parser(
+        "sib",
+        help="run the reference SIB or a faulty variant",
+        description="Our SIB, to stand in for yours: the reference one, or a variant that breaks "
+        "one rule (the suite must catch it).",
+    )
+    sib.add_argument("--host", default="127.0.0.1", help="the address to bind")
+    sib.add_argument("--port", type=int, default=8701, help="the port to listen on")
+    sib.add_argument(
+        "--variant",
+        default="reference",
+        choices=variants,
+        metavar="NAME",
+        help=f"the SIB to run: {', '.join(variants)}",
+    )
+    sib.add_argument(
+        "--profile",
+        required=True,
+        metavar="FILE",
+        help="the SUT profile this SIB serves (JSON, schemas/sut-profile.json)",
+    )
+    sib.add_argument(
+        "--cjis-url",
+        default="http://127.0.0.1:8700",
+        metavar="URL",
+        help="where the SIB sends CARs and CPIs: the mocks",
+    )
+    sib.add_argument("--store", metavar="PATH", help="SQLite store (default: in memory)")
+    sib.set_defaults(run=_sib)
