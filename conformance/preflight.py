@@ -13,7 +13,6 @@ from __future__ import annotations
 import socket
 import time
 import zlib
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -183,6 +182,14 @@ def round_trip(
             mocks.post("/admin/reset").raise_for_status()
 
 
+def _arrived(mocks: httpx.Client) -> bool:
+    """Whether any submission reached the mock CJIS (taken, or answered with a fault)."""
+    return any(
+        mocks.get("/admin/ledger", params={"channel": channel}).json()["entries"]
+        for channel in ("cjis", "cjis-fault")
+    )
+
+
 def _book_and_wait(
     mocks: httpx.Client, sut_url: str, booking: dict[str, Any], budget: float, mocks_url: str
 ) -> Problem | None:
@@ -201,22 +208,25 @@ def _book_and_wait(
         return Problem(
             "round-trip", f"the SIB did not take a booking at {sut_url}/bookings ({_reason(exc)})"
         )
+    if answer.status_code >= 500:
+        return Problem(
+            "round-trip",
+            f"the SIB failed a valid booking (HTTP {answer.status_code}); if it could not "
+            f"forward it to CJIS: {hint}",
+        )
     if answer.status_code >= 300:
         return Problem(
             "round-trip",
-            f"the SIB refused a valid booking from {booking['ori']} "
-            f"(HTTP {answer.status_code}): check activated_oris and the SIB's "
-            "booking interface (schemas/sib.openapi.json)",
+            f"the SIB refused a valid booking from {booking['ori']} (HTTP "
+            f"{answer.status_code}): check activated_oris and the SIB's booking interface "
+            "(schemas/sib.openapi.json)",
         )
-    arrived: Callable[[], bool] = lambda: bool(  # noqa: E731
-        mocks.get("/admin/ledger", params={"ori": booking["ori"]}).json()["entries"]
-    )
-    while time.monotonic() - began < budget:
-        if arrived():
+    while True:
+        if _arrived(mocks):
             return None
+        if time.monotonic() - began >= budget:
+            break
         time.sleep(0.1)
-    if arrived():
-        return None
     return Problem(
         "round-trip",
         f"the SIB took a booking (HTTP {answer.status_code}) but no "

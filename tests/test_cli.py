@@ -149,8 +149,8 @@ def test_a_sut_where_nothing_listens_is_an_error(tmp_path: Path) -> None:
     assert text.splitlines() == [
         f"preflight: nothing answers at the SIB's URL http://127.0.0.1:{port} (connection "
         "refused): start your SIB, or fix --sut-url (or sut_url in the profile)",
-        "interop check: verdict: error (exit 5): the harness could not test; nothing was checked "
-        "and no report written",
+        "verdict: error (exit 5): the harness could not test; nothing was checked and no report "
+        "written",
     ]
     assert not (tmp_path / "report.json").exists()
 

@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         code: int = args.run(args, stream)
         stream.flush()
     except CliError as exc:
-        print(f"interop {args.command}: {exc}", file=errors)
+        if str(exc):
+            print(f"interop {args.command}: {exc}", file=errors)
         return exc.code
     except BrokenPipeError:
         _quiet_stdout()

@@ -49,11 +49,12 @@ def _stop(problems: list[Any], out: TextIO) -> None:
         return
     for problem in problems:
         print(f"preflight: {problem.line}", file=out)
-    raise CliError(
-        f"verdict: error (exit {_ERROR}): the harness could not test; nothing was "
-        "checked and no report written",
-        _ERROR,
+    print(
+        f"verdict: error (exit {_ERROR}): the harness could not test; nothing was checked "
+        "and no report written",
+        file=out,
     )
+    raise CliError("", _ERROR)
 
 
 def _not_applicable(args: argparse.Namespace, profile: dict[str, Any], out: TextIO) -> None:

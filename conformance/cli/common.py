@@ -17,7 +17,8 @@ USAGE = 2
 
 
 class CliError(Exception):
-    """A problem the person can fix, said in one line; `code` is the exit code."""
+    """A problem the person can fix, said in one line; `code` is the exit code. An empty
+    message ends the command with `code` after it has said what it had to."""
 
     def __init__(self, message: str, code: int = USAGE) -> None:
         super().__init__(message)
