@@ -22,8 +22,8 @@ import httpx
 from mocks.clock import VirtualClock
 from protocol.ebts import parse_gmt
 from protocol.profile import ProfileError, load_sut_profile
-from synthetic import Synthesizer
 from reports.signing import SignatureError, load_or_create_key
+from synthetic import Synthesizer
 
 __all__ = ["Problem", "network", "round_trip", "static"]
 
