@@ -44,7 +44,7 @@ main{max-width:1100px;margin:0 auto;padding:0 20px 40px}
 .not-conformant{background:#b3261e}.incomplete{background:#8a5a00}.error{background:#5a5a5a}
 table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0 20px}
 th,td{border:1px solid #ddd;padding:6px 8px;text-align:left;vertical-align:top}
-th{background:#f0f0f0}.status{font-weight:600;white-space:nowrap}
+th{background:#f0f0f0}.status{font-weight:600;white-space:nowrap}.id{white-space:nowrap}
 tr.defect td{background:#fde7e5;font-weight:600}
 .filters button{margin:0 6px 8px 0;padding:4px 10px;border:1px solid #888;background:#fff;
 border-radius:4px;cursor:pointer}.filters button.on{background:#1d1d1f;color:#fff}
@@ -130,7 +130,7 @@ def _matrix(report: dict[str, Any]) -> list[str]:
     )
     for r in report["requirements"]:
         out.append(
-            f"<tr data-status='{_e(r['status'])}'><td>{_e(r['id'])}</td><td>{_e(r['level'])}</td>"
+            f"<tr data-status='{_e(r['status'])}'><td class='id'>{_e(r['id'])}</td><td>{_e(r['level'])}</td>"
             f"<td class='status' style='color:{_COLORS[r['status']]}'>{_e(r['status'])}</td>"
             f"<td>{_e(r['rule'])}</td><td><small>{_e('; '.join(r['sources']))}</small></td>"
             f"<td><small>{_e(', '.join(r['checks']))}</small></td></tr>"
@@ -141,7 +141,7 @@ def _matrix(report: dict[str, Any]) -> list[str]:
 
 def _timelines(report: dict[str, Any]) -> list[str]:
     out = [
-        "<h2>Timelines</h2><p class='meta'>Every transaction from the CAR or CPI on, drawn to "
+        "<h2 id='timelines'>Timelines</h2><p class='meta'>Every transaction from the CAR or CPI on, drawn to "
         "virtual time (1 min, 15 min, 4 h and 24 h marked): CJIS, IDENT, LESC, DRO, what CJIS "
         "delivered to the SIB, and what the SIB routed to the LEA. Coloured by the check's "
         "outcome.</p>"

@@ -61,7 +61,7 @@ def transactions(
 
 
 def _x(seconds: float, span: float) -> float:
-    return _LEFT + math.log1p(seconds / 60) / math.log1p(span / 60) * (_WIDTH - _LEFT - 40)
+    return _LEFT + math.log1p(seconds / 60) / math.log1p(span / 60) * (_WIDTH - _LEFT - 90)
 
 
 def _points(entries: list[dict[str, Any]]) -> tuple[list[tuple[str, float, str, int]], float]:
