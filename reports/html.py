@@ -130,7 +130,8 @@ def _matrix(report: dict[str, Any]) -> list[str]:
     )
     for r in report["requirements"]:
         out.append(
-            f"<tr data-status='{_e(r['status'])}'><td class='id'>{_e(r['id'])}</td><td>{_e(r['level'])}</td>"
+            f"<tr data-status='{_e(r['status'])}'><td class='id'>{_e(r['id'])}</td>"
+            f"<td>{_e(r['level'])}</td>"
             f"<td class='status' style='color:{_COLORS[r['status']]}'>{_e(r['status'])}</td>"
             f"<td>{_e(r['rule'])}</td><td><small>{_e('; '.join(r['sources']))}</small></td>"
             f"<td><small>{_e(', '.join(r['checks']))}</small></td></tr>"
@@ -141,10 +142,10 @@ def _matrix(report: dict[str, Any]) -> list[str]:
 
 def _timelines(report: dict[str, Any]) -> list[str]:
     out = [
-        "<h2 id='timelines'>Timelines</h2><p class='meta'>Every transaction from the CAR or CPI on, drawn to "
-        "virtual time (1 min, 15 min, 4 h and 24 h marked): CJIS, IDENT, LESC, DRO, what CJIS "
-        "delivered to the SIB, and what the SIB routed to the LEA. Coloured by the check's "
-        "outcome.</p>"
+        "<h2 id='timelines'>Timelines</h2><p class='meta'>Every transaction from the CAR or "
+        "CPI on, drawn to virtual time (1 min, 15 min, 4 h and 24 h marked): CJIS, IDENT, "
+        "LESC, DRO, what CJIS delivered to the SIB, and what the SIB routed to the LEA. "
+        "Coloured by the check's outcome.</p>"
     ]
     for check, found in transactions(report):
         color = _COLORS[check["outcome"]]
