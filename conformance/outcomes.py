@@ -23,7 +23,7 @@ from .finding import Finding
 
 __all__ = ["Outcome", "classify", "reason_of_assert"]
 
-_OBJECT_AT = re.compile(r"<([\w.]+) object at 0x[0-9a-fA-F]+>")
+_OBJECT_AT = re.compile(r"<(?:[\w.]|<locals>)*?(\w+) object at 0x[0-9a-fA-F]+>")
 _LIMIT = 600
 
 

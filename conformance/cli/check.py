@@ -201,6 +201,11 @@ def add_command(subparsers: Any) -> None:
         metavar="DIR",
         help="where results.json, report.json/.html, junit.xml and summary.md go",
     )
+    _add_selection(check)
+
+
+def _add_selection(check: Any) -> None:
+    """The options that choose what runs and how the report is signed."""
     check.add_argument(
         "--requirement",
         action="append",

@@ -96,9 +96,12 @@ def _sib(args: argparse.Namespace, out: TextIO) -> int:
 
 def add_command(subparsers: Any) -> None:
     """Register `serve` and `sib`."""
-    from mocks.scenario import scenario_names
+    _add_serve(subparsers)
+    _add_sib(subparsers)
 
-    from ..variants import VARIANTS
+
+def _add_serve(subparsers: Any) -> None:
+    from mocks.scenario import scenario_names
 
     serve = subparsers.add_parser(
         "serve",
@@ -136,6 +139,11 @@ def add_command(subparsers: Any) -> None:
         help="required for the admin API off loopback (default: INTEROP_ADMIN_TOKEN)",
     )
     serve.set_defaults(run=_serve)
+
+
+def _add_sib(subparsers: Any) -> None:
+    from ..variants import VARIANTS
+
     variants = ["reference", *VARIANTS]
     sib = subparsers.add_parser(
         "sib",
