@@ -385,3 +385,22 @@ def test_example_prints_a_valid_synthetic_document(kind: str) -> None:
     code, text = _run("example", kind, "--seed", "3")
     assert code == 0
     assert schemas.problems(kind, json.loads(text)) == []
+
+
+@pytest.mark.parametrize("command", ["serve", "sib"])
+def test_serve_and_sib_on_a_port_in_use_say_so_in_one_line(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "sut.json"
+    profile.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
+                                   "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        extra = ["--profile", str(profile)] if command == "sib" else []
+        assert main([command, "--port", str(port), *extra]) == 2
+    assert capsys.readouterr().err == (
+        f"interop {command}: cannot listen on port {port} (Address already in use): stop what "
+        "holds it or give another --port\n"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from typing import Any, TextIO
 
 from .common import CliError
@@ -22,6 +23,16 @@ def clock_spec(value: str) -> str:
             f"{value!r} is not a clock: give manual, scaled:N (N > 0, e.g. scaled:3600) or realtime"
         ) from None
     return value
+
+
+def _check_port(host: str, port: int) -> None:
+    """One line, before the server starts, when something else holds the port."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise _port_error(port, exc) from None
 
 
 def _port_error(port: int, exc: OSError) -> CliError:
@@ -50,7 +61,10 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             callback=args.sut_callback,
             admin_token=args.admin_token or os.environ.get("INTEROP_ADMIN_TOKEN") or None,
         )
+        _check_port(args.host, args.port)
         uvicorn_server = server(service, host=args.host, port=args.port)
+    except CliError:
+        raise
     except (ValueError, OSError) as exc:
         raise CliError(str(exc).splitlines()[0]) from None
     where = args.ledger or "in memory"
@@ -79,6 +93,7 @@ def _sib(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"cannot read the SUT profile {args.profile}: {exc.strerror}") from None
     except ProfileError as exc:
         raise CliError(f"the SUT profile is not valid: {exc}") from None
+    _check_port(args.host, args.port)
     cls = sib_class(args.variant)
     sib = cls(profile, cjis_url=args.cjis_url, store=args.store)
     print(
