@@ -164,7 +164,8 @@ def _begin(config: pytest.Config, profile: dict[str, Any], *, run_checks: bool) 
     token = config.getoption("--mocks-token")
     run = config.stash[RUN]
     run.update(sut_url=str(sut).rstrip("/") if sut else None, profile=profile, mocks_base=base)
-    if run_checks and sut and not config.getoption("--no-preflight"):
+    skip = config.getoption("--no-preflight") or config.getoption("--collect-only")
+    if run_checks and sut and not skip:
         problems = preflight.network(sut_url=sut, mocks_url=base, mocks_at=("", 0), token=token)
         if not problems:
             found = preflight.round_trip(mocks_url=base, sut_url=sut, profile=profile,
