@@ -158,7 +158,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _begin(config: pytest.Config, profile: dict[str, Any], *, run_checks: bool) -> None:
-    """Before the first check: the preflight (unless `--no-preflight`), and the run's clock."""
+    """Before the first check: what the run is about, and the preflight (unless
+    `--no-preflight` or only collecting)."""
     sut = config.getoption("--sut-url") or profile.get("sut_url")
     base = _mocks_base(config, profile)
     token = config.getoption("--mocks-token")
@@ -166,7 +167,7 @@ def _begin(config: pytest.Config, profile: dict[str, Any], *, run_checks: bool) 
     run.update(sut_url=str(sut).rstrip("/") if sut else None, profile=profile, mocks_base=base)
     skip = config.getoption("--no-preflight") or config.getoption("--collect-only")
     if run_checks and sut and not skip:
-        problems = preflight.network(sut_url=sut, mocks_url=base, mocks_at=("", 0), token=token)
+        problems = preflight.network(sut_url=sut, mocks_url=base, token=token)
         if not problems:
             found = preflight.round_trip(mocks_url=base, sut_url=sut, profile=profile,
                                          budget=config.getoption("--preflight-budget"),

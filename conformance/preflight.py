@@ -98,10 +98,14 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def network(
-    *, sut_url: str, mocks_url: str | None, mocks_at: tuple[str, int], token: str | None = None
+    *,
+    sut_url: str,
+    mocks_url: str | None,
+    mocks_at: tuple[str, int] | None = None,
+    token: str | None = None,
 ) -> list[Problem]:
-    """The SIB answers (any HTTP answer will do) and, where the mocks are to be started at
-    `mocks_at`, their port is free, or else (`mocks_url`) the mocks answer."""
+    """The SIB answers (any HTTP answer will do) and either the mocks answer at `mocks_url`, or
+    the port they are to be started on (`mocks_at`) is free."""
     problems = []
     try:
         httpx.get(sut_url, timeout=_HTTP_TIMEOUT)
@@ -127,7 +131,7 @@ def network(
                     "start `interop serve` there, or leave out --mocks-url",
                 )
             )
-    elif not _port_free(*mocks_at):
+    elif mocks_at is not None and not _port_free(*mocks_at):
         host, port = mocks_at
         problems.append(
             Problem(
