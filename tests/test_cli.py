@@ -409,3 +409,15 @@ def test_serve_and_sib_on_a_port_in_use_say_so_in_one_line(
         f"interop {command}: cannot listen on port {port} (Address already in use): stop what "
         "holds it or give another --port\n"
     )
+
+
+def test_demo_with_a_missing_key_stops_before_it_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "nope.pem"
+    assert main(["demo", "--signing-key", str(key), "--report-dir", str(tmp_path)]) == 5
+    assert capsys.readouterr().err == (
+        f"interop demo: cannot read the signing key {key}: No such file or directory: give an "
+        "Ed25519 PKCS#8 PEM file, or none\n"
+    )
+    assert list(tmp_path.iterdir()) == []

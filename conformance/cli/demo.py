@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from .common import exit_codes_help
+from .common import CliError, exit_codes_help
 from .serving import clock_spec
 from .summary import VERDICT_WORDS, print_checks, publish_report, worst
 
@@ -16,12 +16,19 @@ __all__ = ["add_command"]
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    import os
     import time
 
     from reports.model import exit_code
+    from reports.signing import SignatureError, load_or_create_key
 
     from ..run import DEMO_PROFILES, check, stage
 
+    key = args.signing_key or os.environ.get("INTEROP_SIGNING_KEY") or None
+    try:
+        load_or_create_key(key)
+    except SignatureError as exc:
+        raise CliError(f"{exc}: give an Ed25519 PKCS#8 PEM file, or none", 5) from None
     began = time.monotonic()
     verdicts = []
     passed = failed = 0
