@@ -55,9 +55,11 @@ class Mocks:
     def reset(self, **scenario: Any) -> None:
         """Forget everything and take a scenario over the profile's ORIs and NFF state."""
         self.http.post("/admin/reset").raise_for_status()
+        by_mail = self.profile.get("wire", {}).get("deliveries") == "ebts-smtp"
         document = {
             "name": "check",
-            "sut_callback": f"{self.sut_url}/cjis/responses",
+            # the EBTS wire: deliveries by e-mail go where the mocks were started to send them
+            **({} if by_mail else {"sut_callback": f"{self.sut_url}/cjis/responses"}),
             "activated_oris": self.profile["activated_oris"],
             "nff_states": [self.profile["state"]] if self.profile["nff"] else [],
             **scenario,
@@ -146,7 +148,13 @@ class Lea:
         return booking
 
     def book(self, booking: Any) -> httpx.Response:
-        """POST a booking to the SIB."""
+        """POST a booking to the SIB (as an EBTS file when the profile's wire says so)."""
+        if self.mocks.profile.get("wire", {}).get("bookings") == "ebts-http":
+            from wire.codec import request_body
+
+            encoded = request_body(booking, "booking")
+            if encoded is not None:
+                return self.http.post("/bookings", content=encoded[0], headers=encoded[1])
         return self.http.post("/bookings", json=booking)
 
     def close(self) -> None:

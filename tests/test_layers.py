@@ -11,11 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MAY_IMPORT: dict[str, set[str]] = {
     "schemas": set(),
-    "protocol": {"schemas"},
+    "protocol": {"schemas", "wire"},
+    "wire": {"schemas"},
     "synthetic": {"schemas", "protocol"},
-    "mocks": {"schemas", "protocol", "synthetic"},
+    "mocks": {"schemas", "protocol", "synthetic", "wire"},
     "reports": {"schemas"},
-    "conformance": {"schemas", "protocol", "synthetic", "mocks", "reports"},
+    "conformance": {"schemas", "protocol", "synthetic", "wire", "mocks", "reports"},
 }
 """Each layer and the layers of ours it may import (the table in ARCHITECTURE.md)."""
 

@@ -18,7 +18,7 @@ from .common import USAGE, CliError, Parser, exit_codes_help
 
 __all__ = ["COMMANDS", "main", "parser"]
 
-COMMANDS = ("messages", "serving", "check", "demo", "report")
+COMMANDS = ("messages", "serving", "check", "demo", "report", "wire")
 """The subcommand modules of this package, in the order `interop --help` lists them. Each has
 `add_command(subparsers)`, which adds its parser(s) and sets `run` to a function
 `(args, out) -> exit code`; registering a new one is adding its name here."""

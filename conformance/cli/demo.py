@@ -23,6 +23,9 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from reports.signing import SignatureError, load_or_create_key
 
     from ..run import DEMO_PROFILES, check, stage
+    from ..wire_stage import mail_stage
+
+    staging, over = (mail_stage, " over EBTS e-mail") if args.wire == "ebts-smtp" else (stage, "")
 
     key = args.signing_key or os.environ.get("INTEROP_SIGNING_KEY") or None
     try:
@@ -35,15 +38,15 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     for name in DEMO_PROFILES:
         folder = Path(args.report_dir, name)
         folder.mkdir(parents=True, exist_ok=True)
-        with stage(name, clock=args.clock) as profile:
+        with staging(name, clock=args.clock) as profile:
             path = folder / "sut-profile.json"
             path.write_text(json.dumps(profile, indent=2))
             check(path, report_dir=folder, quiet=True)
-        report, _ = publish_report(folder, args.signing_key, f"reference SIB ({name})")
+        report, _ = publish_report(folder, args.signing_key, f"reference SIB ({name}){over}")
         print_checks(report, out)
         t = report["totals"]
         print(
-            f"{name:12} reference SIB: {t['passed']} passed, {t['failed']} failed, "
+            f"{name:12} reference SIB{over}: {t['passed']} passed, {t['failed']} failed, "
             f"{t['not-applicable']} not applicable: {VERDICT_WORDS[report['verdict']]}; "
             f"{folder / 'report.html'}",
             file=out,
@@ -122,6 +125,14 @@ def add_command(subparsers: Any) -> None:
         metavar="PEM",
         help="Ed25519 private key (PKCS#8 PEM) that signs the reports (default: "
         "INTEROP_SIGNING_KEY, else a throwaway key)",
+    )
+    demo.add_argument(
+        "--wire",
+        choices=["json-http", "ebts-smtp"],
+        default="json-http",
+        help="json-http: JSON over HTTP everywhere; ebts-smtp: the reference SIB sends and takes "
+        "EBTS files by e-mail, bookings and LEA routing as EBTS files over HTTP (default: "
+        "json-http)",
     )
     demo.set_defaults(run=_demo)
     selftest = subparsers.add_parser(

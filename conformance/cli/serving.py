@@ -75,7 +75,19 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         flush=True,
     )
     try:
-        uvicorn_server.run()
+        if args.smtp_port is None:
+            uvicorn_server.run()
+            return 0
+        from mocks.smtp import run_with_smtp
+
+        print(f"mock CJIS by e-mail: SMTP on {args.host}:{args.smtp_port}", file=out, flush=True)
+        run_with_smtp(
+            uvicorn_server,
+            service,
+            host=args.host,
+            port=args.smtp_port,
+            reply_relay=args.smtp_relay,
+        )
     except OSError as exc:
         raise _port_error(args.port, exc) from None
     return 0
@@ -152,6 +164,17 @@ def _add_serve(subparsers: Any) -> None:
     serve.add_argument(
         "--admin-token",
         help="required for the admin API off loopback (default: INTEROP_ADMIN_TOKEN)",
+    )
+    serve.add_argument(
+        "--smtp-port",
+        type=int,
+        help="also take EBTS transactions by e-mail (SMTP) on this port (default: no SMTP)",
+    )
+    serve.add_argument(
+        "--smtp-relay",
+        metavar="HOST:PORT",
+        help="where to mail responses, to the sender of the first e-mail, when no "
+        "--sut-callback is given (default: none)",
     )
     serve.set_defaults(run=_serve)
 
