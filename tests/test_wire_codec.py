@@ -1,0 +1,143 @@
+"""JSON -> EBTS -> JSON is the identity for every message kind: examples and drawn documents."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import schemas
+import wire
+from protocol.strategies import messages
+from wire.ansi_nist import FS, GS, parse_records
+from wire.codec import ROLE
+from wire.layout import by_tot
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+KINDS = sorted(by_tot().values())
+
+Doc = dict[str, Any]
+
+
+def _round_trip(doc: Doc, kind: str) -> Doc:
+    data = wire.encode(doc, kind)
+    decoded_kind, back = wire.decode(data)
+    assert decoded_kind == kind
+    assert schemas.problems(kind, back) == []
+    return back
+
+
+def test_every_message_kind_has_a_layout() -> None:
+    expected = {"car", "cpi", "sre", "idr", "iaq", "iar", "errt", "detainer", "booking"}
+    assert set(KINDS) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_schema_examples_round_trip(kind: str) -> None:
+    found = schemas.examples(kind)
+    assert found
+    for example in found:
+        assert _round_trip(example, kind) == example
+
+
+@pytest.mark.parametrize("union", ["submission", "delivery"])
+def test_union_examples_round_trip_by_their_tot(union: str) -> None:
+    for example in schemas.examples(union):
+        kind = wire.kind_of(example)
+        assert _round_trip(example, kind) == example
+        assert schemas.problems(union, wire.decode(wire.encode(example))[1]) == []
+
+
+def _drawn(kind: str) -> Any:
+    @SETTINGS
+    @given(messages(kind))
+    def check(doc: Doc) -> None:
+        assert _round_trip(doc, kind) == doc
+
+    return check
+
+
+test_car_round_trips = _drawn("car")
+test_cpi_round_trips = _drawn("cpi")
+test_sre_round_trips = _drawn("sre")
+test_idr_round_trips = _drawn("idr")
+test_iaq_round_trips = _drawn("iaq")
+test_iar_round_trips = _drawn("iar")
+test_errt_round_trips = _drawn("errt")
+test_detainer_round_trips = _drawn("detainer")
+test_booking_round_trips = _drawn("booking")
+
+
+def test_the_header_is_type_1_with_count_and_version() -> None:
+    car = schemas.examples("car")[0]
+    records = parse_records(wire.encode(car))
+    header = records[0].fields
+    assert records[0].type == 1
+    assert header[2] == "0500"
+    assert header[4] == "CAR"
+    assert header[9] == car["type1"]["tcn"]
+    assert header[14] == "20261125120000Z"
+    kinds = [r.type for r in records[1:]]
+    assert kinds == [2] + [14] * car["prints"]["impressions"]
+    assert header[3].split("\x1e")[0] == f"1\x1f{len(kinds)}"
+
+
+def test_len_counts_every_byte_of_each_record() -> None:
+    data = wire.encode(schemas.examples("idr")[0])
+    pos = 0
+    while pos < len(data):
+        tag_end = data.index(b":", pos)
+        length = int(data[tag_end + 1 : data.index(GS.encode(), pos)])
+        assert data[pos + length - 1 : pos + length] == FS.encode()
+        pos += length
+    assert pos == len(data)
+
+
+def test_nested_records_name_the_part_they_carry() -> None:
+    idr = schemas.examples("idr")[0]
+    records = parse_records(wire.encode(idr))
+    roles = [r.fields.get(ROLE) for r in records if r.type == 2]
+    assert roles == [None, "$.type2.encounters[0]", "$.type2.encounters[1]", "$.type2.iar"]
+
+
+def test_the_biometric_key_derives_from_the_image_bytes() -> None:
+    car = schemas.examples("car")[0]
+    data = wire.encode(car)
+    images = [r.fields[999] for r in parse_records(data) if r.type == 14]
+    assert all(isinstance(i, bytes) and car["prints"]["biometric_key"].encode() in i for i in images)
+    foreign = data.replace(b"SYNTHETIC-PRINT ", b"SCANNED-BY-LAB  ")
+    key = wire.decode(foreign)[1]["prints"]["biometric_key"]
+    assert key != car["prints"]["biometric_key"]
+    assert key == wire.decode(foreign)[1]["prints"]["biometric_key"]
+    assert schemas.problems("common.json#/$defs/prints", wire.decode(foreign)[1]["prints"]) == []
+
+
+def test_a_value_holding_a_separator_cannot_be_written() -> None:
+    errt = copy.deepcopy(schemas.examples("errt")[0])
+    errt["type2"]["msg"][0]["text"] = "bad\x1dvalue"
+    with pytest.raises(ValueError, match=r"\$\.type2\.msg\[0\]\.text"):
+        wire.encode(errt)
+
+
+def test_a_booking_has_its_header_filled_from_its_fields() -> None:
+    booking = schemas.examples("booking")[0]
+    header = parse_records(wire.encode(booking, "booking"))[0].fields
+    assert (header[4], header[5], header[7], header[8], header[9]) == (
+        "BKG",
+        booking["doa"],
+        booking["ori"],
+        booking["ori"],
+        booking["booking_id"],
+    )
+    with pytest.raises(ValueError, match="TOT None"):
+        wire.encode(booking)
+
+
+def test_non_ascii_text_declares_utf8() -> None:
+    errt = copy.deepcopy(schemas.examples("errt")[0])
+    errt["type2"]["msg"][0]["text"] = "DOB (2.022) manquante: naïve"
+    data = wire.encode(errt)
+    assert parse_records(data)[0].fields[15] == "3\x1fUTF-8"
+    assert wire.decode(data)[1] == errt

@@ -1,0 +1,306 @@
+"""JSON documents to EBTS transactions in the traditional encoding, and back.
+
+The JSON document stays the canonical model: `decode(encode(doc))` gives `doc` back for every
+message kind with an EBTS layout (`wire.layout`). The layout comes from the schemas' `x-ebts`
+annotations; this module only knows how a field, a repeat, an information item, a nested Type-2
+record and an image record are written. Harness conventions beyond EBTS:
+
+* field 2.900 (harness-defined) of every Type-2 record but the principal one holds the JSON path
+  of the object it carries (e.g. ``$.type2.encounters[1]``);
+* booleans are ``Y``/``N``; a JSON null is an absent field; an ISO 8601 UTC timestamp with a Z is
+  written as EBTS GMT ``CCYYMMDDhhmmssZ``;
+* a message kind with no Type-1 in its JSON (a booking) takes TOT from its layout, and the Type-1
+  fields named in the layout's ``fill`` from the properties named there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from . import image
+from .ansi_nist import (
+    DATA,
+    RS,
+    US,
+    Problem,
+    Record,
+    WireError,
+    encode_records,
+    parse_records,
+)
+from .layout import Field, Group, Images, Layout, Nested, Part, Scalar, by_tot, layout
+
+__all__ = ["ROLE", "decode", "encode", "kind_of"]
+
+ROLE = 900
+"""Harness-defined Type-2 field 2.900: the JSON path of a record other than the principal."""
+
+_SEPARATORS = re.compile("[\x1c-\x1f]")
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z")
+_COMPACT = re.compile(r"(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z")
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_IMAGE_HEADER = {8: "1", 9: "500", 10: "500", 11: "NONE", 12: "8"}
+
+
+def kind_of(doc: Mapping[str, Any]) -> str:
+    """The message kind (schema name) of a document, by its Type-1 TOT."""
+    header = doc.get("type1")
+    tot = header.get("tot") if isinstance(header, Mapping) else None
+    if tot not in by_tot():
+        raise ValueError(f"TOT {tot!r} has no EBTS layout; known: {', '.join(by_tot())}")
+    return by_tot()[str(tot)]
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
+def _scalar_text(value: Any, where: str, scalar: Scalar) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: a {type(value).__name__} cannot be written to an EBTS field")
+    if _SEPARATORS.search(value):
+        raise ValueError(f"{where}: the value holds an ANSI/NIST separator character")
+    if scalar.gmt and _ISO.fullmatch(value):
+        return "".join(_ISO.fullmatch(value).groups()) + "Z"  # type: ignore[union-attr]
+    return value
+
+
+def _field_text(field: Field, value: Any, where: str) -> str:
+    values = value if field.repeat else [value]
+    subfields = []
+    for i, one in enumerate(values):
+        here = f"{where}[{i}]" if field.repeat else where
+        if field.scalar is not None:
+            subfields.append(_scalar_text(one, here, field.scalar))
+            continue
+        items = [_scalar_text(one.get(it.key), f"{here}.{it.key}", it.scalar) for it in field.items]
+        while items and not items[-1]:
+            items.pop()
+        subfields.append(US.join(items))
+    return RS.join(subfields)
+
+
+class _Out(NamedTuple):
+    header: dict[int, str | bytes]
+    records: list[tuple[str, dict[int, str | bytes]]]
+    images: list[dict[int, str | bytes]]
+
+
+def _write(parts: tuple[Part, ...], doc: Mapping[str, Any], path: str, out: _Out) -> None:
+    record = out.records[-1][1]
+    for part in parts:
+        value = doc.get(part.key)
+        where = f"{path}.{part.key}"
+        if value is None:
+            continue
+        if isinstance(part, Field):
+            text = _field_text(part, value, where)
+            target = out.header if part.tag[0] == 1 else record
+            if text:
+                target[part.tag[1]] = text
+        elif isinstance(part, Group):
+            _write(part.parts, value, where, out)
+        elif isinstance(part, Nested):
+            for role, one in _nested_values(part, value, where):
+                out.records.append((role, {}))
+                _write(part.parts, one, role, out)
+        else:
+            _write_images(part, value, out)
+
+
+def _nested_values(part: Nested, value: Any, where: str) -> list[tuple[str, Any]]:
+    if part.repeat:
+        return [(f"{where}[{i}]", one) for i, one in enumerate(value)]
+    return [(where, value)]
+
+
+def _write_images(part: Images, value: Mapping[str, Any], out: _Out) -> None:
+    code = part.codes.get(str(value.get(part.coded.key)), "")
+    key = str(value.get(part.image_key, ""))
+    for position in image.finger_positions(int(value.get(part.count_key, 0))):
+        fields: dict[int, str | bytes] = {part.coded.tag[1]: code, **_IMAGE_HEADER}
+        fields |= {4: out.header.get(8, ""), 5: out.header.get(5, "")}
+        fields |= {6: str(image.SIDE), 7: str(image.SIDE), 13: str(position)}
+        fields[DATA] = image.image(key, position)
+        out.images.append(fields)
+
+
+def encode(doc: Mapping[str, Any], kind: str | None = None) -> bytes:
+    """The EBTS transaction of `doc` (a message of `kind`, by default the kind its TOT names).
+
+    The document is written as it is: validate it first (`schemas.validate`) when in doubt.
+    Raises ValueError for a value no EBTS field can hold.
+    """
+    plan = layout(kind or kind_of(doc))
+    out = _Out({4: plan.tot}, [("$", {})], [])
+    _write(plan.parts, doc, "$", out)
+    for number, key in plan.fill.items():
+        out.header.setdefault(number, str(doc.get(key, "")))
+    return encode_records(Record(1, out.header), _numbered(plan, out))
+
+
+def _numbered(plan: Layout, out: _Out) -> list[Record]:
+    principal = [fields for role, fields in out.records if role == plan.principal]
+    others = [
+        {ROLE: role, **fields}
+        for role, fields in out.records
+        if role != plan.principal and (role != "$" or fields)
+    ]
+    found = [Record(2, f) for f in principal + others]
+    found += [Record(14, f) for f in out.images]
+    for idc, record in enumerate(found):
+        record.fields[2] = f"{idc:02d}"
+    return found
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+class _Source(NamedTuple):
+    number: int
+    fields: Mapping[int, str | bytes]
+
+
+class _In(NamedTuple):
+    header: _Source
+    roles: dict[str, _Source]
+    images: list[_Source]
+    problems: list[Problem]
+
+
+def _scalar_value(text: str, scalar: Scalar) -> Any:
+    if "integer" in scalar.types and _INTEGER.fullmatch(text):
+        return int(text)
+    if "boolean" in scalar.types and text in ("Y", "N"):
+        return text == "Y"
+    if "string" in scalar.types:
+        compact = _COMPACT.fullmatch(text) if scalar.gmt else None
+        if compact:
+            d = compact.groups()
+            return f"{d[0]}-{d[1]}-{d[2]}T{d[3]}:{d[4]}:{d[5]}Z"
+        return text
+    kinds = " or ".join(sorted(scalar.types - {"null"}))
+    raise ValueError(f"{text[:40]!r} is not a {kinds}")
+
+
+def _subfield_value(field: Field, text: str) -> Any:
+    if field.scalar is not None:
+        return _scalar_value(text, field.scalar)
+    items = text.split(US)
+    return {
+        it.key: _scalar_value(items[it.position - 1], it.scalar)
+        for it in field.items
+        if it.position <= len(items) and items[it.position - 1]
+    }
+
+
+def _read_field(field: Field, source: _Source | None, found: _In) -> tuple[bool, Any]:
+    raw = source.fields.get(field.tag[1]) if source is not None else None
+    tag = f"{field.tag[0]}.{field.tag[1]:03d}"
+    if isinstance(raw, bytes):
+        assert source is not None
+        text = f"{tag} {field.mnemonic} is binary"
+        found.problems.append(Problem("E0002", source.number, tag, text))
+        return False, None
+    if not raw:
+        if field.required and field.repeat:
+            return True, []
+        if field.required and field.scalar is not None and "null" in field.scalar.types:
+            return True, None
+        return False, None
+    assert source is not None
+    try:
+        values = [_subfield_value(field, sub) for sub in (raw.split(RS) if field.repeat else [raw])]
+    except ValueError as exc:
+        text = f"{tag} {field.mnemonic}: {exc}"
+        found.problems.append(Problem("E0002", source.number, tag, text))
+        return False, None
+    return True, values if field.repeat else values[0]
+
+
+def _read(parts: tuple[Part, ...], source: _Source | None, path: str, found: _In) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for part in parts:
+        where = f"{path}.{part.key}"
+        if isinstance(part, Field):
+            present, value = _read_field(part, found.header if part.tag[0] == 1 else source, found)
+            if present:
+                doc[part.key] = value
+        elif isinstance(part, Group):
+            inner = _read(part.parts, source, where, found)
+            if inner or part.required:
+                doc[part.key] = inner
+        elif isinstance(part, Nested):
+            _read_nested(part, where, found, doc)
+        elif found.images:
+            doc[part.key] = _read_images(part, found)
+    return doc
+
+
+def _read_nested(part: Nested, where: str, found: _In, doc: dict[str, Any]) -> None:
+    if not part.repeat:
+        if where in found.roles:
+            doc[part.key] = _read(part.parts, found.roles[where], where, found)
+        return
+    values: list[dict[str, Any]] = []
+    while f"{where}[{len(values)}]" in found.roles:
+        role = f"{where}[{len(values)}]"
+        values.append(_read(part.parts, found.roles[role], role, found))
+    if values or part.required:
+        doc[part.key] = values
+
+
+def _read_images(part: Images, found: _In) -> dict[str, Any]:
+    codes = {code: value for value, code in part.codes.items()}
+    first = found.images[0].fields.get(part.coded.tag[1])
+    datas = [s.fields.get(DATA) for s in found.images]
+    return {
+        part.coded.key: codes.get(first if isinstance(first, str) else "", "rolled-ten-print"),
+        part.count_key: len(found.images),
+        part.image_key: image.key_of([d for d in datas if isinstance(d, bytes)]),
+    }
+
+
+def _sources(records: list[Record], plan: Layout, problems: list[Problem]) -> _In:
+    roles: dict[str, _Source] = {}
+    images = []
+    for index, record in enumerate(records[1:], start=2):
+        if record.type == 14:
+            images.append(_Source(index, record.fields))
+        elif record.type == 2:
+            role = record.fields.get(ROLE, plan.principal)
+            if not isinstance(role, str) or role in roles:
+                text = f"Type-2 record {index} repeats or garbles the part it carries ({role!r})"
+                problems.append(Problem("H0003", index, "2.900", text[:300]))
+                continue
+            roles[role] = _Source(index, record.fields)
+    return _In(_Source(1, records[0].fields), roles, images, problems)
+
+
+def decode(data: bytes) -> tuple[str, dict[str, Any]]:
+    """The message kind and JSON document of an encoded transaction.
+
+    Raises `WireError` (only) when the file cannot be read: each problem names record and field.
+    The document is not validated here: that is the schemas' job, as for any JSON document.
+    """
+    records = parse_records(data)
+    tcn = records[0].fields.get(9)
+    tcn = tcn if isinstance(tcn, str) else None
+    tot = records[0].fields.get(4)
+    if tot not in by_tot():
+        known = ", ".join(by_tot())
+        problem = Problem("H0002", 1, "1.004", f"1.004 TOT {tot!r} is not one of {known}")
+        raise WireError([problem], tcn)
+    plan = layout(by_tot()[str(tot)])
+    found = _sources(records, plan, [])
+    doc = _read(plan.parts, found.roles.get("$"), "$", found)
+    if found.problems:
+        raise WireError(found.problems, tcn)
+    return plan.name, doc
