@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ("schemas", "protocol", "mocks", "conformance", "reports")
+PACKAGES = ("schemas", "protocol", "wire", "mocks", "conformance", "reports")
 
 
 def _modules() -> list[str]:

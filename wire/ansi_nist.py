@@ -37,7 +37,14 @@ __all__ = [
     "parse_records",
 ]
 
-FS, GS, RS, US = "\x1c", "\x1d", "\x1e", "\x1f"
+FS = "\x1c"
+"""File separator: ends each record."""
+GS = "\x1d"
+"""Group separator: ends each field."""
+RS = "\x1e"
+"""Record separator: between the subfields of a field."""
+US = "\x1f"
+"""Unit separator: between the information items of a subfield."""
 DATA = 999
 """Field number of a binary DATA field (the last of its record)."""
 VERSION = "0500"

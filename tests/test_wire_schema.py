@@ -1,0 +1,124 @@
+"""The `x-ebts` annotations: every property citing an EBTS tag carries one, and they agree."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import schemas
+from wire.codec import ROLE
+from wire.layout import Field, Group, Images, Nested, Part, by_tot, layout, tags
+
+MESSAGE_SCHEMAS = (
+    "common", "car", "cpi", "sre", "idr", "iaq", "iar", "errt", "detainer", "booking",
+    "submission", "delivery",
+)  # fmt: skip
+_CITED = re.compile(r"EBTS (\d{1,2}\.\d{3}) ([A-Z]+)")
+_SUBFIELD = re.compile(r"([A-Z]{3}) subfield")
+
+
+def _properties(node: Any, path: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every (parent path, key, property schema) under `node`, examples left out."""
+    if isinstance(node, dict):
+        for key, sub in node.get("properties", {}).items():
+            if isinstance(sub, dict):
+                yield path, key, sub
+        for key, sub in node.items():
+            if key != "examples":
+                yield from _properties(sub, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, sub in enumerate(node):
+            yield from _properties(sub, f"{path}/{i}")
+
+
+def _cited() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (f"{name}.json#{path}", key, prop)
+        for name in MESSAGE_SCHEMAS
+        for path, key, prop in _properties(schemas.schema(name), "")
+        if _CITED.search(prop.get("description", ""))
+    ]
+
+
+def _all_fields() -> list[Field]:
+    return [f for kind in by_tot().values() for f in tags(layout(kind).parts)]
+
+
+@pytest.mark.parametrize(("where", "key", "prop"), _cited(), ids=lambda v: str(v)[:40])
+def test_a_property_citing_an_ebts_tag_is_annotated_with_it(
+    where: str, key: str, prop: dict[str, Any]
+) -> None:
+    cited = _CITED.search(prop["description"])
+    assert cited is not None
+    tag, mnemonic = cited.groups()
+    ann = prop.get("x-ebts")
+    assert isinstance(ann, dict), f"{where} {key} cites EBTS {tag} but has no x-ebts"
+    assert not ann.get("local")
+    if "item" in ann:
+        subfield = _SUBFIELD.search(prop["description"])
+        assert ann["mnemonic"] == (subfield[1] if subfield else mnemonic)
+        holders = [f for f in _all_fields() if key in {i.key for i in f.items}]
+        assert holders
+        assert all(f"{f.tag[0]}.{f.tag[1]:03d}" == tag for f in holders)
+    else:
+        assert (ann["tag"], ann["mnemonic"]) == (tag, mnemonic)
+
+
+def test_a_tag_without_a_citation_is_marked_local() -> None:
+    for name in MESSAGE_SCHEMAS:
+        for path, key, prop in _properties(schemas.schema(name), ""):
+            ann = prop.get("x-ebts", {})
+            if ("tag" in ann or "item" in ann) and not _CITED.search(prop.get("description", "")):
+                assert ann.get("local"), f"{name}.json#{path} {key}: annotated but cites no tag"
+                assert "tag" not in ann or int(ann["tag"].split(".")[1]) >= ROLE
+
+
+def test_each_message_root_names_the_tot_its_examples_carry() -> None:
+    for tot, kind in by_tot().items():
+        for example in schemas.examples(kind):
+            assert example.get("type1", {}).get("tot", tot) == tot
+
+
+def _record_fields(parts: tuple[Part, ...]) -> Iterator[tuple[int, int]]:
+    for part in parts:
+        if isinstance(part, Field):
+            yield part.tag
+        elif isinstance(part, Group):
+            yield from _record_fields(part.parts)
+        elif isinstance(part, Images):
+            yield part.coded.tag
+
+
+def _records(parts: tuple[Part, ...]) -> Iterator[tuple[Part, ...]]:
+    yield parts
+    for part in parts:
+        if isinstance(part, Nested):
+            yield from _records(part.parts)
+        elif isinstance(part, Group):
+            yield from (r for r in _records(part.parts) if r is not part.parts)
+
+
+@pytest.mark.parametrize("kind", sorted(by_tot().values()))
+def test_a_record_holds_each_field_number_once(kind: str) -> None:
+    for parts in _records(layout(kind).parts):
+        numbers = list(_record_fields(parts))
+        assert len(numbers) == len(set(numbers)), numbers
+        assert all(n > 2 and n != ROLE for _, n in numbers)
+
+
+@pytest.mark.parametrize("kind", sorted(by_tot().values()))
+def test_fields_hold_scalars_and_repeats_hold_arrays(kind: str) -> None:
+    for field in tags(layout(kind).parts):
+        scalars = [field.scalar] if field.scalar else [i.scalar for i in field.items]
+        for scalar in scalars:
+            assert scalar.types <= {"string", "integer", "boolean", "null"}, field
+        positions = [i.position for i in field.items]
+        assert positions == list(range(1, len(positions) + 1)), field
+
+
+def test_a_missing_annotation_is_named() -> None:
+    with pytest.raises(KeyError, match="no EBTS layout"):
+        layout("sut-profile")
