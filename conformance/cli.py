@@ -382,6 +382,9 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(run=_cmd_report)
     listing = sub.add_parser("schemas", help="list the schemas and their digest")
     listing.set_defaults(run=_cmd_schemas)
+    from . import wire_cli  # the EBTS wire: convert; encoded files for validate and example
+
+    wire_cli.add_command(sub)
     return parser
 
 

@@ -80,7 +80,8 @@ def _field_text(field: Field, value: Any, where: str) -> str:
         if field.scalar is not None:
             subfields.append(_scalar_text(one, here, field.scalar))
             continue
-        items = [_scalar_text(one.get(it.key), f"{here}.{it.key}", it.scalar) for it in field.items]
+        ordered = sorted(field.items, key=lambda it: it.position)
+        items = [_scalar_text(one.get(it.key), f"{here}.{it.key}", it.scalar) for it in ordered]
         while items and not items[-1]:
             items.pop()
         subfields.append(US.join(items))

@@ -59,7 +59,8 @@ class Item(NamedTuple):
 
 
 class Field(NamedTuple):
-    """A field: `tag` as ``(record type, field number)``; a scalar, or information items."""
+    """A field: `tag` as ``(record type, field number)``; a scalar, or information items (in
+    the schema's order; `Item.position` says where each goes in a subfield)."""
 
     key: str
     tag: tuple[int, int]
@@ -168,13 +169,8 @@ def _field(key: str, ann: Mapping[str, Any], facets: list[_Facet], required: boo
     value = _items_facets(facets) if repeat else facets
     props = _properties(value)
     items = tuple(
-        sorted(
-            (
-                Item(k, int(_ann(k, f)["item"]), str(_ann(k, f)["mnemonic"]), _scalar(f))
-                for k, f in props.items()
-            ),
-            key=lambda i: i.position,
-        )
+        Item(k, int(_ann(k, f)["item"]), str(_ann(k, f)["mnemonic"]), _scalar(f))
+        for k, f in props.items()
     )
     scalar = None if items else _scalar(value)
     return Field(key, _tag(ann["tag"]), str(ann["mnemonic"]), repeat, required, scalar, items)
