@@ -105,6 +105,18 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
         flush=True,
     )
+    if getattr(args, "smtp_port", None) is not None:  # the EBTS wire: e-mail beside HTTP
+        from mocks.smtp import run_with_smtp
+
+        print(f"mock CJIS by e-mail: SMTP on {args.host}:{args.smtp_port}", file=out, flush=True)
+        run_with_smtp(
+            uvicorn_server,
+            service,
+            host=args.host,
+            port=args.smtp_port,
+            reply_relay=args.smtp_relay,
+        )
+        return 0
     uvicorn_server.run()
     return 0
 

@@ -141,7 +141,8 @@ def _wrap_example(original: _Run) -> _Run:
 
 
 def add_command(subparsers: Any) -> None:
-    """Add `convert`; give `validate` encoded files and `example` ``--format ebts``."""
+    """Add `convert`; give `validate` encoded files, `example` ``--format ebts`` and `serve`
+    ``--smtp-port`` / ``--smtp-relay``."""
     convert_ = subparsers.add_parser(
         "convert",
         help="convert a message between JSON and EBTS (ANSI/NIST-ITL traditional encoding)",
@@ -158,6 +159,14 @@ def add_command(subparsers: Any) -> None:
         validate = choices["validate"]
         validate.set_defaults(run=_wrap_validate(validate.get_default("run")))
         validate.description = (validate.description or "") + " Encoded EBTS files are read too."
+    if "serve" in choices:
+        serve = choices["serve"]
+        serve.add_argument("--smtp-port", type=int, help="also take EBTS transactions by e-mail")
+        serve.add_argument(
+            "--smtp-relay",
+            help="HOST:PORT to mail responses through, to the sender of the first e-mail "
+            "(when no --sut-callback is given)",
+        )
     if "example" in choices:
         example = choices["example"]
         example.add_argument("--format", choices=["json", "ebts"], default="json")

@@ -16,6 +16,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 import schemas
+from wire import MEDIA_TYPE
+from wire.ansi_nist import WireError
+from wire.codec import decode
 
 from .ledger import as_dict
 from .openapi import SUBMISSION_LIMIT, openapi
@@ -99,6 +102,23 @@ async def _json_body(request: Request) -> Any:
         ) from None
 
 
+async def _ebts_body(request: Request) -> Any:
+    """An encoded transaction's JSON document; problems name the record and field (400)."""
+    chunks: list[bytes] = []
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        if sum(map(len, chunks)) > SUBMISSION_LIMIT:
+            raise Problem(
+                413, "Content Too Large", f"the body is over {SUBMISSION_LIMIT} bytes (rule: limit)"
+            )
+    try:
+        return decode(b"".join(chunks))[1]
+    except WireError as error:
+        errors = [{"path": p.field, "rule": p.code, "message": p.text} for p in error.problems]
+        title = "the body is not a readable EBTS transaction"
+        raise Problem(400, "Bad Request", title, errors) from None
+
+
 class _ConnectionReset(Response):
     """Start a 202, send part of it, and stop: the server then drops the connection."""
 
@@ -132,7 +152,10 @@ def create_app(service: MockService) -> Starlette:
         return guarded
 
     async def submissions(request: Request) -> Response:
-        body = await _json_body(request)
+        if request.headers.get("content-type", "").startswith(MEDIA_TYPE):
+            body = await _ebts_body(request)  # the EBTS wire: decoded, then as for JSON
+        else:
+            body = await _json_body(request)
         header = body.get("type1") if isinstance(body, dict) else None
         tcn = header.get("tcn") if isinstance(header, dict) else None
         found = schemas.problems("common.json#/$defs/tcn", tcn)

@@ -128,6 +128,11 @@ class Courier:
         }
         if delivery.tot:
             headers["x-interop-tot"] = delivery.tot
+        if delivery.target.startswith("mailto:"):  # the EBTS wire: deliveries by e-mail
+            from .smtp import send_delivery
+
+            del headers["content-type"]
+            return await send_delivery(delivery.target, delivery.body, headers, delivery.message_id)
         try:
             response = await self._client.post(
                 delivery.target, content=delivery.body.encode(), headers=headers

@@ -1,0 +1,177 @@
+"""The mock CJIS over e-mail: an SMTP server taking EBTS transactions as MIME attachments, and
+the sender that mails deliveries back to the SIB.
+
+* Taking: `SubmissionHandler` (an aiosmtpd handler) decodes the attached transaction and submits
+  its JSON document exactly as ``POST /cjis/submissions`` does. The SMTP reply is the answer:
+  ``250`` accepted (or a duplicate), ``451`` for an injected transient fault (the sending MTA
+  retries), ``554`` with the problems naming record and field for a file that cannot be read or a
+  TCN that cannot be answered, ``550`` for an e-mail with no transaction attached.
+* Sending: a delivery whose target is ``mailto:ADDRESS?relay=HOST:PORT`` goes as an e-mail to
+  ADDRESS through the SMTP relay, the message encoded and attached (`send_delivery`, called by the
+  courier). Unless the service already has a callback, the first submission by e-mail sets it to
+  its sender through `reply_relay`: responses go back the way the submission came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import smtplib
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+import schemas
+from wire import MEDIA_TYPE
+from wire.ansi_nist import WireError
+from wire.codec import decode, encode
+from wire.mail import message_for, transaction_of
+
+from .service import FaultResponse, MockService
+
+__all__ = [
+    "SENDER",
+    "SubmissionHandler",
+    "parse_mailto",
+    "run_with_smtp",
+    "send_delivery",
+    "start_smtp",
+]
+
+_log = logging.getLogger("interop.smtp")
+SENDER = "cjis@mocks.interop-harness.invalid"
+"""The address the mock CJIS mails its responses from."""
+_DEFAULT_RELAY = "127.0.0.1:25"
+
+
+def _reply_text(code: str, lines: list[str]) -> str:
+    cleaned = [line.replace("\r", " ").replace("\n", " ")[:400] for line in lines[:10]]
+    marks = ["-"] * (len(cleaned) - 1) + [" "]
+    return "\r\n".join(f"{code}{mark}{line}" for mark, line in zip(marks, cleaned, strict=True))
+
+
+class SubmissionHandler:
+    """aiosmtpd handler: each e-mail's attached transaction is a submission to the mock CJIS."""
+
+    def __init__(self, service: MockService, *, reply_relay: str | None = None) -> None:
+        self.service = service
+        self.reply_relay = reply_relay
+        self.received = 0
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Take the e-mail: the SMTP reply is the mock CJIS's answer to the submission."""
+        raw = envelope.original_content or envelope.content or b""
+        found = transaction_of(raw if isinstance(raw, bytes) else raw.encode())
+        if found is None:
+            text = f"5.6.0 no EBTS transaction attached (send it as {MEDIA_TYPE})"
+            return _reply_text("550", [text])
+        try:
+            _, document = decode(found.data)
+        except WireError as error:
+            lines = [f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"]
+            return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
+        return await self._submit(document, envelope.mail_from or "")
+
+    async def _submit(self, document: dict[str, Any], sender: str) -> str:
+        header = document.get("type1", {})
+        tcn = header.get("tcn") if isinstance(header, dict) else None
+        if tcn is None or schemas.problems("common.json#/$defs/tcn", tcn):
+            return _reply_text("554", [f"5.6.0 1.009 TCN {tcn!r} cannot be answered"])
+        if self.service.callback is None and self.reply_relay and sender:
+            self.service.callback = f"mailto:{sender}?relay={self.reply_relay}"
+        try:
+            ack = await self.service.submit(document)
+        except FaultResponse as fault:
+            return _reply_text("451", [f"4.3.0 injected by the scenario: {fault}"])
+        self.received += 1
+        return _reply_text(
+            "250", [f"2.0.0 TCN {ack['tcn']} {ack['status']} at {ack['virtual_time']}"]
+        )
+
+
+async def start_smtp(
+    service: MockService,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 2525,
+    reply_relay: str | None = None,
+) -> asyncio.Server:
+    """Start the SMTP server for `service` on this event loop; close it when done."""
+    handler = SubmissionHandler(service, reply_relay=reply_relay)
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: SMTP(handler, hostname="mocks.interop-harness.invalid", data_size_limit=1 << 24),
+        host=host,
+        port=port,
+    )
+
+
+def run_with_smtp(
+    server: Any, service: MockService, *, host: str, port: int, reply_relay: str | None = None
+) -> None:
+    """Run the uvicorn `server` and, once it has started, the SMTP server beside it."""
+
+    async def main() -> None:
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.05)
+        if serving.done():
+            await serving
+            return
+        smtp = await start_smtp(service, host=host, port=port, reply_relay=reply_relay)
+        try:
+            await serving
+        finally:
+            smtp.close()
+            await smtp.wait_closed()
+
+    asyncio.run(main())
+
+
+def parse_mailto(target: str) -> tuple[str, str, int]:
+    """The address and the relay (host, port) of a ``mailto:ADDRESS?relay=HOST:PORT`` target."""
+    parts = urlsplit(target)
+    if parts.scheme != "mailto" or "@" not in parts.path:
+        raise ValueError(f"{target!r} is not a mailto: target with an address")
+    relay = parse_qs(parts.query).get("relay", [_DEFAULT_RELAY])[0]
+    host, _, port = relay.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"relay {relay!r} of {target!r} is not HOST:PORT")
+    return unquote(parts.path), host, int(port)
+
+
+def _attached(body: str) -> tuple[bytes, tuple[str, str]]:
+    try:
+        return encode(json.loads(body)), ("application", "x-ansi-nist")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return body.encode(), ("application", "json")
+
+
+def _send(target: str, body: str, headers: dict[str, str], name: str) -> None:
+    to, host, port = parse_mailto(target)
+    data, media = _attached(body)
+    suffix = ".eft" if media[1] == "x-ansi-nist" else ".json"
+    message = message_for(
+        data, sender=SENDER, to=to, name=name + suffix, headers=headers, media=media
+    )
+    with smtplib.SMTP(host, port, timeout=10) as client:
+        client.send_message(message, from_addr=SENDER, to_addrs=[to])
+
+
+async def send_delivery(
+    target: str, body: str, headers: dict[str, str], name: str
+) -> tuple[bool, str | None]:
+    """Mail one delivery (its JSON `body`, encoded) to a ``mailto:`` target.
+
+    Returns ``(done, error)`` as the courier's HTTP post does: not done means try again later.
+    `headers` (X-Interop-Message-Id, X-Interop-Virtual-Time, ...) become e-mail headers.
+    """
+    try:
+        await asyncio.to_thread(_send, target, body, headers, name)
+    except ValueError as exc:
+        return True, f"undeliverable: {exc}"[:300]
+    except (OSError, smtplib.SMTPException) as exc:
+        return False, f"{type(exc).__name__}: {exc}"[:300]
+    return True, None

@@ -1,0 +1,216 @@
+"""The mock CJIS takes EBTS transactions over HTTP and by e-mail, and answers the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import smtplib
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+import schemas
+from mocks.smtp import parse_mailto, send_delivery, start_smtp
+from protocol.synthetic import Synthesizer
+from tests.conftest import MockApi, RecordingSib, booking_car, free_port
+from wire import MEDIA_TYPE
+from wire.codec import decode, encode
+from wire.mail import message_for, transaction_of
+
+pytestmark = pytest.mark.anyio
+
+SIB_ADDRESS = "sib@state.interop-harness.invalid"
+
+
+def _match(key: str, *faults: dict[str, Any]) -> dict[str, Any]:
+    override = {"when": {"biometric_key": key}, "outcome": {"ident": "match"}, "faults": [*faults]}
+    return {"overrides": [override]}
+
+
+async def _advance(client: httpx.AsyncClient, seconds: float) -> None:
+    response = await client.post("/admin/clock/advance", json={"seconds": seconds})
+    assert response.status_code == 200, response.text
+
+
+class Mailbox:
+    """The SIB's mail server: keeps every e-mail it is sent."""
+
+    def __init__(self) -> None:
+        self.mails: list[bytes] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        self.mails.append(content if isinstance(content, bytes) else content.encode())
+        return "250 OK"
+
+    def messages(self) -> list[tuple[str, dict[str, Any]]]:
+        found = []
+        for mail in self.mails:
+            attachment = transaction_of(mail)
+            assert attachment is not None
+            found.append(decode(attachment.data))
+        return found
+
+
+@pytest.fixture
+async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
+    box, port = Mailbox(), free_port()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(box), "127.0.0.1", port)
+    yield box, port
+    server.close()
+    await server.wait_closed()
+
+
+def _mail(data: bytes, port: int, **options: Any) -> dict[str, tuple[int, bytes]]:
+    message = options.pop("message", None) or message_for(
+        data, sender=SIB_ADDRESS, to="cjis@mocks.invalid", name="car.eft"
+    )
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        return client.send_message(message)
+
+
+async def test_http_takes_an_encoded_car_and_answers_as_for_json(
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
+) -> None:
+    key = synth.biometric_key()
+    client = await mock_api(_match(key))
+    car = booking_car(synth, key=key)
+    headers = {"content-type": MEDIA_TYPE}
+    response = await client.post("/cjis/submissions", content=encode(car), headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.json()["tcn"] == car["type1"]["tcn"]
+    again = await client.post("/cjis/submissions", json=car)
+    assert again.json()["status"] == "duplicate"
+    await _advance(client, 4 * 3600)
+    assert sib.kinds() == ["SRE", "IDR/IAR"]
+    ledger = await client.get("/admin/ledger", params={"tcn": car["type1"]["tcn"]})
+    assert car in [e["message"] for e in ledger.json()["entries"]]
+
+
+async def test_http_names_record_and_field_of_a_bad_file(
+    mock_api: MockApi, synth: Synthesizer
+) -> None:
+    client = await mock_api()
+    data = encode(booking_car(synth))
+    headers = {"content-type": MEDIA_TYPE}
+    response = await client.post("/cjis/submissions", content=data[:-50], headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert error["path"].startswith("$.records[")
+    assert error["rule"] == "H0001"
+    assert schemas.problems("api.json#/$defs/problem", response.json()) == []
+
+
+async def test_email_in_email_out(
+    mock_api: MockApi, synth: Synthesizer, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, box_port = mailbox
+    key = synth.biometric_key()
+    client = await mock_api(_match(key))
+    service = client.service
+    service.callback = f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{box_port}"
+    port = free_port()
+    smtp = await start_smtp(service, port=port)
+    try:
+        car = booking_car(synth, key=key)
+        refused = await asyncio.to_thread(_mail, encode(car), port)
+        assert refused == {}
+        await _advance(client, 4 * 3600)
+    finally:
+        smtp.close()
+        await smtp.wait_closed()
+    got = box.messages()
+    assert [kind for kind, _ in got] == ["sre", "idr"]
+    for kind, document in got:
+        assert schemas.problems(kind, document) == []
+        assert document["type1"]["tcr"] == car["type1"]["tcn"]
+    assert "iar" in got[1][1]["type2"]
+
+
+async def test_the_first_email_sets_the_reply_address(
+    mock_api: MockApi, synth: Synthesizer, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, box_port = mailbox
+    client = await mock_api()
+    service = client.service
+    service.callback = None
+    port = free_port()
+    smtp = await start_smtp(service, port=port, reply_relay=f"127.0.0.1:{box_port}")
+    try:
+        await asyncio.to_thread(_mail, encode(booking_car(synth)), port)
+        await _advance(client, 3600)
+    finally:
+        smtp.close()
+        await smtp.wait_closed()
+    assert service.callback == f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{box_port}"
+    assert [kind for kind, _ in box.messages()][:1] == ["sre"]
+
+
+async def _refusal(service: Any, **options: Any) -> smtplib.SMTPDataError:
+    port = free_port()
+    smtp = await start_smtp(service, port=port)
+    try:
+        with pytest.raises(smtplib.SMTPDataError) as caught:
+            await asyncio.to_thread(_mail, b"", port, **options)
+    finally:
+        smtp.close()
+        await smtp.wait_closed()
+    return caught.value
+
+
+async def test_an_email_without_a_transaction_bounces(mock_api: MockApi) -> None:
+    client = await mock_api()
+    plain = EmailMessage()
+    plain["From"], plain["To"], plain["Subject"] = SIB_ADDRESS, "cjis@mocks.invalid", "hello"
+    plain.set_content("no attachment here")
+    error = await _refusal(client.service, message=plain)
+    assert error.smtp_code == 550
+    assert b"no EBTS transaction attached" in error.smtp_error
+
+
+async def test_an_unreadable_attachment_bounces_naming_record_and_field(
+    mock_api: MockApi, synth: Synthesizer
+) -> None:
+    client = await mock_api()
+    cut = encode(booking_car(synth))[:-50]
+    message = message_for(cut, sender=SIB_ADDRESS, to="cjis@mocks.invalid", name="car.eft")
+    error = await _refusal(client.service, message=message)
+    assert error.smtp_code == 554
+    assert b"H0001 $.records[" in error.smtp_error
+
+
+async def test_an_injected_fault_is_a_temporary_failure(
+    mock_api: MockApi, synth: Synthesizer
+) -> None:
+    key = synth.biometric_key()
+    client = await mock_api(_match(key, {"kind": "http-503", "times": 1}))
+    car = encode(booking_car(synth, key=key))
+    message = message_for(car, sender=SIB_ADDRESS, to="cjis@mocks.invalid", name="car.eft")
+    error = await _refusal(client.service, message=message)
+    assert error.smtp_code == 451
+
+
+def test_mailto_targets_name_address_and_relay() -> None:
+    assert parse_mailto("mailto:sib@x.invalid?relay=10.0.0.5:2525") == (
+        "sib@x.invalid",
+        "10.0.0.5",
+        2525,
+    )
+    assert parse_mailto("mailto:sib@x.invalid") == ("sib@x.invalid", "127.0.0.1", 25)
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_mailto("mailto:sib@x.invalid?relay=nowhere")
+
+
+async def test_an_unreachable_relay_is_retried_later() -> None:
+    body = json.dumps(schemas.examples("sre")[0])
+    done, error = await send_delivery(
+        f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{free_port()}", body, {}, "SRE-1"
+    )
+    assert not done
+    assert error
