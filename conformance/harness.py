@@ -55,9 +55,11 @@ class Mocks:
     def reset(self, **scenario: Any) -> None:
         """Forget everything and take a scenario over the profile's ORIs and NFF state."""
         self.http.post("/admin/reset").raise_for_status()
+        by_mail = self.profile.get("wire", {}).get("deliveries") == "ebts-smtp"
         document = {
             "name": "check",
-            "sut_callback": f"{self.sut_url}/cjis/responses",
+            # the EBTS wire: deliveries by e-mail go where the mocks were started to send them
+            **({} if by_mail else {"sut_callback": f"{self.sut_url}/cjis/responses"}),
             "activated_oris": self.profile["activated_oris"],
             "nff_states": [self.profile["state"]] if self.profile["nff"] else [],
             **scenario,

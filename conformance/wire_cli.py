@@ -11,6 +11,8 @@ import argparse
 import io
 import json
 import sys
+import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -140,6 +142,39 @@ def _wrap_example(original: _Run) -> _Run:
     return run
 
 
+def _demo_by_mail(args: argparse.Namespace, out: TextIO) -> int:
+    from .run import DEMO_PROFILES, check, publish, results
+    from .wire_stage import mail_stage
+
+    began = time.monotonic()
+    bad_total = 0
+    for name in DEMO_PROFILES:
+        folder = Path(args.report_dir, name)
+        folder.mkdir(parents=True, exist_ok=True)
+        with mail_stage(name, clock=args.clock) as profile:
+            path = folder / "sut-profile.json"
+            path.write_text(json.dumps(profile, indent=2))
+            check(path, report_dir=folder, quiet=True)
+        found = results(folder)
+        publish(folder, signing_key=args.signing_key, sut_name=f"reference SIB ({name}, e-mail)")
+        counts = Counter(r["outcome"] for r in found)
+        bad = counts["failed"] + counts["error"]
+        bad_total += bad
+        print(f"{name:12} reference SIB over EBTS e-mail: {counts['passed']} passed, {bad} failed, "
+              f"{counts['not-applicable']} not applicable", file=out, flush=True)  # fmt: skip
+    wall = time.monotonic() - began
+    print(f"demo --wire ebts-smtp: {bad_total} failed in {wall:.1f} s wall; results in "
+          f"{args.report_dir}", file=out)  # fmt: skip
+    return 0 if bad_total == 0 else 1
+
+
+def _wrap_demo(original: _Run) -> _Run:
+    def run(args: argparse.Namespace, out: TextIO) -> int:
+        return original(args, out) if args.wire == "json-http" else _demo_by_mail(args, out)
+
+    return run
+
+
 def add_command(subparsers: Any) -> None:
     """Add `convert`; give `validate` encoded files, `example` ``--format ebts`` and `serve`
     ``--smtp-port`` / ``--smtp-relay``."""
@@ -167,6 +202,15 @@ def add_command(subparsers: Any) -> None:
             help="HOST:PORT to mail responses through, to the sender of the first e-mail "
             "(when no --sut-callback is given)",
         )
+    if "demo" in choices:
+        demo = choices["demo"]
+        demo.add_argument(
+            "--wire",
+            choices=["json-http", "ebts-smtp"],
+            default="json-http",
+            help="ebts-smtp: the reference SIB sends and takes EBTS files by e-mail",
+        )
+        demo.set_defaults(run=_wrap_demo(demo.get_default("run")))
     if "example" in choices:
         example = choices["example"]
         example.add_argument("--format", choices=["json", "ebts"], default="json")

@@ -18,9 +18,11 @@ import asyncio
 import json
 import logging
 import smtplib
+import socket
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 import schemas
@@ -33,6 +35,7 @@ from .service import FaultResponse, MockService
 
 __all__ = [
     "SENDER",
+    "ServerWithSmtp",
     "SubmissionHandler",
     "parse_mailto",
     "run_with_smtp",
@@ -44,6 +47,7 @@ _log = logging.getLogger("interop.smtp")
 SENDER = "cjis@mocks.interop-harness.invalid"
 """The address the mock CJIS mails its responses from."""
 _DEFAULT_RELAY = "127.0.0.1:25"
+_HOSTNAME = "mocks.interop-harness.invalid"
 
 
 def _reply_text(code: str, lines: list[str]) -> str:
@@ -102,32 +106,55 @@ async def start_smtp(
     handler = SubmissionHandler(service, reply_relay=reply_relay)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: SMTP(handler, hostname="mocks.interop-harness.invalid", data_size_limit=1 << 24),
+        lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=1 << 24),
         host=host,
         port=port,
     )
 
 
-def run_with_smtp(
-    server: Any, service: MockService, *, host: str, port: int, reply_relay: str | None = None
-) -> None:
-    """Run the uvicorn `server` and, once it has started, the SMTP server beside it."""
+class ServerWithSmtp(uvicorn.Server):
+    """A uvicorn server that also serves SMTP (`handler`, an aiosmtpd handler) on its loop."""
 
-    async def main() -> None:
-        serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.05)
-        if serving.done():
-            await serving
+    def __init__(self, config: uvicorn.Config, handler: Any, *, host: str, port: int) -> None:
+        super().__init__(config)
+        self.smtp_handler = handler
+        self.smtp_host = host
+        self.smtp_port = port
+        self._smtp: asyncio.Server | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start HTTP (and the app's lifespan), then SMTP."""
+        await super().startup(sockets)
+        if self.should_exit:
             return
-        smtp = await start_smtp(service, host=host, port=port, reply_relay=reply_relay)
-        try:
-            await serving
-        finally:
-            smtp.close()
-            await smtp.wait_closed()
+        loop = asyncio.get_running_loop()
+        handler = self.smtp_handler
+        self._smtp = await loop.create_server(
+            lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=1 << 24),
+            host=self.smtp_host,
+            port=self.smtp_port,
+        )
 
-    asyncio.run(main())
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop SMTP, then HTTP."""
+        if self._smtp is not None:
+            self._smtp.close()
+            await self._smtp.wait_closed()
+            self._smtp = None
+        await super().shutdown(sockets)
+
+
+def run_with_smtp(
+    server: uvicorn.Server,
+    service: MockService,
+    *,
+    host: str,
+    port: int,
+    reply_relay: str | None = None,
+) -> None:
+    """Run the uvicorn `server` of the mocks with the SMTP server beside it until stopped."""
+    handler = SubmissionHandler(service, reply_relay=reply_relay)
+    ServerWithSmtp(server.config, handler, host=host, port=port).run()
 
 
 def parse_mailto(target: str) -> tuple[str, str, int]:
@@ -165,13 +192,19 @@ async def send_delivery(
 ) -> tuple[bool, str | None]:
     """Mail one delivery (its JSON `body`, encoded) to a ``mailto:`` target.
 
-    Returns ``(done, error)`` as the courier's HTTP post does: not done means try again later.
+    Returns ``(done, error)`` as the courier's HTTP post does: not done means try again later
+    (no connection, or a 4xx SMTP reply); a 5xx reply is done, with its error.
     `headers` (X-Interop-Message-Id, X-Interop-Virtual-Time, ...) become e-mail headers.
     """
     try:
         await asyncio.to_thread(_send, target, body, headers, name)
     except ValueError as exc:
         return True, f"undeliverable: {exc}"[:300]
+    except smtplib.SMTPResponseException as exc:
+        said = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
+        return exc.smtp_code >= 500, f"SMTP {exc.smtp_code} {said}"[:300]
+    except smtplib.SMTPRecipientsRefused as exc:
+        return True, f"recipient refused: {exc}"[:300]
     except (OSError, smtplib.SMTPException) as exc:
         return False, f"{type(exc).__name__}: {exc}"[:300]
     return True, None

@@ -122,3 +122,18 @@ def test_fields_hold_scalars_and_repeats_hold_arrays(kind: str) -> None:
 def test_a_missing_annotation_is_named() -> None:
     with pytest.raises(KeyError, match="no EBTS layout"):
         layout("sut-profile")
+
+
+def test_a_profile_on_the_email_wire_names_the_addresses_it_needs() -> None:
+    profile = dict(schemas.examples("sut-profile")[0])
+    profile["wire"] = {"submissions": "ebts-smtp", "deliveries": "ebts-smtp"}
+    missing = {p.path for p in schemas.problems("sut-profile", profile)}
+    assert missing == {"$.wire.cjis_smtp", "$.wire.sib_address", "$.wire.sib_relay"}
+    profile["wire"] |= {
+        "sib_address": "sib@state.invalid",
+        "sib_relay": "mail.state.invalid:25",
+        "cjis_smtp": "127.0.0.1:2525",
+    }
+    assert schemas.problems("sut-profile", profile) == []
+    profile["wire"]["lea_routing"] = "ebts-smtp"
+    assert {p.path for p in schemas.problems("sut-profile", profile)} == {"$.wire.lea_routing"}
