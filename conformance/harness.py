@@ -148,7 +148,13 @@ class Lea:
         return booking
 
     def book(self, booking: Any) -> httpx.Response:
-        """POST a booking to the SIB."""
+        """POST a booking to the SIB (as an EBTS file when the profile's wire says so)."""
+        if self.mocks.profile.get("wire", {}).get("bookings") == "ebts-http":
+            from wire.codec import request_body
+
+            encoded = request_body(booking, "booking")
+            if encoded is not None:
+                return self.http.post("/bookings", content=encoded[0], headers=encoded[1])
         return self.http.post("/bookings", json=booking)
 
     def close(self) -> None:

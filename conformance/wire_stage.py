@@ -7,10 +7,13 @@ The reference SIB (or any faulty variant) is left as it is; two adapters put it 
   reply comes back as the HTTP answer (250 → 202 with the acknowledgement, 451 → 503, 5xx → 400);
   every other request (LEA routing) goes over HTTP as before;
 * `DeliveryHandler`, the SIB's own SMTP server: each e-mail from the mock CJIS is decoded and
-  posted to the SIB's ``POST /cjis/responses`` with its X-Interop headers.
+  posted to the SIB's ``POST /cjis/responses`` with its X-Interop headers;
+* `EbtsBodies`, ASGI middleware in front of the SIB: bookings sent as EBTS files reach it as JSON;
+  and the gateway sends the SIB's LEA routing as EBTS files over HTTP.
 
-`mail_stage` starts the mocks with SMTP and such a SIB; the profile it yields says
-``wire: ebts-smtp`` for submissions and deliveries. The checks see the same JSON documents.
+`mail_stage` starts the mocks with SMTP and such a SIB; the profile it yields puts every
+direction on the EBTS wire: bookings and LEA routing over HTTP, submissions and deliveries by
+e-mail. The checks see the same JSON documents.
 """
 
 from __future__ import annotations
@@ -27,18 +30,21 @@ from typing import Any
 
 import httpx
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mocks.server import in_thread, server, uvicorn_server
 from mocks.service import MockService
 from mocks.smtp import ServerWithSmtp, SubmissionHandler
+from wire import MEDIA_TYPE
 from wire.ansi_nist import WireError
-from wire.codec import decode, encode
+from wire.codec import decode, encode, request_body
 from wire.mail import message_for, transaction_of
 
 from .run import profile_for
 from .variants import sib_class
 
-__all__ = ["SIB_ADDRESS", "DeliveryHandler", "MailGateway", "mail_stage"]
+__all__ = ["SIB_ADDRESS", "DeliveryHandler", "EbtsBodies", "MailGateway", "mail_stage"]
 
 SIB_ADDRESS = "sib@state.interop-harness.invalid"
 """The e-mail address of our SIB on the stage."""
@@ -67,6 +73,19 @@ def _mail(relay: tuple[str, int], data: bytes, name: str) -> tuple[int, str]:
     return code, said.decode(errors="replace") if isinstance(said, bytes) else said
 
 
+async def _encoded(request: httpx.Request) -> httpx.Request:
+    """The same request with its JSON body as an EBTS file (LEA routing on the EBTS wire)."""
+    try:
+        found = request_body(json.loads(await request.aread()))
+    except ValueError:
+        found = None
+    if found is None:
+        return request
+    headers = {**dict(request.headers), **found[1]}
+    headers.pop("content-length", None)
+    return httpx.Request(request.method, request.url, headers=headers, content=found[0])
+
+
 class MailGateway(httpx.AsyncBaseTransport):
     """Outbound transport of a SIB: submissions by e-mail, everything else over HTTP."""
 
@@ -76,6 +95,8 @@ class MailGateway(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Mail a submission and answer with the SMTP reply; pass the rest to HTTP."""
+        if request.method == "POST" and request.url.path.endswith("/inbox"):
+            return await self.http.handle_async_request(await _encoded(request))
         if request.method != "POST" or not request.url.path.endswith("/cjis/submissions"):
             return await self.http.handle_async_request(request)
         document = json.loads(await request.aread())
@@ -94,6 +115,47 @@ class MailGateway(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         """Close the HTTP transport."""
         await self.http.aclose()
+
+
+class EbtsBodies:
+    """ASGI middleware in front of a SIB: a request body sent as an EBTS file (an encoded booking)
+    reaches the app as its JSON document; an unreadable one is answered 400 naming record and
+    field."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Decode an `application/x-ansi-nist` body, then call the app."""
+        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
+        if not headers.get(b"content-type", b"").startswith(MEDIA_TYPE.encode()):
+            await self.app(scope, receive, send)
+            return
+        data = b""
+        while True:
+            message = await receive()
+            data += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        try:
+            body = json.dumps(decode(data)[1]).encode()
+        except WireError as error:
+            errors = [{"path": p.field, "rule": p.code, "message": p.text} for p in error.problems]
+            answer = JSONResponse({"title": "not a readable EBTS file", "errors": errors}, 400)
+            await answer(scope, receive, send)
+            return
+        headers[b"content-type"] = b"application/json"
+        headers[b"content-length"] = str(len(body)).encode()
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app({**scope, "headers": list(headers.items())}, replay, send)
 
 
 class DeliveryHandler:
@@ -148,6 +210,8 @@ def mail_stage(
             sut_url = f"http://127.0.0.1:{port}"
             profile = profile_for(profile_name, mocks_url=mocks_url, sut_url=sut_url)
             profile["wire"] = {
+                "bookings": "ebts-http",
+                "lea_routing": "ebts-http",
                 "submissions": "ebts-smtp",
                 "deliveries": "ebts-smtp",
                 "sib_address": SIB_ADDRESS,
@@ -158,7 +222,8 @@ def mail_stage(
             gateway = MailGateway(("127.0.0.1", cjis_smtp))
             sib = sib_class(variant)(profile, cjis_url=mocks_url, transport=gateway)
             quiet = "warning" if variant == "reference" else "critical"
-            config = uvicorn_server(sib.app, port=port, fast_loop=False, log_level=quiet).config
+            app = EbtsBodies(sib.app)
+            config = uvicorn_server(app, port=port, fast_loop=False, log_level=quiet).config
             return ServerWithSmtp(config, DeliveryHandler(sut_url), host="127.0.0.1", port=sib_smtp)
 
         stack.enter_context(in_thread(make_sib))

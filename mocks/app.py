@@ -119,6 +119,13 @@ async def _ebts_body(request: Request) -> Any:
         raise Problem(400, "Bad Request", title, errors) from None
 
 
+async def _body(request: Request) -> Any:
+    """The JSON document of a request: JSON, or (the EBTS wire) an encoded transaction decoded."""
+    if request.headers.get("content-type", "").startswith(MEDIA_TYPE):
+        return await _ebts_body(request)
+    return await _json_body(request)
+
+
 class _ConnectionReset(Response):
     """Start a 202, send part of it, and stop: the server then drops the connection."""
 
@@ -152,10 +159,7 @@ def create_app(service: MockService) -> Starlette:
         return guarded
 
     async def submissions(request: Request) -> Response:
-        if request.headers.get("content-type", "").startswith(MEDIA_TYPE):
-            body = await _ebts_body(request)  # the EBTS wire: decoded, then as for JSON
-        else:
-            body = await _json_body(request)
+        body = await _body(request)
         header = body.get("type1") if isinstance(body, dict) else None
         tcn = header.get("tcn") if isinstance(header, dict) else None
         found = schemas.problems("common.json#/$defs/tcn", tcn)
@@ -209,7 +213,7 @@ def create_app(service: MockService) -> Starlette:
 
     async def lea_post(request: Request) -> Response:
         ori = _ori(request)
-        body = await _json_body(request)
+        body = await _body(request)
         ledger_id = await service.lea_receive(
             ori, body, request.headers.get("x-interop-message-id")
         )

@@ -1,4 +1,5 @@
-"""Our SIB on the e-mail wire: a booking's CAR goes by e-mail, its responses come back by e-mail."""
+"""Our SIB on the EBTS wire: an encoded booking in, its CAR and responses by e-mail, the routed
+responses to the LEA as encoded files."""
 
 from __future__ import annotations
 
@@ -9,17 +10,25 @@ import httpx
 import schemas
 from conformance.wire_stage import mail_stage
 from protocol.synthetic import Synthesizer
+from wire import MEDIA_TYPE
+from wire.codec import encode
 
 
-def test_a_booking_travels_by_email_both_ways() -> None:
+def test_a_booking_travels_on_the_ebts_wire_all_the_way() -> None:
     with mail_stage("nff") as profile:
         assert schemas.problems("sut-profile", profile) == []
         assert profile["wire"]["submissions"] == "ebts-smtp"
         mocks = profile["lea_inbox_base"].removesuffix("/lea")
         ori = profile["activated_oris"][0]
         booking = Synthesizer(5).booking(ori, doa=date(2026, 11, 20))
+        headers = {"content-type": MEDIA_TYPE}
         with httpx.Client(timeout=30) as client:
-            taken = client.post(f"{profile['sut_url']}/bookings", json=booking)
+            cut = encode(booking, "booking")[:-30]
+            refused = client.post(f"{profile['sut_url']}/bookings", content=cut, headers=headers)
+            assert refused.status_code == 400
+            assert refused.json()["errors"][0]["path"].startswith("$.records[")
+            data = encode(booking, "booking")
+            taken = client.post(f"{profile['sut_url']}/bookings", content=data, headers=headers)
             assert taken.status_code == 202, taken.text
             tcn = taken.json()["tcn"]
             advanced = client.post(f"{mocks}/admin/clock/advance", json={"seconds": 5 * 3600})

@@ -214,3 +214,13 @@ async def test_an_unreachable_relay_is_retried_later() -> None:
     )
     assert not done
     assert error
+
+
+async def test_an_lea_inbox_takes_an_encoded_response(mock_api: MockApi) -> None:
+    client = await mock_api()
+    idr = schemas.examples("idr")[0]
+    headers = {"content-type": MEDIA_TYPE, "x-interop-message-id": "m-1"}
+    response = await client.post("/lea/NC0920000/inbox", content=encode(idr), headers=headers)
+    assert response.status_code == 202, response.text
+    inbox = await client.get("/lea/NC0920000/inbox")
+    assert [m["message"] for m in inbox.json()["messages"]] == [idr]

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from . import image
+from . import MEDIA_TYPE, image
 from .ansi_nist import (
     DATA,
     RS,
@@ -32,7 +32,7 @@ from .ansi_nist import (
 )
 from .layout import Field, Group, Images, Layout, Nested, Part, Scalar, by_tot, layout
 
-__all__ = ["ROLE", "decode", "encode", "kind_of"]
+__all__ = ["ROLE", "decode", "encode", "kind_of", "request_body"]
 
 ROLE = 900
 """Harness-defined Type-2 field 2.900: the JSON path of a record other than the principal."""
@@ -145,6 +145,16 @@ def encode(doc: Mapping[str, Any], kind: str | None = None) -> bytes:
     for number, key in plan.fill.items():
         out.header.setdefault(number, str(doc.get(key, "")))
     return encode_records(Record(1, out.header), _numbered(plan, out))
+
+
+def request_body(doc: Any, kind: str | None = None) -> tuple[bytes, dict[str, str]] | None:
+    """`doc` as the body and headers of an HTTP request on the EBTS wire, or None when it cannot
+    be written as a transaction (a document broken on purpose then goes as JSON)."""
+    try:
+        data = encode(doc, kind)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return data, {"content-type": MEDIA_TYPE}
 
 
 def _numbered(plan: Layout, out: _Out) -> list[Record]:
