@@ -227,7 +227,7 @@ class _Reader:
         while pos <= len(body):
             found = _TAG.match(body, pos)
             if not found or int(found[1]) != rtype:
-                where = _tag(rtype, max(fields, default=1))
+                where = _tag(rtype, next(reversed(fields), 1))
                 text = f"record {self.index} (Type-{rtype}): no 'R.NNN:' tag after field {where}"
                 raise self.fail("H0002", where, text + " (a GS separator is missing?)")
             number = int(found[2])
