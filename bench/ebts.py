@@ -19,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from protocol.ebts import dro_ori
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 from wire.codec import decode, encode
 
 

@@ -34,7 +34,7 @@ from mocks.app import create_app
 from mocks.clock import VirtualClock
 from mocks.scheduler import Scheduler, Timer
 from mocks.service import MockService
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 
 FAST = {
     "name": "bench-fast",

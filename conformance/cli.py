@@ -124,7 +124,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_example(args: argparse.Namespace, out: TextIO) -> int:
     from datetime import UTC, datetime
 
-    from protocol.synthetic import Synthesizer
+    from synthetic import Synthesizer
 
     synth = Synthesizer(args.seed)
     now = datetime.now(UTC).replace(microsecond=0)

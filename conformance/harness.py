@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from protocol.ebts import ebts_date, parse_gmt
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 
 __all__ = ["Lea", "Mocks", "kind_of"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from protocol.ebts import dro_ori, ori_state
 from protocol.levels import highest_level
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 
 __all__ = ["IdentRepository"]
 

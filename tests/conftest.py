@@ -16,7 +16,7 @@ from mocks.app import create_app
 from mocks.clock import VirtualClock
 from mocks.service import MockService
 from protocol.ebts import ebts_date
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 
 CALLBACK = "http://sib.test/cjis/responses"
 START = "2026-11-23T09:00:00+00:00"

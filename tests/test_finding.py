@@ -13,7 +13,7 @@ def test_expect_passes_quietly_when_true() -> None:
 
 def test_expect_raises_a_finding_with_message_and_evidence() -> None:
     with pytest.raises(Finding) as caught:
-        expect([], "expected the IDR at LEA NC0140000 once; it never came", evidence=[7, "8"])
+        expect([], "expected the IDR at LEA NC0140000 once; it never came", evidence=["7", "8"])
     assert caught.value.message == "expected the IDR at LEA NC0140000 once; it never came"
     assert caught.value.evidence == ("7", "8")
     assert isinstance(caught.value, AssertionError)

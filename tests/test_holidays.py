@@ -9,6 +9,7 @@ import pytest
 
 from protocol.holidays import (
     FIRST_YEAR,
+    LAST_YEAR,
     federal_holidays,
     is_business_day,
     is_federal_holiday,
@@ -139,8 +140,13 @@ def test_result_is_a_copy() -> None:
     assert federal_holidays(2026) == HOLIDAYS_2026
 
 
-def test_last_year_does_not_overflow() -> None:
-    assert federal_holidays(datetime.MAXYEAR)[D(9999, 12, 24)] == "Christmas Day (observed)"
+def test_the_last_covered_year_has_its_new_year_of_the_next() -> None:
+    assert LAST_YEAR >= 2100
+    assert len(federal_holidays(LAST_YEAR)) >= 10
+    with pytest.raises(ValueError, match=str(LAST_YEAR + 1)):
+        federal_holidays(LAST_YEAR + 1)
+    with pytest.raises(ValueError, match="9999"):
+        is_business_day(D(datetime.MAXYEAR, 12, 24))
 
 
 def test_years_before_1971_raise() -> None:

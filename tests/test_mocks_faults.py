@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 import schemas
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 from tests.conftest import MockApi, RecordingSib, booking_car
 
 pytestmark = pytest.mark.anyio

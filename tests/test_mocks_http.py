@@ -14,7 +14,7 @@ from mocks.app import create_app
 from mocks.clock import VirtualClock
 from mocks.openapi import SUBMISSION_LIMIT, openapi
 from mocks.service import MockService
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 from tests.conftest import CALLBACK, MockApi, RecordingSib, booking_car
 
 pytestmark = pytest.mark.anyio

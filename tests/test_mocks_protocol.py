@@ -11,7 +11,7 @@ import pytest
 
 import schemas
 from protocol.ebts import parse_gmt
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 from tests.conftest import START, MockApi, RecordingSib, booking_car
 
 pytestmark = pytest.mark.anyio

@@ -20,7 +20,7 @@ import pytest
 
 from mocks.server import is_loopback, server, serving
 from mocks.service import MockService
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 from tests.conftest import booking_car, free_port
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ("schemas", "protocol", "wire", "mocks", "conformance", "reports")
+PACKAGES = ("schemas", "protocol", "synthetic", "wire", "mocks", "conformance", "reports")
 
 
 def _modules() -> list[str]:
@@ -31,6 +31,8 @@ def _defined_public_names(path: Path) -> set[str]:
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom) and node.level and path.name == "__init__.py":
+            names.update(alias.asname or alias.name for alias in node.names)  # a package's API
     return {n for n in names if not n.startswith("_")}
 
 

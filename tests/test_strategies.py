@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 import schemas
 from protocol.ebts import CJIS_ORI, LESC_ORI, parse_gmt
 from protocol.levels import highest_level
-from protocol.strategies import (
+from synthetic.strategies import (
     MESSAGE_NAMES,
     charges,
     determinations,

@@ -24,8 +24,7 @@ from protocol.ebts import (
     sib_ori_of,
 )
 from protocol.levels import highest_level
-from protocol.strategies import fragment
-from protocol.synthetic import (
+from synthetic import (
     CHARGES,
     ERROR_SAMPLES,
     FOREIGN_POB,
@@ -33,6 +32,7 @@ from protocol.synthetic import (
     Synthesizer,
     normalize_name,
 )
+from synthetic.strategies import fragment
 
 UTC = datetime.UTC
 T0 = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import schemas
-from protocol.strategies import messages
+from synthetic.strategies import messages
 from wire import codec
 from wire.ansi_nist import FS, GS, parse_records
 from wire.codec import ROLE

@@ -9,7 +9,7 @@ import httpx
 
 import schemas
 from conformance.wire_stage import mail_stage
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 from wire import MEDIA_TYPE
 from wire.codec import encode
 

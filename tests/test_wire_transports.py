@@ -15,7 +15,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 import schemas
 from mocks.smtp import parse_mailto, send_delivery, start_smtp
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 from tests.conftest import MockApi, RecordingSib, booking_car, free_port
 from wire import MEDIA_TYPE
 from wire.codec import decode, encode

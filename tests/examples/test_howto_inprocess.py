@@ -19,7 +19,7 @@ from starlette.routing import Route
 from mocks.app import create_app
 from mocks.service import MockService
 from protocol.ebts import ebts_date
-from protocol.synthetic import Synthesizer
+from synthetic import Synthesizer
 
 pytestmark = pytest.mark.anyio
 

@@ -1,7 +1,7 @@
 """Hypothesis strategies for schema-valid Interoperability messages, built on the Synthesizer.
 
 Each strategy draws a seed and the choices that matter (CAR or CPI, match or no-match, number of
-encounters, alienage, ...) with hypothesis, lets ``protocol.synthetic.Synthesizer`` build the
+encounters, alienage, ...) with hypothesis, lets ``synthetic.Synthesizer`` build the
 document, and passes the result through ``schemas.validate``: an invalid draw fails loudly
 (``schemas.SchemaViolation``) instead of being filtered away.
 """
@@ -17,7 +17,7 @@ from hypothesis.strategies import SearchStrategy
 
 import schemas
 from protocol.ebts import dro_ori
-from protocol.synthetic import (
+from synthetic import (
     ALIENAGES,
     DETAINER_ACTIONS,
     ERROR_SAMPLES,
