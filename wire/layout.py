@@ -23,8 +23,6 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
-from referencing._core import Resolver
-
 import schemas
 
 __all__ = [
@@ -112,10 +110,11 @@ class Layout(NamedTuple):
     parts: tuple[Part, ...]
 
 
-_Facet = tuple[Mapping[str, Any], Resolver[Any]]
+_Facet = tuple[Mapping[str, Any], Any]
+"""A schema node and the `referencing` resolver its references are looked up with."""
 
 
-def _facets(node: Mapping[str, Any], resolver: Resolver[Any]) -> Iterator[_Facet]:
+def _facets(node: Mapping[str, Any], resolver: Any) -> Iterator[_Facet]:
     yield node, resolver
     ref = node.get("$ref")
     if isinstance(ref, str):
