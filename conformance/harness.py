@@ -1,14 +1,15 @@
 """What the checks use: the mock federal endpoints seen from the suite, and the LEA booking people.
 
 `Mocks` drives the mock server over HTTP (reset, scenario, clock, ledger, inboxes); `Lea` books
-synthetic people into the SIB under test the way a local LEA would.
+synthetic people into the SIB under test the way a local LEA would. Both stay thin: the waiting,
+the budgets and the bookkeeping of a check's traffic are in `conformance.traffic`.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -80,10 +81,10 @@ class Mocks:
             time.sleep(seconds / scale + 0.5)
 
     def entries(self, **query: str) -> list[dict[str, Any]]:
-        """Ledger entries (`tcn`, `ori` or `channel`)."""
-        result: list[dict[str, Any]] = self.http.get("/admin/ledger", params=query).json()[
-            "entries"
-        ]
+        """Ledger entries (`tcn`, `ori` or `channel`), each with its `id` and `message`."""
+        response = self.http.get("/admin/ledger", params=query)
+        response.raise_for_status()
+        result: list[dict[str, Any]] = response.json()["entries"]
         return result
 
     def submissions(self) -> list[dict[str, Any]]:
@@ -91,29 +92,38 @@ class Mocks:
         return [e["message"] for e in self.entries(channel="cjis")]
 
     def refused(self) -> list[dict[str, Any]]:
-        """Submissions CJIS answered with an injected failure."""
+        """Submission attempts CJIS answered with an injected failure (ledger entries)."""
         return self.entries(channel="cjis-fault")
 
     def delivered(self) -> list[dict[str, Any]]:
-        """What CJIS delivered to the SIB (message and delivery state), oldest first."""
+        """What CJIS delivered to the SIB (ledger entries with their delivery state)."""
         return self.entries(channel="sib")
 
     def routed(self) -> dict[str, list[dict[str, Any]]]:
-        """What the SIB routed, by LEA ORI."""
+        """What the SIB routed, by LEA ORI (messages)."""
         out: dict[str, list[dict[str, Any]]] = {}
         for entry in self.entries():
             if entry["channel"].startswith("lea:"):
                 out.setdefault(entry["channel"][4:], []).append(entry["message"])
         return out
 
-    def settle(self, done: Callable[[], bool], timeout: float | None = None) -> bool:
-        """Wait until `done()`, or `timeout` wall seconds (default `--settle-seconds`)."""
-        deadline = time.monotonic() + (self.settle_seconds if timeout is None else timeout)
-        while time.monotonic() < deadline:
-            if done():
-                return True
-            time.sleep(0.05)
-        return done()
+    def redeliver(self, entry: dict[str, Any]) -> int:
+        """Deliver a ledgered CJIS delivery to the SIB again, as CJIS does when it cannot tell
+        the first copy arrived: same body, same `X-Interop-Message-Id`; the SIB's HTTP status."""
+        headers = {
+            "content-type": "application/json",
+            "x-interop-message-id": str(entry["id"]),
+            "x-interop-virtual-time": str(entry["virtual_time"]),
+        }
+        if entry.get("tot"):
+            headers["x-interop-tot"] = str(entry["tot"])
+        body = entry["message"]
+        content = body if isinstance(body, str) else json.dumps(body)
+        with httpx.Client(timeout=60) as client:
+            response = client.post(
+                f"{self.sut_url}/cjis/responses", content=content.encode(), headers=headers
+            )
+        return response.status_code
 
     def close(self) -> None:
         self.http.close()
@@ -134,15 +144,19 @@ class Lea:
         person: dict[str, Any] | None = None,
         key: str | None = None,
         prior: bool = False,
+        days_ago: int = 0,
+        charges: int | None = None,
     ) -> dict[str, Any]:
-        """A valid booking arrested today (virtual), of a new person or of `person` again."""
-        today = self.mocks.now().date()
+        """A valid booking arrested `days_ago` (virtual), of a new person or of `person` again."""
+        today: date = self.mocks.now().date()
+        doa = today - timedelta(days=days_ago)
         prints = self.synth.prints("rolled-ten-print", key=key) if key else None
+        listed = self.synth.charges(charges, doa=doa) if charges else None
         booking = self.synth.booking(
-            ori, doa=today, person=person, prior_arrest_in_state=prior, prints=prints
+            ori, doa=doa, person=person, prior_arrest_in_state=prior, prints=prints, charges=listed
         )
         booking.pop("fbi", None)
-        assert booking["doa"] == ebts_date(today)
+        assert booking["doa"] == ebts_date(doa)
         return booking
 
     def book(self, booking: Any) -> httpx.Response:

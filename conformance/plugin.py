@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from protocol.profile import load_sut_profile
 from .catalog import applies, by_check
 from .harness import Lea, Mocks
 from .progress import RunProgress
+from .runplugin import check_seed
 
 __all__ = [
     "EVIDENCE",
@@ -36,6 +36,9 @@ __all__ = [
     "sut_profile",
     "sut_url",
 ]
+
+pytest_plugins = ["conformance.runplugin"]
+"""The run seed, random order, time budgets and the check's traffic (`conformance.runplugin`)."""
 
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
 EVIDENCE = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
@@ -248,8 +251,7 @@ def mocks(request: pytest.FixtureRequest, _mocks_session: Mocks) -> Iterator[Moc
 @pytest.fixture
 def lea(request: pytest.FixtureRequest, sut_url: str, mocks: Mocks) -> Iterator[Lea]:
     """A local LEA booking synthetic people into the SIB (seeded per check)."""
-    seed = zlib.crc32(request.node.nodeid.encode())
-    booker = Lea(sut_url, mocks, seed)
+    booker = Lea(sut_url, mocks, check_seed(request))
     yield booker
     booker.close()
 
