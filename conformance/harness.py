@@ -110,15 +110,18 @@ class Mocks:
     def redeliver(self, entry: dict[str, Any]) -> int:
         """Deliver a ledgered CJIS delivery to the SIB again, as CJIS does when it cannot tell
         the first copy arrived: same body, same `X-Interop-Message-Id`; the SIB's HTTP status."""
+        return self.deliver(entry["message"], str(entry["id"]), str(entry["virtual_time"]))
+
+    def deliver(self, message: Any, message_id: str, virtual_time: str) -> int:
+        """POST a delivery to the SIB's `/cjis/responses` the way CJIS does; its HTTP status."""
         headers = {
             "content-type": "application/json",
-            "x-interop-message-id": str(entry["id"]),
-            "x-interop-virtual-time": str(entry["virtual_time"]),
+            "x-interop-message-id": message_id,
+            "x-interop-virtual-time": virtual_time,
         }
-        if entry.get("tot"):
-            headers["x-interop-tot"] = str(entry["tot"])
-        body = entry["message"]
-        content = body if isinstance(body, str) else json.dumps(body)
+        if isinstance(message, dict):
+            headers["x-interop-tot"] = str(message.get("type1", {}).get("tot"))
+        content = message if isinstance(message, str) else json.dumps(message)
         with httpx.Client(timeout=60) as client:
             response = client.post(
                 f"{self.sut_url}/cjis/responses", content=content.encode(), headers=headers

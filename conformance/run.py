@@ -23,11 +23,11 @@ from reports.model import build_report
 from reports.signing import load_or_create_key, sign
 
 from .catalog import requirements
-from .variants import sib_class
+from .variants import CORRECT, VARIANTS, sib_class
 
 __all__ = [
-    "DEMO_PROFILES",
     "DEMO_BUDGET_FACTOR",
+    "DEMO_PROFILES",
     "SELFTEST_BUDGET_FACTOR",
     "check",
     "errors",
@@ -37,6 +37,8 @@ __all__ = [
     "publish",
     "results",
     "run_variant",
+    "selftest_problems",
+    "selftest_runs",
     "stage",
 ]
 
@@ -174,17 +176,32 @@ def run_variant(
     clock: str = "manual",
     budget_factor: float = SELFTEST_BUDGET_FACTOR,
     run_seed: int = 0,
+    only: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Run the whole suite, in an order drawn from `run_seed`, against our SIB `variant` under
-    `profile` (default: the variant's demo profile); its results."""
+    """Run the suite (or `only` these requirements' checks), in an order drawn from `run_seed`,
+    against our SIB `variant` under `profile` (default: the variant's demo profile); its results."""
     cls = sib_class(variant)
     Path(folder).mkdir(parents=True, exist_ok=True)
     extra = ["--budget-factor", str(budget_factor), "--run-seed", str(run_seed), "--random-order"]
+    extra += [arg for rid in only for arg in ("--requirement", rid)]
     with stage(profile or cls.demo_profile, variant=variant, clock=clock) as sut:
         path = Path(folder, "sut-profile.json")
         path.write_text(json.dumps(sut, indent=2))
-        check(path, report_dir=folder, extra=extra)
+        _suite(path, Path(folder), extra)
     return results(folder)
+
+
+def _suite(profile: Path, folder: Path, extra: list[str]) -> int:
+    """`check()` for the self-test: the same run, with only our plugin loaded (other installed
+    pytest plugins cost seconds of imports per run and the self-test makes dozens)."""
+    command = [
+        sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--pyargs", "conformance.suite",
+        "-p", "no:cacheprovider", "--sut-profile", str(profile), "--report-dir", str(folder),
+        "-c", os.devnull, "--rootdir", str(folder), "-q", "-rfE", *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    with Path(folder, "pytest.log").open("w") as log:
+        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
 def failed(found: list[dict[str, Any]]) -> set[str]:
@@ -197,6 +214,39 @@ def errors(found: list[dict[str, Any]]) -> set[str]:
     return {r["requirement"] for r in found if r["outcome"] == "error"}
 
 
+def _label(run: str) -> tuple[str, str | None]:
+    """A self-test run's variant and profile (`async-routing@nff`; a bare name: its demo one)."""
+    variant, _, profile = run.partition("@")
+    return variant, profile or None
+
+
+def selftest_runs(*, full: bool = False) -> dict[str, tuple[str, str | None, tuple[str, ...]]]:
+    """The self-test's runs by label: the reference and every correct design under every demo
+    profile, the whole suite each; each faulty variant under its demo profile, the checks of the
+    rules it breaks (every check with `full`)."""
+    runs: dict[str, tuple[str, str | None, tuple[str, ...]]] = {}
+    for name in ("reference", *CORRECT):
+        for profile in DEMO_PROFILES:
+            runs[f"{name}@{profile}"] = (name, profile, ())
+    for name, cls in VARIANTS.items():
+        runs[name] = (name, None, () if full else cls.breaks)
+    return runs
+
+
+def selftest_problems(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """What the self-test found wrong: a false alarm (a correct design failing or erroring any
+    check), or a faulty variant not failed by a check of a rule it breaks."""
+    problems = []
+    for label, found in runs.items():
+        cls = sib_class(_label(label)[0])
+        bad = failed(found) | errors(found)
+        if cls.correct and bad:
+            problems.append(f"false alarm: {label} fails {sorted(bad)}")
+        elif not cls.correct and not failed(found) & set(cls.breaks):
+            problems.append(f"{label} is not caught by a check of {sorted(cls.breaks)}")
+    return problems
+
+
 def kill_matrix(runs: dict[str, list[dict[str, Any]]]) -> str:
     """The matrix of variants (rows) by requirement (columns): X where a check failed."""
     columns = sorted({r["requirement"] for found in runs.values() for r in found})
@@ -204,7 +254,7 @@ def kill_matrix(runs: dict[str, list[dict[str, Any]]]) -> str:
     lines = [" " * width + " " + " ".join(c.ljust(5) for c in columns)]
     for variant, found in runs.items():
         outcome = {r["requirement"]: r["outcome"] for r in found}
-        wanted = set(sib_class(variant).breaks)
+        wanted = set(sib_class(_label(variant)[0]).breaks)
         cells = []
         for column in columns:
             state = outcome.get(column, "")

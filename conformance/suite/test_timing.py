@@ -3,6 +3,7 @@ budget; duplicates (one after the other and concurrent) and parts out of order."
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -69,17 +70,26 @@ def test_duplicate_delivery_is_routed_once(
     owed = acked(traffic.deliveries(sent))
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(mocks.redeliver, [e for e in owed for _ in range(3)]))
+        fresh = copy.deepcopy(next(e for e in owed if kind_of(e["message"]) == "SRE"))
+        fresh["message"]["type1"]["tcn"] = fresh["id"] = f"SRE-{lea.synth.rng.getrandbits(80):020X}"
+        list(pool.map(mocks.redeliver, [fresh] * 4))
+    traffic.watch.until(lambda: fresh["id"] in _copies(traffic, sent), "route")
     traffic.watch.quiet("route")
     routed = traffic.routed(sent)
-    copies = Counter(e["message"]["type1"]["tcn"] for e in routed)
-    for entry in owed:
+    copies = _copies(traffic, sent)
+    for entry in [*owed, fresh]:
         n = copies[entry["message"]["type1"]["tcn"]]
+        how = "four times at once" if entry is fresh else "twice, then three more times at once"
         expect(
             n == 1,
-            f"CJIS delivered the {kind_of(entry['message'])} answering {sent.tcn} twice, then "
-            f"three more times at once; LEA {sent.ori} received it {n} times, not once",
-            evidence=[entry["id"], *[e["id"] for e in routed]],
+            f"CJIS delivered the {kind_of(entry['message'])} {entry['id']} answering {sent.tcn} "
+            f"{how}; LEA {sent.ori} received it {n} times, not once",
+            evidence=[e["id"] for e in routed],
         )
+
+
+def _copies(traffic: Traffic, sent: Sent) -> Counter[str]:
+    return Counter(str(e["message"]["type1"]["tcn"]) for e in traffic.routed(sent))
 
 
 @pytest.mark.requirement("TIM-4")

@@ -56,11 +56,9 @@ class AsyncRouting(ReferenceSib):
     async def take(
         self, tx: Transaction, message: dict[str, Any], raw: bytes, message_id: str
     ) -> Response:
-        parent = super()
-
         async def soon() -> None:
             await asyncio.sleep(0.03)
-            await parent.take(tx, message, raw, message_id)
+            await ReferenceSib.take(self, tx, message, raw, message_id)
 
         self.later(soon())
         return JSONResponse({"status": "queued"}, 202)
