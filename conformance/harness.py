@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,13 @@ import httpx
 from protocol.ebts import ebts_date, parse_gmt
 from protocol.synthetic import Synthesizer
 
-__all__ = ["Lea", "Mocks", "kind_of"]
+__all__ = ["Lea", "Mocks", "check_seed", "kind_of"]
+
+
+def check_seed(check: str, run_seed: int) -> int:
+    """A check's data seed: its name (with parameters) and the run seed, nothing else (not the
+    path of the suite or of the report), so a run seed books the same people everywhere."""
+    return zlib.crc32(f"{run_seed}:{check}".encode())
 
 
 def kind_of(message: Any) -> str:

@@ -15,9 +15,8 @@ import pytest
 from protocol.profile import load_sut_profile
 
 from .catalog import applies, by_check
-from .harness import Lea, Mocks
+from .harness import Lea, Mocks, check_seed
 from .progress import RunProgress
-from .runplugin import check_seed
 
 __all__ = [
     "EVIDENCE",
@@ -30,6 +29,7 @@ __all__ = [
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
+    "pytest_plugins",
     "pytest_runtest_logreport",
     "pytest_runtest_makereport",
     "pytest_sessionfinish",
@@ -251,7 +251,8 @@ def mocks(request: pytest.FixtureRequest, _mocks_session: Mocks) -> Iterator[Moc
 @pytest.fixture
 def lea(request: pytest.FixtureRequest, sut_url: str, mocks: Mocks) -> Iterator[Lea]:
     """A local LEA booking synthetic people into the SIB (seeded per check)."""
-    booker = Lea(sut_url, mocks, check_seed(request))
+    seed = check_seed(request.node.name, request.config.getoption("--run-seed"))
+    booker = Lea(sut_url, mocks, seed)
     yield booker
     booker.close()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from .traffic import Traffic, Watch
 
 __all__ = [
     "BUDGET_FACTOR_DEFAULT",
-    "check_seed",
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_sessionfinish",
@@ -50,15 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--budget-factor",
         type=float,
-        default=BUDGET_FACTOR_DEFAULT,
-        help="multiply every wall-clock budget and quiet period of the catalog (recorded)",
+        default=float(os.environ.get("INTEROP_BUDGET_FACTOR", BUDGET_FACTOR_DEFAULT)),
+        help="multiply every wall-clock budget and quiet period of the catalog (recorded; "
+        "or INTEROP_BUDGET_FACTOR)",
     )
-
-
-def check_seed(request: pytest.FixtureRequest) -> int:
-    """A check's data seed: its name (with parameters) and the run seed, nothing else."""
-    run_seed = request.config.getoption("--run-seed")
-    return zlib.crc32(f"{run_seed}:{request.node.name}".encode())
 
 
 @pytest.hookimpl(trylast=True)

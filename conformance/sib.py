@@ -35,7 +35,7 @@ from protocol.submission import expected_tot
 from .harness import kind_of
 from .sibstore import Owed, Store, Transaction
 
-__all__ = ["ReferenceSib", "Transaction", "is_ident"]
+__all__ = ["ReferenceSib", "is_ident"]
 
 
 def _problem(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> Response:

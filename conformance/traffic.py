@@ -21,7 +21,7 @@ from .harness import Lea, Mocks, kind_of
 
 __all__ = ["Budget", "CannotCheck", "Sent", "Traffic", "Watch", "is_for"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 _QUIET_FLOOR = 0.25
 """The shortest quiet period, whatever the budget factor (wall seconds)."""
 
@@ -66,7 +66,7 @@ class Watch:
         quiet = max(_QUIET_FLOOR, float(spec.get("quiet", 0)) * self.factor)
         return Budget(name, within, spec["clock"], quiet, spec["effect"])
 
-    def until(self, probe: Callable[[], T], name: str) -> T:
+    def until(self, probe: Callable[[], _T], name: str) -> _T:
         """Poll `probe` until it returns something true, or the wall budget `name` runs out;
         the last value either way."""
         budget = self.budget(name)

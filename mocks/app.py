@@ -156,7 +156,9 @@ def create_app(service: MockService) -> Starlette:
             status = {"http-503": 503, "http-400": 400}.get(fault.kind, 500)
             raise Problem(
                 status,
-                {503: "Service Unavailable", 400: "Bad Request"}.get(status, "Internal Server Error"),
+                {503: "Service Unavailable", 400: "Bad Request"}.get(
+                    status, "Internal Server Error"
+                ),
                 f"injected by the scenario: {fault}",
                 headers={"retry-after": "1"} if status == 503 else None,
             ) from None

@@ -10,7 +10,8 @@ from starlette.responses import JSONResponse, Response
 
 from mocks.backoff import Backoff
 
-from ..sib import ReferenceSib, Transaction
+from ..sib import ReferenceSib
+from ..sibstore import Transaction
 
 __all__ = [
     "AsyncForwarding",

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 import schemas
 
-from ..sib import Transaction
+from ..sibstore import Transaction
 from ._base import Faulty
 
 __all__ = [

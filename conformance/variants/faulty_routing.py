@@ -9,7 +9,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ..sib import Transaction, is_ident
+from ..sib import is_ident
+from ..sibstore import Transaction
 from ._base import Faulty, edit_relay
 
 __all__ = [

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..sib import Transaction
+from ..sibstore import Transaction
 from ._base import Faulty
 
 __all__ = [
