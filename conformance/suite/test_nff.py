@@ -61,9 +61,9 @@ def test_nff_repeat_arrest_goes_as_cpi(traffic: Traffic, lea: Lea, oris: list[st
     traffic.run(300)
     for first in firsts:
         traffic.learned(first)
-    again_two = lea.booking(a, person=two["person"], prior=True)
+    again_two = lea.booking(a, person=two["person"], prior=True, charges=2)
     stranger = lea.booking(b)
-    again_one = lea.booking(b, person=one["person"], prior=True)
+    again_one = lea.booking(b, person=one["person"], prior=True, charges=3)
     repeats = traffic.book_all([again_two, stranger, again_one])
     expect(
         repeats[1].tot == "CAR",

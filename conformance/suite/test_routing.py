@@ -15,18 +15,22 @@ from conformance.traffic import Sent, Traffic
 from ._helpers import HOUR, acked, canonical, faulty, is_ident, match, no_match, slow_iar
 
 
-def _three_outcomes(mocks: Mocks, lea: Lea) -> tuple[str, str, str]:
-    """A match with five encounters, a no-match, and a match whose IAR comes late (IDR alone)."""
-    hit, miss, late = (lea.synth.biometric_key() for _ in range(3))
+def _outcomes(mocks: Mocks, lea: Lea, *, errt: bool = False) -> list[str]:
+    """Keys of a match with five encounters, a no-match, a match whose IAR comes late (the IDR
+    alone, then the IAR), one whose late IAR CJIS drops, and with `errt` a correctable ERRT."""
+    hit, miss, late, dropped, refused = (lea.synth.biometric_key() for _ in range(5))
     five = {"ident": "match", "encounters": 5}
+    fault = {"kind": "errt", "code": "E0003", "field": "$.type2.hgt", "permanent": False}
     mocks.reset(
         overrides=[
             {"when": {"biometric_key": hit}, "outcome": five},
             no_match(miss),
             match(late, timing=slow_iar(25), late_iar="deliver"),
+            match(dropped, timing=slow_iar(25), late_iar="drop"),
+            faulty(refused, fault),
         ]
     )
-    return hit, miss, late
+    return [hit, miss, late, dropped, *([refused] if errt else [])]
 
 
 def _relayed_once(traffic: Traffic, sent: list[Sent]) -> None:
@@ -56,11 +60,8 @@ def _relayed_once(traffic: Traffic, sent: list[Sent]) -> None:
 def test_every_response_is_relayed_unaltered_once(
     traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
 ) -> None:
-    keys = _three_outcomes(mocks, lea)
-    a, b = oris[0], oris[-1]
-    sent = traffic.book_all(
-        [lea.booking(ori, key=k) for ori, k in zip((a, a, b), keys, strict=True)]
-    )
+    keys = _outcomes(mocks, lea, errt=True)
+    sent = traffic.book_all([lea.booking(oris[i % 2 - 1], key=k) for i, k in enumerate(keys)])
     traffic.run(5 * HOUR)
     traffic.run(21 * HOUR)
     _relayed_once(traffic, sent)
@@ -101,7 +102,7 @@ def test_opted_out_lea_receives_no_idr_or_iar(
     traffic: Traffic, mocks: Mocks, lea: Lea, sut_profile: dict[str, Any]
 ) -> None:
     quiet = _quiet_ori(sut_profile)
-    sent = traffic.book_all([lea.booking(quiet, key=k) for k in _three_outcomes(mocks, lea)])
+    sent = traffic.book_all([lea.booking(quiet, key=k) for k in _outcomes(mocks, lea)])
     traffic.run(5 * HOUR)
     traffic.run(21 * HOUR)
     taken = [e for s in sent for e in acked(traffic.deliveries(s))]
@@ -121,7 +122,7 @@ def test_opted_out_lea_receives_no_idr_or_iar(
 def test_routing_off_routes_no_ident_response(
     traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
 ) -> None:
-    keys = _three_outcomes(mocks, lea)
+    keys = _outcomes(mocks, lea)
     sent = traffic.book_all([lea.booking(oris[i % len(oris)], key=k) for i, k in enumerate(keys)])
     traffic.run(5 * HOUR)
     traffic.run(21 * HOUR)
