@@ -22,7 +22,7 @@ from .harness import Lea, Mocks, kind_of
 __all__ = ["Budget", "CannotCheck", "Sent", "Traffic", "Watch", "is_for"]
 
 _T = TypeVar("_T")
-_QUIET_FLOOR = 0.25
+_QUIET_FLOOR = 0.1
 """The shortest quiet period, whatever the budget factor (wall seconds)."""
 
 
@@ -79,7 +79,7 @@ class Watch:
             if value or time.monotonic() >= deadline:
                 return value
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(0.25, pause * 1.5)
+            pause = min(0.1, pause * 1.5)
 
     def quiet(self, name: str) -> None:
         """Watch for the quiet period of budget `name` (nothing is expected to happen)."""
