@@ -50,5 +50,6 @@ def applies(requirement: dict[str, Any], profile: dict[str, Any]) -> bool:
         "nff": profile["nff"],
         "message_routing": profile["message_routing"],
         "opted_out": bool(profile.get("opted_out_oris")),
+        "restart": bool(profile.get("restart_command")),
     }
     return all(facts[key] == value for key, value in wanted.items())

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from mocks.server import in_thread, serving, uvicorn_server
 from mocks.service import MockService
@@ -85,23 +93,64 @@ def profile_for(name: str, *, mocks_url: str, sut_url: str) -> dict[str, Any]:
 def stage(
     profile_name: str, *, variant: str = "reference", clock: str = "manual"
 ) -> Iterator[dict[str, Any]]:
-    """Start the mocks and our SIB (`variant`) on free loopback ports; yield the SUT profile."""
+    """Start the mocks and our SIB (`variant`, on a store file) on free loopback ports, and a
+    control server that restarts the SIB; yield the SUT profile (with its restart command)."""
     with ExitStack() as stack:
         service = MockService(clock=clock)
         mocks_url = stack.enter_context(serving(service))
-        holder: dict[str, Any] = {}
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="interop-sib-"))
+        host = _SibHost(variant, profile_name, mocks_url, Path(folder, "sib.sqlite3"))
+        stack.callback(host.stop)
+        control = stack.enter_context(in_thread(host.control))
+        restart = f"import urllib.request as r; r.urlopen(r.Request('{control}/restart', "
+        restart += "method='POST'), timeout=120)"
+        host.profile["restart_command"] = [sys.executable, "-c", restart]
+        service.callback = f"{host.profile['sut_url']}/cjis/responses"
+        yield host.profile
 
-        def make_sib(port: int) -> Any:
-            sut_url = f"http://127.0.0.1:{port}"
-            holder["profile"] = profile_for(profile_name, mocks_url=mocks_url, sut_url=sut_url)
-            sib = sib_class(variant)(holder["profile"], cjis_url=mocks_url)
-            # A faulty SIB that crashes on purpose would fill the terminal with tracebacks.
-            quiet = "warning" if variant == "reference" else "critical"
-            return uvicorn_server(sib.app, port=port, fast_loop=False, log_level=quiet)
 
-        stack.enter_context(in_thread(make_sib))
-        service.callback = f"{holder['profile']['sut_url']}/cjis/responses"
-        yield holder["profile"]
+class _SibHost:
+    """Our SIB in a thread of this process, restarted on its store by `POST /restart`."""
+
+    def __init__(self, variant: str, profile: str, mocks_url: str, store: Path) -> None:
+        self.variant, self.mocks_url, self.store = variant, mocks_url, store
+        self._running: ExitStack | None = None
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.profile = profile_for(profile, mocks_url=mocks_url, sut_url=self.url)
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _server(self, port: int) -> Any:
+        sib = sib_class(self.variant)(self.profile, cjis_url=self.mocks_url, store=self.store)
+        # A faulty SIB that crashes on purpose would fill the terminal with tracebacks.
+        quiet = "warning" if self.variant == "reference" else "critical"
+        return uvicorn_server(sib.app, port=port, fast_loop=False, log_level=quiet)
+
+    def start(self) -> None:
+        self._running = ExitStack()
+        self._running.enter_context(in_thread(self._server, port=self.port))
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self._running.close()
+            self._running = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def control(self, port: int) -> Any:
+        async def restart(request: Request) -> Response:
+            await run_in_threadpool(self.restart)
+            return Response(status_code=204)
+
+        app = Starlette(routes=[Route("/restart", restart, methods=["POST"])])
+        return uvicorn_server(app, port=port, fast_loop=False)
 
 
 def check(

@@ -11,10 +11,13 @@ SIB still busy with an earlier check's traffic cannot make it pass or fail.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
+
+import httpx
 
 from .finding import expect
 from .harness import Lea, Mocks, kind_of
@@ -257,6 +260,24 @@ class Traffic:
             return kinds
 
         return self.watch.until(probe, "route") or self.kinds_at(ori, *sent)
+
+    def restart(self) -> None:
+        """Restart the SIB with the SUT profile's command, then wait (budget `restart`) until it
+        answers HTTP again."""
+        command = self.mocks.profile["restart_command"]
+        budget = self.watch.budget("restart").within
+        done = subprocess.run(command, capture_output=True, timeout=budget, check=False)
+        if done.returncode != 0:
+            raise CannotCheck(f"the restart command {command} failed: {done.stderr[-300:]!r}")
+
+        def answers() -> bool:
+            try:
+                return self.lea.http.get("/bookings").status_code > 0
+            except httpx.HTTPError:
+                return False
+
+        if not self.watch.until(answers, "restart"):
+            raise CannotCheck(f"the SIB did not answer within {budget:.0f} s of its restart")
 
     def learned(self, sent: Sent) -> None:
         """Before the same subject is booked again: the SIB has taken the SRE (and, where it

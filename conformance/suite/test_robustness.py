@@ -4,6 +4,7 @@ deliveries refused, generated bookings never a 5xx."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -11,10 +12,10 @@ import pytest
 
 import schemas
 from conformance.finding import expect
-from conformance.harness import Lea, Mocks
+from conformance.harness import Lea, Mocks, kind_of
 from conformance.traffic import Traffic, is_for
 
-from ._helpers import faulty, match
+from ._helpers import acked, canonical, faulty, match
 
 if TYPE_CHECKING:
     import schemathesis
@@ -91,6 +92,41 @@ def test_permanent_rejection_is_not_resubmitted(
         f"(TCNs {sorted({str(e['tcn']) for e in same})})",
         evidence=[e["id"] for e in same],
     )
+
+
+@pytest.mark.requirement("ROB-5")
+def test_restart_keeps_tcns_unique_and_resumes_routing(
+    traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
+) -> None:
+    ori, key = oris[0], lea.synth.biometric_key()
+    mocks.reset(overrides=[match(key)], inbox_outages=[{"ori": ori, "seconds": 3.0}])
+    before = traffic.book_all([lea.booking(ori, key=key), lea.booking(oris[-1])])
+    traffic.run(5 * 3600)
+    owed = acked(traffic.deliveries(before[0]))
+    traffic.restart()
+    after = traffic.book_all([lea.booking(oris[-1]), lea.booking(ori)])
+    tcns = [s.tcn for s in before + after]
+    expect(
+        len(set(tcns)) == len(tcns),
+        f"after a restart the SIB used TCNs again: {sorted(tcns)}",
+        evidence=[s.entry["id"] for s in before + after],
+    )
+
+    def arrived() -> bool:
+        have = {canonical(e["message"]) for e in traffic.routed(before[0])}
+        return all(canonical(e["message"]) in have for e in owed)
+
+    traffic.watch.until(arrived, "inbox")
+    traffic.watch.quiet("route")
+    copies = Counter(canonical(e["message"]) for e in traffic.routed(before[0]))
+    for entry in owed:
+        n = copies[canonical(entry["message"])]
+        expect(
+            n == 1,
+            f"the SIB owed LEA {ori} (its inbox down) the {kind_of(entry['message'])} answering "
+            f"{before[0].tcn} when it was restarted; it then arrived {n} times, not once",
+            evidence=[entry["id"]],
+        )
 
 
 @pytest.mark.requirement("ROB-3")

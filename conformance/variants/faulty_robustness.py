@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from typing import Any
@@ -22,11 +23,13 @@ __all__ = [
     "GivesUpAfterThree",
     "NoRetry",
     "NoRetryOnReset",
+    "OutboxInMemory",
     "ResubmitsAfterErrt",
     "Retries400",
     "RetriesOnly503",
     "RetryWithNewTcn",
     "ShortTimeoutNewTcn",
+    "TcnCounterInMemory",
 ]
 
 
@@ -163,3 +166,31 @@ class CrashesOnOddBooking(Faulty):
         if isinstance(person, dict) and person.get("aka"):
             raise KeyError("aka")
         return super().booking_problems(booking)
+
+
+class TcnCounterInMemory(Faulty):
+    """Counts TCNs in memory: after a restart it hands out the same TCNs again."""
+
+    name, breaks = "tcn-counter-in-memory", ("ROB-5",)
+    count = 0
+
+    def next_tcn(self) -> str:
+        self.count += 1
+        return f"{self.profile['sib_ori']}-{self.store.run}-{self.count:08d}"
+
+
+class OutboxInMemory(Faulty):
+    """Retries an LEA inbox from memory only: what it owed when restarted is lost."""
+
+    name, breaks = "outbox-in-memory", ("ROB-5",)
+
+    async def route(self, ori: str, body: bytes, message_id: str) -> None:
+        owed = self.store.attempted(self.store.owe(ori, message_id, body), done=True)
+
+        async def retry() -> None:
+            for attempt in range(1, 10**6):
+                if await self._route_once(owed):
+                    return
+                await asyncio.sleep(self.route_backoff.delay(attempt))
+
+        self.later(retry())
