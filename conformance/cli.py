@@ -266,42 +266,14 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_selftest(args: argparse.Namespace, out: TextIO) -> int:
     import tempfile
-    import time
-    from concurrent.futures import ThreadPoolExecutor
 
-    from .run import (
-        SELFTEST_BUDGET_FACTOR,
-        kill_matrix,
-        run_variant,
-        selftest_problems,
-        selftest_runs,
-    )
+    from .run import selftest
 
-    plan = selftest_runs(full=args.full)
-    factor = args.budget_factor or SELFTEST_BUDGET_FACTOR
-    began = time.monotonic()
     folder = args.report_dir or tempfile.mkdtemp(prefix="interop-selftest-")
-
-    def one(label: str) -> list[dict[str, Any]]:
-        variant, profile, only = plan[label]
-        return run_variant(variant, Path(folder, label), profile=profile, only=only,
-                           run_seed=args.run_seed, budget_factor=factor)  # fmt: skip
-
-    with ThreadPoolExecutor(args.jobs) as pool:
-        runs = dict(zip(plan, pool.map(one, plan), strict=True))
-    print(kill_matrix(runs), file=out)
-    problems = selftest_problems(runs)
-    for problem in problems:
-        print(f"SELFTEST FAIL: {problem}", file=out)
-    faulty = [label for label in plan if "@" not in label]
-    caught = len(faulty) - sum(1 for p in problems if "not caught" in p)
-    correct = len(plan) - len(faulty)
-    alarms = sum(1 for p in problems if p.startswith("false alarm"))
-    print(f"selftest: {caught} of {len(faulty)} faulty SIBs caught by the check of the rule they "
-          f"break; {correct - alarms} of {correct} correct-design runs clean; run seed "
-          f"{args.run_seed}, budget factor {factor}; "
-          f"{time.monotonic() - began:.1f} s wall", file=out)  # fmt: skip
-    return 0 if not problems else 1
+    report, ok = selftest(folder, jobs=args.jobs, run_seed=args.run_seed,
+                          budget_factor=args.budget_factor, full=args.full)  # fmt: skip
+    print(report, file=out)
+    return 0 if ok else 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -383,12 +355,8 @@ def _parser() -> argparse.ArgumentParser:
     selftest.add_argument("--jobs", type=int, default=2)
     selftest.add_argument("--report-dir")
     selftest.add_argument("--run-seed", type=int, default=0, help="data and check order")
-    selftest.add_argument(
-        "--budget-factor", type=float, help="multiplies the catalog's wall budgets (default 0.02)"
-    )
-    selftest.add_argument(
-        "--full", action="store_true", help="run every check against each faulty SIB too"
-    )
+    selftest.add_argument("--budget-factor", type=float, help="wall budgets x this (0.02)")
+    selftest.add_argument("--full", action="store_true", help="every check vs each faulty SIB")
     selftest.set_defaults(run=_cmd_selftest)
     report = sub.add_parser("report", help="re-render a report from its JSON, or verify it")
     report.add_argument("action", choices=["render", "verify"])

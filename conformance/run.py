@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ __all__ = [
     "publish",
     "results",
     "run_variant",
+    "selftest",
     "selftest_problems",
     "selftest_runs",
     "stage",
@@ -294,6 +297,41 @@ def selftest_problems(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
         elif not cls.correct and not failed(found) & set(cls.breaks):
             problems.append(f"{label} is not caught by a check of {sorted(cls.breaks)}")
     return problems
+
+
+def selftest(
+    folder: str | Path,
+    *,
+    jobs: int = 2,
+    run_seed: int = 0,
+    budget_factor: float | None = None,
+    full: bool = False,
+) -> tuple[str, bool]:
+    """Run the self-test (`selftest_runs`) `jobs` at a time; the kill matrix with its verdict,
+    and whether it passed (no false alarm, every faulty SIB caught by its rule's check)."""
+    plan = selftest_runs(full=full)
+    factor = budget_factor or SELFTEST_BUDGET_FACTOR
+    began = time.monotonic()
+
+    def one(label: str) -> list[dict[str, Any]]:
+        variant, profile, only = plan[label]
+        return run_variant(variant, Path(folder, label), profile=profile, only=only,
+                           run_seed=run_seed, budget_factor=factor)  # fmt: skip
+
+    with ThreadPoolExecutor(jobs) as pool:
+        runs = dict(zip(plan, pool.map(one, plan), strict=True))
+    problems = selftest_problems(runs)
+    faulty = [label for label in plan if "@" not in label]
+    missed = sum(1 for p in problems if "not caught" in p)
+    alarms = len(problems) - missed
+    lines = [kill_matrix(runs), *(f"SELFTEST FAIL: {p}" for p in problems)]
+    lines.append(
+        f"selftest: {len(faulty) - missed} of {len(faulty)} faulty SIBs caught by the check of "
+        f"the rule they break; {len(plan) - len(faulty) - alarms} of {len(plan) - len(faulty)} "
+        f"correct-design runs clean; run seed {run_seed}, budget factor {factor}; "
+        f"{time.monotonic() - began:.1f} s wall"
+    )
+    return "\n".join(lines), not problems
 
 
 def kill_matrix(runs: dict[str, list[dict[str, Any]]]) -> str:
