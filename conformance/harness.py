@@ -54,6 +54,8 @@ class Mocks:
     ) -> None:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=base_url, timeout=60, headers=headers)
+        self.cjis = httpx.Client(timeout=60)
+        """Delivers to the SIB as CJIS does (`deliver`, `redeliver`)."""
         self.base_url = base_url
         self.profile = profile
         self.sut_url = sut_url.rstrip("/")
@@ -129,14 +131,12 @@ class Mocks:
         if isinstance(message, dict):
             headers["x-interop-tot"] = str(message.get("type1", {}).get("tot"))
         content = message if isinstance(message, str) else json.dumps(message)
-        with httpx.Client(timeout=60) as client:
-            response = client.post(
-                f"{self.sut_url}/cjis/responses", content=content.encode(), headers=headers
-            )
-        return response.status_code
+        url = f"{self.sut_url}/cjis/responses"
+        return self.cjis.post(url, content=content.encode(), headers=headers).status_code
 
     def close(self) -> None:
         self.http.close()
+        self.cjis.close()
 
 
 class Lea:

@@ -334,22 +334,30 @@ def selftest(
     return "\n".join(lines), not problems
 
 
+_RANK = ("not-applicable", "passed", "skipped", "error", "failed")
+"""A requirement's cell shows its worst check: a failure over an error over a pass."""
+
+
 def kill_matrix(runs: dict[str, list[dict[str, Any]]]) -> str:
     """The matrix of variants (rows) by requirement (columns): X where a check failed."""
     columns = sorted({r["requirement"] for found in runs.values() for r in found})
     width = max(len(name) for name in runs)
     lines = [" " * width + " " + " ".join(c.ljust(5) for c in columns)]
     for variant, found in runs.items():
-        outcome = {r["requirement"]: r["outcome"] for r in found}
+        outcome: dict[str, str] = {}
+        for r in found:
+            now = outcome.get(r["requirement"], "")
+            if _RANK.index(r["outcome"]) > (_RANK.index(now) if now in _RANK else -1):
+                outcome[r["requirement"]] = r["outcome"]
         wanted = set(sib_class(_label(variant)[0]).breaks)
         cells = []
         for column in columns:
             state = outcome.get(column, "")
-            mark = {"failed": "X", "error": "E", "not-applicable": "-"}.get(state, ".")
+            mark = {"failed": "X", "error": "E", "not-applicable": "-", "": " "}.get(state, ".")
             cells.append((mark + ("*" if column in wanted else "")).ljust(5))
         lines.append(variant.ljust(width) + " " + " ".join(cells))
     lines.append(
         "X: a check failed   E: could not be carried out   .: passed   -: not applicable   "
-        "*: the rule the variant breaks"
+        "blank: not run   *: the rule the variant breaks"
     )
     return "\n".join(lines)
