@@ -65,6 +65,10 @@ class Mocks:
     def reset(self, **scenario: Any) -> None:
         """Forget everything and take a scenario over the profile's ORIs and NFF state."""
         self.http.post("/admin/reset").raise_for_status()
+        self.scenario(**scenario)
+
+    def scenario(self, **scenario: Any) -> None:
+        """Take a scenario over the profile's ORIs and NFF state (what was ledgered stays)."""
         document = {
             "name": "check",
             "sut_callback": f"{self.sut_url}/cjis/responses",

@@ -73,7 +73,7 @@ def test_no_lea_receives_another_leas_response(
 ) -> None:
     mocks.reset(ident={"match_rate": 0.5})
     leas = oris[:6]
-    bookings = [lea.booking(leas[i % len(leas)]) for i in range(24)]
+    bookings = [lea.booking(leas[i % len(leas)]) for i in range(18)]
     for i in range(3):
         shared = lea.booking(leas[(i + 1) % len(leas)], person=bookings[i]["person"])
         bookings.insert(2 * i + 1, shared)
