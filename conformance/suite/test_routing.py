@@ -182,7 +182,7 @@ def test_lea_inbox_outage_loses_nothing(
     traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
 ) -> None:
     ori, key = oris[0], lea.synth.biometric_key()
-    mocks.reset(overrides=[match(key)], inbox_outages=[{"ori": ori, "seconds": 2.0}])
+    mocks.reset(overrides=[match(key)], inbox_outages=[{"ori": ori, "seconds": 1.5}])
     sent = traffic.book(lea.booking(ori, key=key))
     traffic.run(5 * HOUR)
     owed = acked(traffic.deliveries(sent))
@@ -199,7 +199,7 @@ def test_lea_inbox_outage_loses_nothing(
         n = copies[canonical(entry["message"])]
         expect(
             n == 1,
-            f"the inbox of LEA {ori} was down for 2 s and refused {len(refused)} attempt(s); "
+            f"the inbox of LEA {ori} was down for 1.5 s and refused {len(refused)} attempt(s); "
             f"the {kind_of(entry['message'])} answering {sent.tcn} then arrived {n} times, "
             "not once",
             evidence=[entry["id"], *[e["id"] for e in refused[:5]]],
