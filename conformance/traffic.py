@@ -231,15 +231,16 @@ class Traffic:
         tcns = {s.tcn for s in sent}
         return [e for e in self.mocks.delivered() if e.get("tcr") in tcns]
 
-    def routed(self, *sent: Sent) -> list[dict[str, Any]]:
-        """What the SIB routed to any LEA about these submissions (ledger entries; `channel`
-        is `lea:ORI`)."""
+    def routed(self, *sent: Sent, everywhere: bool = False) -> list[dict[str, Any]]:
+        """What the SIB routed about these submissions (ledger entries; `channel` is
+        `lea:ORI`): to the LEAs that booked them, or with `everywhere` to any LEA."""
         tcns = {s.tcn for s in sent}
-        return [
-            e
-            for e in self.mocks.entries()
-            if e["channel"].startswith("lea:") and _tcr(e["message"]) in tcns
-        ]
+        if everywhere:
+            found = [e for e in self.mocks.entries() if e["channel"].startswith("lea:")]
+        else:
+            channels = sorted({f"lea:{s.ori}" for s in sent})
+            found = [e for c in channels for e in self.mocks.entries(channel=c)]
+        return [e for e in found if _tcr(e["message"]) in tcns]
 
     def kinds_at(self, ori: str, *sent: Sent) -> list[str]:
         """The kinds of message LEA `ori` received about these submissions, oldest first."""

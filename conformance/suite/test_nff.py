@@ -80,7 +80,7 @@ def test_nff_cpi_for_a_subject_known_elsewhere(
 ) -> None:
     key = lea.synth.biometric_key()
     known = {"fbi": fbi_for_key(0, key), "biometric_key": key}
-    mocks.reset(seed=0, subjects=[known])
+    mocks.scenario(seed=0, subjects=[known])
     first = traffic.book(lea.booking(oris[0], key=key, days_ago=1))
     traffic.run(300)
     traffic.learned(first)
@@ -112,7 +112,7 @@ def test_nff_additional_sre_is_taken_and_routed(
 ) -> None:
     a, b = oris[0], oris[-1]
     hit, miss = lea.synth.biometric_key(), lea.synth.biometric_key()
-    mocks.reset(overrides=[match(hit), no_match(miss)])
+    mocks.scenario(overrides=[match(hit), no_match(miss)])
     firsts = traffic.book_all([lea.booking(a, key=hit), lea.booking(a, key=miss, days_ago=1)])
     traffic.run(300)
     traffic.learned(firsts[1])

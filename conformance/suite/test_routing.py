@@ -21,7 +21,7 @@ def _outcomes(mocks: Mocks, lea: Lea, *, errt: bool = False) -> list[str]:
     hit, miss, late, dropped, refused = (lea.synth.biometric_key() for _ in range(5))
     five = {"ident": "match", "encounters": 5}
     fault = {"kind": "errt", "code": "E0003", "field": "$.type2.hgt", "permanent": False}
-    mocks.reset(
+    mocks.scenario(
         overrides=[
             {"when": {"biometric_key": hit}, "outcome": five},
             no_match(miss),
@@ -71,7 +71,7 @@ def test_every_response_is_relayed_unaltered_once(
 def test_no_lea_receives_another_leas_response(
     traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
 ) -> None:
-    mocks.reset(ident={"match_rate": 0.5})
+    mocks.scenario(ident={"match_rate": 0.5})
     leas = oris[:6]
     bookings = [lea.booking(leas[i % len(leas)]) for i in range(18)]
     for i in range(3):
@@ -83,7 +83,7 @@ def test_no_lea_receives_another_leas_response(
     owed = sum(len(acked(traffic.deliveries(s))) for s in sent)
     traffic.watch.until(lambda: len(traffic.routed(*sent)) >= owed, "route")
     traffic.watch.quiet("route")
-    for entry in traffic.routed(*sent):
+    for entry in traffic.routed(*sent, everywhere=True):
         ori, tcr = entry["channel"][4:], entry["message"]["type1"]["tcr"]
         expect(
             booked_by[tcr] == ori,
@@ -129,7 +129,8 @@ def test_routing_off_routes_no_ident_response(
     taken = [e for s in sent for e in acked(traffic.deliveries(s))]
     expect(taken, "the SIB took none of the responses CJIS delivered to it")
     traffic.watch.quiet("route")
-    leaked = [e for e in traffic.routed(*sent) if is_ident(kind_of(e["message"]))]
+    routed = traffic.routed(*sent, everywhere=True)
+    leaked = [e for e in routed if is_ident(kind_of(e["message"]))]
     expect(
         not leaked,
         "the state does not employ message routing, yet the SIB routed "
@@ -147,7 +148,7 @@ def test_errt_reaches_the_booking_lea(
         {"kind": "errt", "code": "E0002", "field": "$.type2.dob", "permanent": True},
         {"kind": "errt", "code": "E0003", "field": "$.type2.hgt", "permanent": False},
     ]
-    mocks.reset(overrides=[faulty(k, f) for k, f in zip(keys, faults, strict=True)])
+    mocks.scenario(overrides=[faulty(k, f) for k, f in zip(keys, faults, strict=True)])
     a, b = oris[0], oris[-1]
     sent = traffic.book_all([lea.booking(a, key=keys[0]), lea.booking(b, key=keys[1])])
     traffic.run(60)
@@ -182,7 +183,7 @@ def test_lea_inbox_outage_loses_nothing(
     traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
 ) -> None:
     ori, key = oris[0], lea.synth.biometric_key()
-    mocks.reset(overrides=[match(key)], inbox_outages=[{"ori": ori, "seconds": 1.5}])
+    mocks.scenario(overrides=[match(key)], inbox_outages=[{"ori": ori, "seconds": 1.5}])
     sent = traffic.book(lea.booking(ori, key=key))
     traffic.run(5 * HOUR)
     owed = acked(traffic.deliveries(sent))

@@ -33,7 +33,7 @@ def test_responses_on_time_are_routed(
 ) -> None:
     nff = sut_profile["nff"]
     hit, miss = lea.synth.biometric_key(), lea.synth.biometric_key()
-    mocks.reset(overrides=[match(hit), no_match(miss)])
+    mocks.scenario(overrides=[match(hit), no_match(miss)])
     lost, found = traffic.book_all([lea.booking(oris[-1], key=miss), lea.booking(oris[0], key=hit)])
     traffic.run(15 * 60)
     _arrives(traffic, lost, ident_kind(nff, iar=False), "at 15 minutes")
@@ -48,7 +48,7 @@ def test_idr_alone_at_24_hours_and_late_iar_are_routed(
     keep = traffic.watch.virtual("keep")
     iar_at = keep / HOUR - 1
     key = lea.synth.biometric_key()
-    mocks.reset(overrides=[match(key, timing=slow_iar(iar_at), late_iar="deliver")])
+    mocks.scenario(overrides=[match(key, timing=slow_iar(iar_at), late_iar="deliver")])
     sent = traffic.book(lea.booking(oris[0], key=key))
     traffic.run(24 * HOUR)
     _arrives(traffic, sent, ident_kind(sut_profile["nff"], iar=False), "alone at 24 hours")
@@ -61,7 +61,7 @@ def test_duplicate_delivery_is_routed_once(
     traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str], sut_profile: dict[str, Any]
 ) -> None:
     one, two = lea.synth.biometric_key(), lea.synth.biometric_key()
-    mocks.reset(overrides=[match(one, faults=[{"kind": "duplicate-delivery"}]), match(two)])
+    mocks.scenario(overrides=[match(one, faults=[{"kind": "duplicate-delivery"}]), match(two)])
     first = traffic.book(lea.booking(oris[0], key=one))
     traffic.run(5 * HOUR)
     traffic.await_routed(first.ori, ["SRE", ident_kind(sut_profile["nff"], iar=True)], first)
@@ -112,7 +112,7 @@ def test_iar_before_idr_both_routed(
     traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str], sut_profile: dict[str, Any]
 ) -> None:
     key = lea.synth.biometric_key()
-    mocks.reset(overrides=[match(key, faults=[{"kind": "out-of-order"}])])
+    mocks.scenario(overrides=[match(key, faults=[{"kind": "out-of-order"}])])
     sent = traffic.book(lea.booking(oris[0], key=key))
     traffic.run(5 * HOUR)
     first = [kind_of(e["message"]) for e in traffic.deliveries(sent)]

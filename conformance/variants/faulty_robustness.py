@@ -20,7 +20,7 @@ __all__ = [
     "Answers500OnBadDelivery",
     "CrashesOnMalformed",
     "CrashesOnOddBooking",
-    "GivesUpAfterThree",
+    "GivesUpAfterTwo",
     "NoRetry",
     "NoRetryOnReset",
     "OutboxInMemory",
@@ -60,11 +60,11 @@ class NoRetryOnReset(Faulty):
         return status is not None and status >= 500
 
 
-class GivesUpAfterThree(Faulty):
-    """Tries CJIS three times inside the booking request, then drops the submission."""
+class GivesUpAfterTwo(Faulty):
+    """Tries CJIS twice inside the booking request, then drops the submission."""
 
-    name, breaks = "gives-up-after-three", ("ROB-1",)
-    inline_attempts = 3
+    name, breaks = "gives-up-after-two", ("ROB-1",)
+    inline_attempts = 2
 
     async def _forward_until_taken(self, message: dict[str, Any]) -> None:
         self.store.set_state(message["type1"]["tcn"], "abandoned")
