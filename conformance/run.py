@@ -216,7 +216,7 @@ def results(report_dir: str | Path) -> list[dict[str, Any]]:
 SELFTEST_BUDGET_FACTOR = 0.02
 """The self-test's budget factor: our SIBs act in milliseconds, or (the seconds-scale back-off
 of the correct `background-retry` design) well inside 2% of the catalog's budgets."""
-DEMO_BUDGET_FACTOR = 0.1
+DEMO_BUDGET_FACTOR = 0.05
 """The demo's budget factor: the reference SIB acts in milliseconds; quiet periods shrink."""
 
 
