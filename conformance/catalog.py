@@ -1,4 +1,5 @@
-"""The requirement catalog (`requirements.json`, checked against `schemas/requirements.json`)."""
+"""The requirement catalog (`requirements.json`, checked against `schemas/requirements.json`):
+the requirements, the checks that cover them, and the time budgets those checks wait for."""
 
 from __future__ import annotations
 
@@ -9,15 +10,31 @@ from typing import Any
 
 import schemas
 
-__all__ = ["applies", "by_check", "requirements"]
+__all__ = ["applies", "budgets", "by_check", "requirements"]
 
 
 @cache
+def _document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        resources.files(__package__).joinpath("requirements.json").read_text()
+    )
+    schemas.validate("requirements", document)
+    for requirement in document["requirements"]:
+        unknown = set(requirement.get("budgets", [])) - set(document.get("budgets", {}))
+        if unknown:
+            raise ValueError(f"{requirement['id']} names unknown budgets {sorted(unknown)}")
+    return document
+
+
 def requirements() -> tuple[dict[str, Any], ...]:
     """Every requirement, validated."""
-    document = json.loads(resources.files(__package__).joinpath("requirements.json").read_text())
-    schemas.validate("requirements", document)
-    return tuple(document["requirements"])
+    return tuple(_document()["requirements"])
+
+
+def budgets() -> dict[str, dict[str, Any]]:
+    """Every time budget by name (`within` seconds on the `wall` or `virtual` clock)."""
+    found: dict[str, dict[str, Any]] = _document().get("budgets", {})
+    return found
 
 
 @cache
@@ -33,5 +50,6 @@ def applies(requirement: dict[str, Any], profile: dict[str, Any]) -> bool:
         "nff": profile["nff"],
         "message_routing": profile["message_routing"],
         "opted_out": bool(profile.get("opted_out_oris")),
+        "restart": bool(profile.get("restart_command")),
     }
     return all(facts[key] == value for key, value in wanted.items())

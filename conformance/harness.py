@@ -1,14 +1,16 @@
 """What the checks use: the mock federal endpoints seen from the suite, and the LEA booking people.
 
 `Mocks` drives the mock server over HTTP (reset, scenario, clock, ledger, inboxes); `Lea` books
-synthetic people into the SIB under test the way a local LEA would.
+synthetic people into the SIB under test the way a local LEA would. Both stay thin: the waiting,
+the budgets and the bookkeeping of a check's traffic are in `conformance.traffic`.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
-from datetime import datetime
+import zlib
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +18,13 @@ import httpx
 from protocol.ebts import ebts_date, parse_gmt
 from synthetic import Synthesizer
 
-__all__ = ["Lea", "Mocks", "kind_of"]
+__all__ = ["Lea", "Mocks", "check_seed", "kind_of"]
+
+
+def check_seed(check: str, run_seed: int) -> int:
+    """A check's data seed: its name (with parameters) and the run seed, nothing else (not the
+    path of the suite or of the report), so a run seed books the same people everywhere."""
+    return zlib.crc32(f"{run_seed}:{check}".encode())
 
 
 def kind_of(message: Any) -> str:
@@ -46,6 +54,8 @@ class Mocks:
     ) -> None:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=base_url, timeout=60, headers=headers)
+        self.cjis = httpx.Client(timeout=60)
+        """Delivers to the SIB as CJIS does (`deliver`, `redeliver`)."""
         self.base_url = base_url
         self.profile = profile
         self.sut_url = sut_url.rstrip("/")
@@ -55,6 +65,10 @@ class Mocks:
     def reset(self, **scenario: Any) -> None:
         """Forget everything and take a scenario over the profile's ORIs and NFF state."""
         self.http.post("/admin/reset").raise_for_status()
+        self.scenario(**scenario)
+
+    def scenario(self, **scenario: Any) -> None:
+        """Take a scenario over the profile's ORIs and NFF state (what was ledgered stays)."""
         by_mail = self.profile.get("wire", {}).get("deliveries") == "ebts-smtp"
         document = {
             "name": "check",
@@ -82,10 +96,10 @@ class Mocks:
             time.sleep(seconds / scale + 0.5)
 
     def entries(self, **query: str) -> list[dict[str, Any]]:
-        """Ledger entries (`tcn`, `ori` or `channel`)."""
-        result: list[dict[str, Any]] = self.http.get("/admin/ledger", params=query).json()[
-            "entries"
-        ]
+        """Ledger entries (`tcn`, `ori` or `channel`), each with its `id` and `message`."""
+        response = self.http.get("/admin/ledger", params=query)
+        response.raise_for_status()
+        result: list[dict[str, Any]] = response.json()["entries"]
         return result
 
     def submissions(self) -> list[dict[str, Any]]:
@@ -93,32 +107,42 @@ class Mocks:
         return [e["message"] for e in self.entries(channel="cjis")]
 
     def refused(self) -> list[dict[str, Any]]:
-        """Submissions CJIS answered with an injected failure."""
+        """Submission attempts CJIS answered with an injected failure (ledger entries)."""
         return self.entries(channel="cjis-fault")
 
     def delivered(self) -> list[dict[str, Any]]:
-        """What CJIS delivered to the SIB (message and delivery state), oldest first."""
+        """What CJIS delivered to the SIB (ledger entries with their delivery state)."""
         return self.entries(channel="sib")
 
     def routed(self) -> dict[str, list[dict[str, Any]]]:
-        """What the SIB routed, by LEA ORI."""
+        """What the SIB routed, by LEA ORI (messages)."""
         out: dict[str, list[dict[str, Any]]] = {}
         for entry in self.entries():
             if entry["channel"].startswith("lea:"):
                 out.setdefault(entry["channel"][4:], []).append(entry["message"])
         return out
 
-    def settle(self, done: Callable[[], bool], timeout: float | None = None) -> bool:
-        """Wait until `done()`, or `timeout` wall seconds (default `--settle-seconds`)."""
-        deadline = time.monotonic() + (self.settle_seconds if timeout is None else timeout)
-        while time.monotonic() < deadline:
-            if done():
-                return True
-            time.sleep(0.05)
-        return done()
+    def redeliver(self, entry: dict[str, Any]) -> int:
+        """Deliver a ledgered CJIS delivery to the SIB again, as CJIS does when it cannot tell
+        the first copy arrived: same body, same `X-Interop-Message-Id`; the SIB's HTTP status."""
+        return self.deliver(entry["message"], str(entry["id"]), str(entry["virtual_time"]))
+
+    def deliver(self, message: Any, message_id: str, virtual_time: str) -> int:
+        """POST a delivery to the SIB's `/cjis/responses` the way CJIS does; its HTTP status."""
+        headers = {
+            "content-type": "application/json",
+            "x-interop-message-id": message_id,
+            "x-interop-virtual-time": virtual_time,
+        }
+        if isinstance(message, dict):
+            headers["x-interop-tot"] = str(message.get("type1", {}).get("tot"))
+        content = message if isinstance(message, str) else json.dumps(message)
+        url = f"{self.sut_url}/cjis/responses"
+        return self.cjis.post(url, content=content.encode(), headers=headers).status_code
 
     def close(self) -> None:
         self.http.close()
+        self.cjis.close()
 
 
 class Lea:
@@ -136,15 +160,19 @@ class Lea:
         person: dict[str, Any] | None = None,
         key: str | None = None,
         prior: bool = False,
+        days_ago: int = 0,
+        charges: int | None = None,
     ) -> dict[str, Any]:
-        """A valid booking arrested today (virtual), of a new person or of `person` again."""
-        today = self.mocks.now().date()
+        """A valid booking arrested `days_ago` (virtual), of a new person or of `person` again."""
+        today: date = self.mocks.now().date()
+        doa = today - timedelta(days=days_ago)
         prints = self.synth.prints("rolled-ten-print", key=key) if key else None
+        listed = self.synth.charges(charges, doa=doa) if charges else None
         booking = self.synth.booking(
-            ori, doa=today, person=person, prior_arrest_in_state=prior, prints=prints
+            ori, doa=doa, person=person, prior_arrest_in_state=prior, prints=prints, charges=listed
         )
         booking.pop("fbi", None)
-        assert booking["doa"] == ebts_date(today)
+        assert booking["doa"] == ebts_date(doa)
         return booking
 
     def book(self, booking: Any) -> httpx.Response:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from protocol.profile import load_sut_profile
 
 from . import preflight
 from .catalog import applies, by_check, requirements
-from .harness import Lea, Mocks
+from .harness import Lea, Mocks, check_seed
 from .outcomes import classify
 from .progress import RunProgress
 
@@ -38,12 +37,16 @@ __all__ = [
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
+    "pytest_plugins",
     "pytest_runtest_logreport",
     "pytest_runtest_makereport",
     "pytest_sessionfinish",
     "sut_profile",
     "sut_url",
 ]
+
+pytest_plugins = ["conformance.runplugin"]
+"""The run seed, random order, time budgets and the check's traffic (`conformance.runplugin`)."""
 
 RESULTS = pytest.StashKey[list[dict[str, Any]]]()
 EVIDENCE = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
@@ -332,7 +335,7 @@ def mocks(request: pytest.FixtureRequest, _mocks_session: Mocks) -> Iterator[Moc
 @pytest.fixture
 def lea(request: pytest.FixtureRequest, sut_url: str, mocks: Mocks) -> Iterator[Lea]:
     """A local LEA booking synthetic people into the SIB (seeded per check)."""
-    seed = zlib.crc32(request.node.nodeid.encode())
+    seed = check_seed(request.node.name, request.config.getoption("--run-seed"))
     booker = Lea(sut_url, mocks, seed)
     yield booker
     booker.close()

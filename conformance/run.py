@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from mocks.server import in_thread, serving, uvicorn_server
 from mocks.service import MockService
@@ -23,17 +33,23 @@ from reports.model import build_report
 from reports.signing import load_or_create_key, sign
 
 from .catalog import requirements
-from .variants import sib_class
+from .variants import CORRECT, VARIANTS, sib_class
 
 __all__ = [
+    "DEMO_BUDGET_FACTOR",
     "DEMO_PROFILES",
+    "SELFTEST_BUDGET_FACTOR",
     "check",
+    "errors",
     "failed",
     "kill_matrix",
     "profile_for",
     "publish",
     "results",
     "run_variant",
+    "selftest",
+    "selftest_problems",
+    "selftest_runs",
     "stage",
 ]
 
@@ -80,23 +96,64 @@ def profile_for(name: str, *, mocks_url: str, sut_url: str) -> dict[str, Any]:
 def stage(
     profile_name: str, *, variant: str = "reference", clock: str = "manual"
 ) -> Iterator[dict[str, Any]]:
-    """Start the mocks and our SIB (`variant`) on free loopback ports; yield the SUT profile."""
+    """Start the mocks and our SIB (`variant`, on a store file) on free loopback ports, and a
+    control server that restarts the SIB; yield the SUT profile (with its restart command)."""
     with ExitStack() as stack:
         service = MockService(clock=clock)
         mocks_url = stack.enter_context(serving(service))
-        holder: dict[str, Any] = {}
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="interop-sib-"))
+        host = _SibHost(variant, profile_name, mocks_url, Path(folder, "sib.sqlite3"))
+        stack.callback(host.stop)
+        control = stack.enter_context(in_thread(host.control))
+        restart = f"import urllib.request as r; r.urlopen(r.Request('{control}/restart', "
+        restart += "method='POST'), timeout=120)"
+        host.profile["restart_command"] = [sys.executable, "-c", restart]
+        service.callback = f"{host.profile['sut_url']}/cjis/responses"
+        yield host.profile
 
-        def make_sib(port: int) -> Any:
-            sut_url = f"http://127.0.0.1:{port}"
-            holder["profile"] = profile_for(profile_name, mocks_url=mocks_url, sut_url=sut_url)
-            sib = sib_class(variant)(holder["profile"], cjis_url=mocks_url)
-            # A faulty SIB that crashes on purpose would fill the terminal with tracebacks.
-            quiet = "warning" if variant == "reference" else "critical"
-            return uvicorn_server(sib.app, port=port, fast_loop=False, log_level=quiet)
 
-        stack.enter_context(in_thread(make_sib))
-        service.callback = f"{holder['profile']['sut_url']}/cjis/responses"
-        yield holder["profile"]
+class _SibHost:
+    """Our SIB in a thread of this process, restarted on its store by `POST /restart`."""
+
+    def __init__(self, variant: str, profile: str, mocks_url: str, store: Path) -> None:
+        self.variant, self.mocks_url, self.store = variant, mocks_url, store
+        self._running: ExitStack | None = None
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.profile = profile_for(profile, mocks_url=mocks_url, sut_url=self.url)
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _server(self, port: int) -> Any:
+        sib = sib_class(self.variant)(self.profile, cjis_url=self.mocks_url, store=self.store)
+        # A faulty SIB that crashes on purpose would fill the terminal with tracebacks.
+        quiet = "warning" if self.variant == "reference" else "critical"
+        return uvicorn_server(sib.app, port=port, fast_loop=False, log_level=quiet)
+
+    def start(self) -> None:
+        self._running = ExitStack()
+        self._running.enter_context(in_thread(self._server, port=self.port))
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self._running.close()
+            self._running = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def control(self, port: int) -> Any:
+        async def restart(request: Request) -> Response:
+            await run_in_threadpool(self.restart)
+            return Response(status_code=204)
+
+        app = Starlette(routes=[Route("/restart", restart, methods=["POST"])])
+        return uvicorn_server(app, port=port, fast_loop=False)
 
 
 def check(
@@ -160,20 +217,129 @@ def results(report_dir: str | Path) -> list[dict[str, Any]]:
     return found
 
 
-def run_variant(variant: str, folder: str | Path, *, clock: str = "manual") -> list[dict[str, Any]]:
-    """Run the whole suite against our SIB `variant` under its demo profile; its results."""
+SELFTEST_BUDGET_FACTOR = 0.02
+"""The self-test's budget factor: our SIBs act in milliseconds, or (the seconds-scale back-off
+of the correct `background-retry` design) well inside 2% of the catalog's budgets."""
+DEMO_BUDGET_FACTOR = 0.05
+"""The demo's budget factor: the reference SIB acts in milliseconds; quiet periods shrink."""
+
+
+def run_variant(
+    variant: str,
+    folder: str | Path,
+    *,
+    profile: str | None = None,
+    clock: str = "manual",
+    budget_factor: float = SELFTEST_BUDGET_FACTOR,
+    run_seed: int = 0,
+    only: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Run the suite (or `only` these requirements' checks), in an order drawn from `run_seed`,
+    against our SIB `variant` under `profile` (default: the variant's demo profile); its results."""
     cls = sib_class(variant)
     Path(folder).mkdir(parents=True, exist_ok=True)
-    with stage(cls.demo_profile, variant=variant, clock=clock) as profile:
+    extra = ["--budget-factor", str(budget_factor), "--run-seed", str(run_seed), "--random-order"]
+    extra += [arg for rid in only for arg in ("--requirement", rid)]
+    with stage(profile or cls.demo_profile, variant=variant, clock=clock) as sut:
         path = Path(folder, "sut-profile.json")
-        path.write_text(json.dumps(profile, indent=2))
-        check(path, report_dir=folder)
+        path.write_text(json.dumps(sut, indent=2))
+        _suite(path, Path(folder), extra)
     return results(folder)
 
 
+def _suite(profile: Path, folder: Path, extra: list[str]) -> int:
+    """`check()` for the self-test: the same run, with only our plugin loaded (other installed
+    pytest plugins cost seconds of imports per run and the self-test makes dozens)."""
+    command = [
+        sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--pyargs", "conformance.suite",
+        "-p", "no:cacheprovider", "--sut-profile", str(profile), "--report-dir", str(folder),
+        "-c", os.devnull, "--rootdir", str(folder), "-q", "-rfE", *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    with Path(folder, "pytest.log").open("w") as log:
+        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
 def failed(found: list[dict[str, Any]]) -> set[str]:
-    """The requirement IDs with a failing check in a run's results."""
-    return {r["requirement"] for r in found if r["outcome"] in ("failed", "error")}
+    """The requirement IDs with a failing check (the SIB broke the rule) in a run's results."""
+    return {r["requirement"] for r in found if r["outcome"] == "failed"}
+
+
+def errors(found: list[dict[str, Any]]) -> set[str]:
+    """The requirement IDs with a check the harness could not carry out."""
+    return {r["requirement"] for r in found if r["outcome"] == "error"}
+
+
+def _label(run: str) -> tuple[str, str | None]:
+    """A self-test run's variant and profile (`async-routing@nff`; a bare name: its demo one)."""
+    variant, _, profile = run.partition("@")
+    return variant, profile or None
+
+
+def selftest_runs(*, full: bool = False) -> dict[str, tuple[str, str | None, tuple[str, ...]]]:
+    """The self-test's runs by label: the reference and every correct design under every demo
+    profile, the whole suite each; each faulty variant under its demo profile, the checks of the
+    rules it breaks (every check with `full`)."""
+    runs: dict[str, tuple[str, str | None, tuple[str, ...]]] = {}
+    for name in ("reference", *CORRECT):
+        for profile in DEMO_PROFILES:
+            runs[f"{name}@{profile}"] = (name, profile, ())
+    for name, cls in VARIANTS.items():
+        runs[name] = (name, None, () if full else cls.breaks)
+    return runs
+
+
+def selftest_problems(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """What the self-test found wrong: a false alarm (a correct design failing or erroring any
+    check), or a faulty variant not failed by a check of a rule it breaks."""
+    problems = []
+    for label, found in runs.items():
+        cls = sib_class(_label(label)[0])
+        bad = failed(found) | errors(found)
+        if cls.correct and bad:
+            problems.append(f"false alarm: {label} fails {sorted(bad)}")
+        elif not cls.correct and not failed(found) & set(cls.breaks):
+            problems.append(f"{label} is not caught by a check of {sorted(cls.breaks)}")
+    return problems
+
+
+def selftest(
+    folder: str | Path,
+    *,
+    jobs: int = 2,
+    run_seed: int = 0,
+    budget_factor: float | None = None,
+    full: bool = False,
+) -> tuple[str, bool]:
+    """Run the self-test (`selftest_runs`) `jobs` at a time; the kill matrix with its verdict,
+    and whether it passed (no false alarm, every faulty SIB caught by its rule's check)."""
+    plan = selftest_runs(full=full)
+    factor = budget_factor or SELFTEST_BUDGET_FACTOR
+    began = time.monotonic()
+
+    def one(label: str) -> list[dict[str, Any]]:
+        variant, profile, only = plan[label]
+        return run_variant(variant, Path(folder, label), profile=profile, only=only,
+                           run_seed=run_seed, budget_factor=factor)  # fmt: skip
+
+    with ThreadPoolExecutor(jobs) as pool:
+        runs = dict(zip(plan, pool.map(one, plan), strict=True))
+    problems = selftest_problems(runs)
+    faulty = [label for label in plan if "@" not in label]
+    missed = sum(1 for p in problems if "not caught" in p)
+    alarms = len(problems) - missed
+    lines = [kill_matrix(runs), *(f"SELFTEST FAIL: {p}" for p in problems)]
+    lines.append(
+        f"selftest: {len(faulty) - missed} of {len(faulty)} faulty SIBs caught by the check of "
+        f"the rule they break; {len(plan) - len(faulty) - alarms} of {len(plan) - len(faulty)} "
+        f"correct-design runs clean; run seed {run_seed}, budget factor {factor}; "
+        f"{time.monotonic() - began:.1f} s wall"
+    )
+    return "\n".join(lines), not problems
+
+
+_RANK = ("not-applicable", "passed", "skipped", "error", "failed")
+"""A requirement's cell shows its worst check: a failure over an error over a pass."""
 
 
 def kill_matrix(runs: dict[str, list[dict[str, Any]]]) -> str:
@@ -182,17 +348,20 @@ def kill_matrix(runs: dict[str, list[dict[str, Any]]]) -> str:
     width = max(len(name) for name in runs)
     lines = [" " * width + " " + " ".join(c.ljust(5) for c in columns)]
     for variant, found in runs.items():
-        outcome = {r["requirement"]: r["outcome"] for r in found}
-        wanted = set(sib_class(variant).breaks)
+        outcome: dict[str, str] = {}
+        for r in found:
+            now = outcome.get(r["requirement"], "")
+            if _RANK.index(r["outcome"]) > (_RANK.index(now) if now in _RANK else -1):
+                outcome[r["requirement"]] = r["outcome"]
+        wanted = set(sib_class(_label(variant)[0]).breaks)
         cells = []
         for column in columns:
             state = outcome.get(column, "")
-            mark = (
-                "X" if state in ("failed", "error") else ("-" if state == "not-applicable" else ".")
-            )
+            mark = {"failed": "X", "error": "E", "not-applicable": "-", "": " "}.get(state, ".")
             cells.append((mark + ("*" if column in wanted else "")).ljust(5))
         lines.append(variant.ljust(width) + " " + " ".join(cells))
     lines.append(
-        "X: a check failed   .: passed   -: not applicable   *: the rule the variant breaks"
+        "X: a check failed   E: could not be carried out   .: passed   -: not applicable   "
+        "blank: not run   *: the rule the variant breaks"
     )
     return "\n".join(lines)

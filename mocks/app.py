@@ -180,10 +180,12 @@ def create_app(service: MockService) -> Starlette:
         except FaultResponse as fault:
             if fault.kind == "connection-reset":
                 return _ConnectionReset()
-            status = 503 if fault.kind == "http-503" else 500
+            status = {"http-503": 503, "http-400": 400}.get(fault.kind, 500)
             raise Problem(
                 status,
-                "Service Unavailable" if status == 503 else "Internal Server Error",
+                {503: "Service Unavailable", 400: "Bad Request"}.get(
+                    status, "Internal Server Error"
+                ),
                 f"injected by the scenario: {fault}",
                 headers={"retry-after": "1"} if status == 503 else None,
             ) from None
@@ -213,6 +215,9 @@ def create_app(service: MockService) -> Starlette:
 
     async def lea_post(request: Request) -> Response:
         ori = _ori(request)
+        message_id = request.headers.get("x-interop-message-id")
+        if await service.lea_refuses(ori, await request.body(), message_id):
+            raise Problem(503, "Service Unavailable", f"the inbox of {ori} is down (scenario)")
         body = await _body(request)
         ledger_id = await service.lea_receive(
             ori, body, request.headers.get("x-interop-message-id")

@@ -67,6 +67,9 @@ class Scenario:
         self.activated = frozenset(o for o in activated if o != "*")
         self.ident: dict[str, float] = {**_shipped("default")["ident"], **merged["ident"]}
         self.subjects = {s["fbi"]: s["biometric_key"] for s in merged["subjects"]}
+        self.inbox_outages: dict[str, float] = {
+            o["ori"]: float(o["seconds"]) for o in merged.get("inbox_outages", [])
+        }
         self.timing = self._timing(merged["timing"])
         self._overrides: list[tuple[dict[str, Any], Case]] = [
             (o["when"], self._case(o)) for o in merged["overrides"]

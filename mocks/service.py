@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections import OrderedDict
 from datetime import timedelta
@@ -38,7 +39,7 @@ from .scheduler import Scheduler, Timer
 
 __all__ = ["FaultResponse", "MockService", "Submitted"]
 
-_TRANSIENT = ("http-500", "http-503", "connection-reset")
+_TRANSIENT = ("http-400", "http-500", "http-503", "connection-reset")
 _RECENT_TCNS = 200_000
 """TCNs remembered in memory; older ones are looked up in the ledger."""
 
@@ -93,6 +94,7 @@ class MockService:
         self._fbi: dict[str, str] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._ledger_knows_more = True
+        self._outages: dict[str, float] = {}
         self.started = False
 
     # -- life cycle ------------------------------------------------------------------------
@@ -142,6 +144,7 @@ class MockService:
 
     def _use_scenario(self, scenario: Scenario) -> None:
         self.scenario = scenario
+        self._outages.clear()
         self.repository = IdentRepository(scenario.seed, scenario.ident)
         if scenario.callback:
             self.callback = scenario.callback
@@ -364,6 +367,7 @@ class MockService:
         await self.courier.stop()
         await self.ledger.reset()
         self._attempts.clear()
+        self._outages.clear()
         self._fbi.clear()
         self._seen.clear()
         self._ledger_knows_more = False
@@ -386,6 +390,30 @@ class MockService:
         }
 
     # -- inboxes ---------------------------------------------------------------------------
+
+    async def lea_refuses(self, ori: str, body: bytes, message_id: str | None) -> bool:
+        """Whether the LEA inbox of `ori` is down (the scenario's `inbox_outages`); each refusal
+        is ledgered on channel `lea-fault:{ori}`."""
+        seconds = self.scenario.inbox_outages.get(ori)
+        if seconds is None:
+            return False
+        began = self._outages.setdefault(ori, time.monotonic())
+        if time.monotonic() - began >= seconds:
+            return False
+        await self.ledger.write(
+            message_op(
+                id=f"lea-fault:{ori}:{uuid.uuid4().hex[:12]}",
+                direction="in",
+                channel=f"lea-fault:{ori}",
+                tot=None,
+                tcn=message_id,
+                tcr=None,
+                ori=ori,
+                virtual_time=gmt(self.clock.now()),
+                body=body.decode("utf-8", "replace"),
+            )
+        )
+        return True
 
     async def lea_receive(self, ori: str, message: Any, message_id: str | None) -> str:
         """Record what a SIB routed to the LEA with this ORI; returns the ledger id."""

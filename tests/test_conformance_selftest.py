@@ -1,19 +1,26 @@
-"""The suite proves itself: the reference SIB passes every check; each faulty SIB fails the
-checks of the rules it breaks (the kill matrix, one row per test)."""
+"""The suite proves itself: every correct design passes every check (no false alarm), and each
+faulty SIB fails the check of the rule it breaks (the kill matrix, one row per test)."""
 
 from __future__ import annotations
 
 import ast
-import json
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from conformance.catalog import by_check, requirements
-from conformance.run import DEMO_PROFILES, check, failed, results, run_variant, stage
+from conformance.run import (
+    DEMO_PROFILES,
+    errors,
+    failed,
+    kill_matrix,
+    run_variant,
+    selftest_problems,
+    selftest_runs,
+)
 from conformance.sib import ReferenceSib
-from conformance.variants import VARIANTS, sib_class
+from conformance.variants import CORRECT, VARIANTS, sib_class
 
 
 def _suite_checks() -> dict[str, str]:
@@ -39,40 +46,67 @@ def _suite_checks() -> dict[str, str]:
 
 def test_every_requirement_has_a_check_and_every_check_a_requirement() -> None:
     checks = _suite_checks()
-    assert len(checks) >= 20
     assert set(checks) == set(by_check()), "catalog and suite list different checks"
     for name, requirement in checks.items():
         assert by_check()[name]["id"] == requirement
     assert {r["id"] for r in requirements()} == set(checks.values())
 
 
-def test_every_requirement_is_broken_by_some_variant() -> None:
+def test_fifty_plausible_faulty_sibs_break_every_requirement_between_them() -> None:
+    assert len(VARIANTS) >= 50
     broken = {rid for cls in VARIANTS.values() for rid in cls.breaks}
     assert broken == {r["id"] for r in requirements()}
     for cls in VARIANTS.values():
         assert cls.demo_profile in DEMO_PROFILES
-        assert cls.__doc__, f"{cls.name} does not say which rule it breaks"
+        assert cls.breaks
+        assert not cls.correct
+        assert cls.__doc__, cls.name
+        assert cls.__doc__ != ReferenceSib.__doc__, cls.name
+    assert all(cls.correct and not cls.breaks for cls in CORRECT.values())
+    assert len(CORRECT) >= 5
+
+
+def test_the_self_test_plan_and_its_verdicts() -> None:
+    plan = selftest_runs()
+    assert {label for label in plan if "@" in label} == {
+        f"{name}@{profile}" for name in ("reference", *CORRECT) for profile in DEMO_PROFILES
+    }
+    assert plan["no-retry"] == ("no-retry", None, ("ROB-1",))
+    assert selftest_runs(full=True)["no-retry"][2] == ()
+    passed = {"requirement": "ROB-1", "outcome": "passed", "check": "c"}
+    fail = {**passed, "outcome": "failed"}
+    error = {**passed, "outcome": "error"}
+    assert selftest_problems({"no-retry": [fail], "reference@nff": [passed]}) == []
+    assert selftest_problems({"no-retry": [error]}) == [
+        "no-retry is not caught by a check of ['ROB-1']"
+    ]
+    assert selftest_problems({"async-routing@nff": [error]})[0].startswith("false alarm")
+    matrix = kill_matrix({"no-retry": [fail], "reference@nff": [passed]})
+    assert "X*" in matrix.splitlines()[1]
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_each_faulty_sib_fails_the_checks_of_the_rule_it_breaks(
     variant: str, tmp_path: Path
 ) -> None:
-    found = run_variant(variant, tmp_path)
-    missed = set(sib_class(variant).breaks) - failed(found)
+    breaks = sib_class(variant).breaks
+    found = run_variant(variant, tmp_path, only=breaks, run_seed=7)
+    missed = set(breaks) - failed(found)
     assert not missed, f"{variant} passes the checks of {sorted(missed)}"
 
 
-@pytest.mark.parametrize("profile", list(DEMO_PROFILES))
-def test_the_reference_sib_passes_every_check_that_applies(profile: str, tmp_path: Path) -> None:
-    with stage(profile) as sut:
-        path = tmp_path / "sut.json"
-        path.write_text(json.dumps(sut))
-        code = check(path, report_dir=tmp_path)
-    found = results(tmp_path)
-    assert failed(found) == set(), (tmp_path / "pytest.log").read_text()[-3000:]
-    assert code == 0
+_CORRECT_RUNS = [("reference", p) for p in DEMO_PROFILES] + [
+    (name, "routing-off" if name == "routes-nothing-when-off" else "nff") for name in CORRECT
+]
+
+
+@pytest.mark.parametrize(("variant", "profile"), _CORRECT_RUNS)
+def test_correct_designs_pass_every_check_that_applies(
+    variant: str, profile: str, tmp_path: Path
+) -> None:
+    found = run_variant(variant, tmp_path, profile=profile, run_seed=3)
+    bad = failed(found) | errors(found)
+    assert not bad, [r["message"][-800:] for r in found if r["requirement"] in bad]
     ran = {r["requirement"] for r in found if r["outcome"] == "passed"}
     skipped = {r["requirement"] for r in found if r["outcome"] == "not-applicable"}
     assert ran | skipped == {r["id"] for r in requirements()}
-    assert ReferenceSib.breaks == ()

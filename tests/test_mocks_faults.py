@@ -135,3 +135,31 @@ async def test_faults_apply_only_where_the_override_matches(
     await client.post("/cjis/submissions", json=booking_car(synth))
     await _advance(client, 600)
     assert sib.kinds() == ["SRE"]
+
+
+async def test_http_400_refuses_then_takes_the_same_tcn(
+    mock_api: MockApi, synth: Synthesizer
+) -> None:
+    key = synth.biometric_key()
+    client = await mock_api(_for(key, {"kind": "http-400", "times": 1}))
+    car = booking_car(synth, key=key)
+    first = await client.post("/cjis/submissions", json=car)
+    assert first.status_code == 400
+    assert schemas.problems("api.json#/$defs/problem", first.json()) == []
+    assert (await client.post("/cjis/submissions", json=car)).status_code == 202
+
+
+async def test_inbox_outage_answers_503_for_its_seconds_then_takes(mock_api: MockApi) -> None:
+    outage = {"inbox_outages": [{"ori": "NC0920000", "seconds": 0.3}]}
+    client = await mock_api(outage)
+    message = {"type1": {"tot": "SRE", "tcr": "NC0920000-1"}}
+    refused = await client.post("/lea/NC0920000/inbox", json=message)
+    assert refused.status_code == 503
+    other = await client.post("/lea/NC0410000/inbox", json=message)
+    assert other.status_code == 202
+    time.sleep(0.35)
+    assert (await client.post("/lea/NC0920000/inbox", json=message)).status_code == 202
+    ledger = (await client.get("/admin/ledger", params={"channel": "lea-fault:NC0920000"})).json()
+    assert len(ledger["entries"]) == 1
+    inbox = (await client.get("/lea/NC0920000/inbox")).json()["messages"]
+    assert [m["message"] for m in inbox] == [message]

@@ -1,12 +1,25 @@
-"""Small helpers the checks share."""
+"""Small helpers the checks share: scenario overrides and the kinds each profile delivers."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from conformance.harness import Mocks, kind_of
+from conformance.harness import kind_of
 
-__all__ = ["match", "routed_kinds", "submission_for"]
+__all__ = [
+    "HOUR",
+    "acked",
+    "canonical",
+    "faulty",
+    "ident_kind",
+    "is_ident",
+    "match",
+    "no_match",
+    "slow_iar",
+]
+
+HOUR = 3600.0
 
 
 def match(key: str, **more: Any) -> dict[str, Any]:
@@ -16,11 +29,57 @@ def match(key: str, **more: Any) -> dict[str, Any]:
     return override
 
 
-def submission_for(mocks: Mocks, key: str) -> list[dict[str, Any]]:
-    """The submissions CJIS took for the subject with this biometric key (CARs; CPIs by FBI)."""
-    return [m for m in mocks.submissions() if m.get("prints", {}).get("biometric_key") == key]
+def no_match(key: str, **more: Any) -> dict[str, Any]:
+    """A scenario override forcing an IDENT no-match for this biometric key."""
+    override: dict[str, Any] = {"when": {"biometric_key": key}, "outcome": {"ident": "no-match"}}
+    override.update(more)
+    return override
 
 
-def routed_kinds(mocks: Mocks, ori: str) -> list[str]:
-    """What the LEA with this ORI received, as kinds (SRE, IDR, IDR/IAR, IAR, ERRT...)."""
-    return [kind_of(m) for m in mocks.routed().get(ori, [])]
+def faulty(key: str, *faults: dict[str, Any]) -> dict[str, Any]:
+    """A scenario override injecting `faults` into this biometric key's submissions."""
+    return {"when": {"biometric_key": key}, "faults": list(faults)}
+
+
+def slow_iar(iar_hours: float) -> dict[str, Any]:
+    """SOP timing, except that LESC answers after `iar_hours`: the IDR goes alone at 24 hours
+    and the IAR follows on its own."""
+    return {
+        "name": "late-iar",
+        "steps": {
+            "sre": {"fixed": 120},
+            "idr": {"fixed": 900},
+            "iar": {"fixed": iar_hours * HOUR},
+            "idr_alone_after": {"fixed": 24 * HOUR},
+            "no_match_idr": {"fixed": 900},
+            "errt": {"fixed": 5},
+        },
+    }
+
+
+def ident_kind(nff: bool, *, iar: bool) -> str:
+    """How the IDENT result arrives: an IDR (or IDR/IAR), or in an NFF state inside the
+    additional SRE (SOP 2.1.4)."""
+    kind = "IDR/IAR" if iar else "IDR"
+    return f"SRE+{kind}" if nff else kind
+
+
+def is_ident(kind: str) -> bool:
+    """Whether a message of this kind carries an IDENT result or an IAR."""
+    return "IDR" in kind or kind == "IAR"
+
+
+def canonical(message: Any) -> str:
+    """A message as comparable text (key order ignored)."""
+    return json.dumps(message, sort_keys=True)
+
+
+def acked(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The deliveries the SIB took (answered 2xx), JSON ones only."""
+    return [
+        e
+        for e in entries
+        if (e.get("delivery") or {}).get("state") == "delivered"
+        and not (e["delivery"] or {}).get("last_error")
+        and kind_of(e["message"]) != "other"
+    ]

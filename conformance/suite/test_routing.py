@@ -1,101 +1,207 @@
-"""Routing: each response to the LEA that booked, unaltered and once, and to no one else."""
+"""Routing: each response to the LEA that booked, unaltered and once, to no one else; opted-out
+LEAs get no IDENT result but still their SRE; routing off; ERRTs; inbox outages."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from conformance.finding import expect
 from conformance.harness import Lea, Mocks, kind_of
+from conformance.traffic import Sent, Traffic
 
-from ._helpers import match, routed_kinds
+from ._helpers import HOUR, acked, canonical, faulty, is_ident, match, no_match, slow_iar
 
 
-def _canonical(message: Any) -> str:
-    return json.dumps(message, sort_keys=True)
+def _outcomes(mocks: Mocks, lea: Lea, *, errt: bool = False) -> list[str]:
+    """Keys of a match with five encounters, a no-match, a match whose IAR comes late (the IDR
+    alone, then the IAR), one whose late IAR CJIS drops, and with `errt` a correctable ERRT."""
+    hit, miss, late, dropped, refused = (lea.synth.biometric_key() for _ in range(5))
+    five = {"ident": "match", "encounters": 5}
+    fault = {"kind": "errt", "code": "E0003", "field": "$.type2.hgt", "permanent": False}
+    mocks.scenario(
+        overrides=[
+            {"when": {"biometric_key": hit}, "outcome": five},
+            no_match(miss),
+            match(late, timing=slow_iar(25), late_iar="deliver"),
+            match(dropped, timing=slow_iar(25), late_iar="drop"),
+            faulty(refused, fault),
+        ]
+    )
+    return [hit, miss, late, dropped, *([refused] if errt else [])]
+
+
+def _relayed_once(traffic: Traffic, sent: list[Sent]) -> None:
+    """Every delivery the SIB took about `sent` arrives at the booking LEA once, unaltered."""
+    owed = [(e, s) for s in sent for e in acked(traffic.deliveries(s))]
+
+    def arrived() -> bool:
+        routed = Counter((e["channel"], canonical(e["message"])) for e in traffic.routed(*sent))
+        return all(routed[(f"lea:{s.ori}", canonical(e["message"]))] for e, s in owed)
+
+    traffic.watch.until(arrived, "route")
+    traffic.watch.quiet("route")
+    routed = traffic.routed(*sent)
+    copies = Counter((e["channel"], canonical(e["message"])) for e in routed)
+    for entry, s in owed:
+        n = copies[(f"lea:{s.ori}", canonical(entry["message"]))]
+        kind = kind_of(entry["message"])
+        expect(
+            n == 1,
+            f"expected the {kind} {entry['tcn']} answering {s.tcn} at LEA {s.ori} once, "
+            f"unaltered; it arrived {n} times" + (" (or altered)" if n == 0 else ""),
+            evidence=[entry["id"], *[e["id"] for e in routed if e["tcn"] == entry["tcn"]]],
+        )
 
 
 @pytest.mark.requirement("RTE-1")
-def test_idr_iar_and_no_match_reach_the_booking_lea(
-    mocks: Mocks, lea: Lea, oris: list[str]
+def test_every_response_is_relayed_unaltered_once(
+    traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
 ) -> None:
-    hit, miss = lea.synth.biometric_key(), lea.synth.biometric_key()
-    no_match = {"when": {"biometric_key": miss}, "outcome": {"ident": "no-match"}}
-    mocks.reset(overrides=[match(hit), no_match])
-    ori = oris[0]
-    for key in (hit, miss):
-        assert lea.book(lea.booking(ori, key=key)).status_code < 300
-    mocks.advance(5 * 3600)
-    delivered = [e["message"] for e in mocks.delivered()]
-    assert sorted(kind_of(m) for m in delivered if kind_of(m) != "SRE") in (
-        ["IDR", "IDR/IAR"],
-        ["SRE+IDR", "SRE+IDR/IAR"],
-    )
-    mocks.settle(lambda: len(mocks.routed().get(ori, [])) >= len(delivered))
-    routed = Counter(_canonical(m) for m in mocks.routed().get(ori, []))
-    for message in delivered:
-        assert routed[_canonical(message)] == 1, f"{kind_of(message)} not relayed once, unaltered"
-    assert set(mocks.routed()) == {ori}
+    keys = _outcomes(mocks, lea, errt=True)
+    sent = traffic.book_all([lea.booking(oris[i % 2 - 1], key=k) for i, k in enumerate(keys)])
+    traffic.run(5 * HOUR)
+    traffic.run(21 * HOUR)
+    _relayed_once(traffic, sent)
 
 
 @pytest.mark.requirement("RTE-2")
 def test_no_lea_receives_another_leas_response(
-    mocks: Mocks, lea: Lea, oris: list[str], sut_profile: dict[str, Any]
+    traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
 ) -> None:
-    mocks.reset(ident={"match_rate": 0.5})
-    leas = oris[:10]
-    bookings = [lea.booking(leas[i % len(leas)]) for i in range(100)]
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        answers = list(pool.map(lambda b: lea.book(b).status_code, bookings))
-    assert all(status < 300 for status in answers), Counter(answers)
-    mocks.advance(5 * 3600)
-    booked_by = {m["type1"]["tcn"]: m["type1"]["ori"] for m in mocks.submissions()}
-    assert len(booked_by) == 100
-    delivered = mocks.delivered()
-    mocks.settle(lambda: sum(len(v) for v in mocks.routed().values()) >= len(delivered))
-    for ori, messages in mocks.routed().items():
-        for message in messages:
-            tcr = message["type1"]["tcr"]
-            assert booked_by.get(tcr) == ori, f"{ori} received {kind_of(message)} for {tcr}"
-    routed = sum(len(v) for v in mocks.routed().values())
-    assert routed == len(delivered), f"{routed} routed of {len(delivered)} delivered"
+    mocks.scenario(ident={"match_rate": 0.5})
+    leas = oris[:6]
+    bookings = [lea.booking(leas[i % len(leas)]) for i in range(18)]
+    for i in range(3):
+        shared = lea.booking(leas[(i + 1) % len(leas)], person=bookings[i]["person"])
+        bookings.insert(2 * i + 1, shared)
+    sent = traffic.book_all(bookings, workers=8)
+    booked_by = {s.tcn: s.ori for s in sent}
+    traffic.run(5 * HOUR)
+    owed = sum(len(acked(traffic.deliveries(s))) for s in sent)
+    traffic.watch.until(lambda: len(traffic.routed(*sent)) >= owed, "route")
+    traffic.watch.quiet("route")
+    for entry in traffic.routed(*sent, everywhere=True):
+        ori, tcr = entry["channel"][4:], entry["message"]["type1"]["tcr"]
+        expect(
+            booked_by[tcr] == ori,
+            f"LEA {ori} received the {kind_of(entry['message'])} answering {tcr}, which LEA "
+            f"{booked_by[tcr]} booked",
+            evidence=[entry["id"]],
+        )
+
+
+def _quiet_ori(sut_profile: dict[str, Any]) -> str:
+    return str(sut_profile["opted_out_oris"][0])
 
 
 @pytest.mark.requirement("RTE-3")
 def test_opted_out_lea_receives_no_idr_or_iar(
-    mocks: Mocks, lea: Lea, sut_profile: dict[str, Any]
+    traffic: Traffic, mocks: Mocks, lea: Lea, sut_profile: dict[str, Any]
 ) -> None:
-    quiet = sut_profile["opted_out_oris"][0]
-    key = lea.synth.biometric_key()
-    mocks.reset(overrides=[match(key)])
-    assert lea.book(lea.booking(quiet, key=key)).status_code < 300
-    mocks.advance(25 * 3600)
-    mocks.settle(lambda: False, timeout=0.5)
-    received = routed_kinds(mocks, quiet)
-    assert not [k for k in received if "IDR" in k or k == "IAR"], received
+    quiet = _quiet_ori(sut_profile)
+    sent = traffic.book_all([lea.booking(quiet, key=k) for k in _outcomes(mocks, lea)])
+    traffic.run(5 * HOUR)
+    traffic.run(21 * HOUR)
+    taken = [e for s in sent for e in acked(traffic.deliveries(s))]
+    plain = [e for e in taken if not is_ident(kind_of(e["message"]))]
+    traffic.watch.until(lambda: len(traffic.routed(*sent)) >= len(plain), "route")
+    traffic.watch.quiet("route")
+    leaked = [e for e in traffic.routed(*sent) if is_ident(kind_of(e["message"]))]
+    expect(
+        not leaked,
+        f"LEA {quiet} turned receipt of IDRs and IARs off, yet received "
+        f"{[kind_of(e['message']) for e in leaked]} answering {sorted({e['tcr'] for e in leaked})}",
+        evidence=[e["id"] for e in leaked],
+    )
 
 
 @pytest.mark.requirement("RTE-4")
-def test_routing_off_routes_nothing(mocks: Mocks, lea: Lea, oris: list[str]) -> None:
-    key = lea.synth.biometric_key()
-    mocks.reset(overrides=[match(key)])
-    assert lea.book(lea.booking(oris[0], key=key)).status_code < 300
-    assert lea.book(lea.booking(oris[-1])).status_code < 300
-    mocks.advance(25 * 3600)
-    mocks.settle(lambda: False, timeout=0.5)
-    assert mocks.delivered()
-    assert mocks.routed() == {}
+def test_routing_off_routes_no_ident_response(
+    traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
+) -> None:
+    keys = _outcomes(mocks, lea)
+    sent = traffic.book_all([lea.booking(oris[i % len(oris)], key=k) for i, k in enumerate(keys)])
+    traffic.run(5 * HOUR)
+    traffic.run(21 * HOUR)
+    taken = [e for s in sent for e in acked(traffic.deliveries(s))]
+    expect(taken, "the SIB took none of the responses CJIS delivered to it")
+    traffic.watch.quiet("route")
+    routed = traffic.routed(*sent, everywhere=True)
+    leaked = [e for e in routed if is_ident(kind_of(e["message"]))]
+    expect(
+        not leaked,
+        "the state does not employ message routing, yet the SIB routed "
+        + ", ".join(f"{kind_of(e['message'])} to {e['channel'][4:]}" for e in leaked[:5]),
+        evidence=[e["id"] for e in leaked],
+    )
 
 
 @pytest.mark.requirement("RTE-5")
-def test_errt_reaches_the_booking_lea(mocks: Mocks, lea: Lea, oris: list[str]) -> None:
-    key = lea.synth.biometric_key()
-    fault = {"kind": "errt", "code": "E0002", "field": "$.type2.dob", "permanent": True}
-    mocks.reset(overrides=[{"when": {"biometric_key": key}, "faults": [fault]}])
-    assert lea.book(lea.booking(oris[0], key=key)).status_code < 300
-    mocks.advance(60)
-    mocks.settle(lambda: "ERRT" in routed_kinds(mocks, oris[0]))
-    assert routed_kinds(mocks, oris[0]) == ["ERRT"]
+def test_errt_reaches_the_booking_lea(
+    traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
+) -> None:
+    keys = [lea.synth.biometric_key() for _ in range(2)]
+    faults = [
+        {"kind": "errt", "code": "E0002", "field": "$.type2.dob", "permanent": True},
+        {"kind": "errt", "code": "E0003", "field": "$.type2.hgt", "permanent": False},
+    ]
+    mocks.scenario(overrides=[faulty(k, f) for k, f in zip(keys, faults, strict=True)])
+    a, b = oris[0], oris[-1]
+    sent = traffic.book_all([lea.booking(a, key=keys[0]), lea.booking(b, key=keys[1])])
+    traffic.run(60)
+    for s, what in zip(sent, ("permanent", "correctable"), strict=True):
+        got = traffic.await_routed(s.ori, ["ERRT"], s)
+        expect(
+            "ERRT" in got,
+            f"CJIS rejected {s.tcn} with a {what} ERRT, which never reached LEA {s.ori}",
+            evidence=[e["id"] for e in traffic.deliveries(s)],
+        )
+
+
+@pytest.mark.requirement("RTE-6")
+def test_plain_sre_reaches_the_booking_lea_even_opted_out(
+    traffic: Traffic, lea: Lea, oris: list[str], sut_profile: dict[str, Any]
+) -> None:
+    leas = [oris[0], *sut_profile.get("opted_out_oris", [])[:1]]
+    sent = traffic.book_all([lea.booking(ori) for ori in leas])
+    traffic.run(300)
+    for s in sent:
+        got = traffic.await_routed(s.ori, ["SRE"], s)
+        expect(
+            "SRE" in got,
+            f"LEA {s.ori} never received the IAFIS SRE answering its booking {s.tcn} "
+            f"(SOP 2.1.3: it still gets IAFIS responses through its SIB); it received {got}",
+            evidence=[e["id"] for e in traffic.deliveries(s)],
+        )
+
+
+@pytest.mark.requirement("RTE-7")
+def test_lea_inbox_outage_loses_nothing(
+    traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
+) -> None:
+    ori, key = oris[0], lea.synth.biometric_key()
+    mocks.scenario(overrides=[match(key)], inbox_outages=[{"ori": ori, "seconds": 1.5}])
+    sent = traffic.book(lea.booking(ori, key=key))
+    traffic.run(5 * HOUR)
+    owed = acked(traffic.deliveries(sent))
+
+    def arrived() -> bool:
+        have = {canonical(e["message"]) for e in traffic.routed(sent)}
+        return all(canonical(e["message"]) in have for e in owed)
+
+    traffic.watch.until(arrived, "inbox")
+    traffic.watch.quiet("route")
+    copies = Counter(canonical(e["message"]) for e in traffic.routed(sent))
+    refused = mocks.entries(channel=f"lea-fault:{ori}")
+    for entry in owed:
+        n = copies[canonical(entry["message"])]
+        expect(
+            n == 1,
+            f"the inbox of LEA {ori} was down for 1.5 s and refused {len(refused)} attempt(s); "
+            f"the {kind_of(entry['message'])} answering {sent.tcn} then arrived {n} times, "
+            "not once",
+            evidence=[entry["id"], *[e["id"] for e in refused[:5]]],
+        )

@@ -1,67 +1,142 @@
-"""What the SIB sends CJIS: valid messages, the right header, unique TCNs, no malformed bookings."""
+"""What the SIB sends CJIS: valid messages, the right header, the subject whole, unique TCNs, and
+nothing for a malformed booking."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 import schemas
-from conformance.harness import Lea, Mocks
+from conformance.finding import expect
+from conformance.harness import Lea
+from conformance.traffic import Traffic, is_for
 
 
 @pytest.mark.requirement("SUB-1")
-def test_every_submission_validates(
-    mocks: Mocks, lea: Lea, oris: list[str], sut_profile: dict[str, Any]
-) -> None:
-    first = lea.booking(oris[0])
-    assert lea.book(first).status_code < 300
-    for ori in oris[:3]:
-        assert lea.book(lea.booking(ori)).status_code < 300
-    mocks.advance(300)
-    repeat = lea.booking(oris[0], person=first["person"], prior=True)
-    lea.book(repeat)
-    sent = mocks.submissions()
-    assert len(sent) >= 4
-    for message in sent:
-        assert schemas.problems("submission", message) == [], message["type1"]
+def test_every_submission_validates(traffic: Traffic, lea: Lea, oris: list[str]) -> None:
+    first = lea.booking(oris[0], days_ago=2)
+    sent = traffic.book_all([first, lea.booking(oris[-1]), lea.booking(oris[1 % len(oris)])])
+    traffic.run(300)
+    traffic.learned(sent[0])
+    repeat = lea.booking(oris[-1], person=first["person"], prior=True)
+    sent += traffic.book_all([repeat, lea.booking(oris[0], days_ago=1)])
+    for s in sent:
+        found = schemas.problems("submission", s.message)
+        expect(
+            not found,
+            f"the {s.tot} {s.tcn} the SIB sent for booking {s.booking['booking_id']} of LEA "
+            f"{s.ori} is not a valid CAR or CPI: " + "; ".join(str(p) for p in found[:3]),
+            evidence=[s.entry["id"]],
+        )
 
 
 @pytest.mark.requirement("SUB-2")
 def test_car_names_the_lea_cjis_and_the_arrest_date(
-    mocks: Mocks, lea: Lea, oris: list[str], sut_profile: dict[str, Any]
+    traffic: Traffic, lea: Lea, oris: list[str], sut_profile: dict[str, Any]
 ) -> None:
-    bookings = [lea.booking(ori) for ori in (oris * 3)[:3]]
-    for booking in bookings:
-        assert lea.book(booking).status_code < 300
-    by_key = {m["prints"]["biometric_key"]: m for m in mocks.submissions() if "prints" in m}
-    for booking in bookings:
-        car = by_key[booking["prints"]["biometric_key"]]
-        assert car["type1"]["tot"] == "CAR"
-        assert car["type1"]["ori"] == booking["ori"], "CAR must carry the booking LEA's ORI"
-        assert car["type2"]["cri"][0] == booking["ori"]
-        assert car["type1"]["dai"] == sut_profile.get("cjis_dai", "WVIAFIS0Z")
-        assert car["type2"]["doa"] == booking["doa"]
-        assert car["type2"]["asl"] == booking["charges"]
+    dai = sut_profile.get("cjis_dai", "WVIAFIS0Z")
+    bookings = [lea.booking(ori, days_ago=d) for ori, d in zip(oris * 3, (0, 3, 6), strict=False)]
+    for s in traffic.book_all(bookings):
+        header, type2 = s.message["type1"], s.message["type2"]
+        said = (
+            f"the {s.tot} {s.tcn} for booking {s.booking['booking_id']} of LEA {s.ori}, "
+            f"arrested {s.booking['doa']},"
+        )
+        evidence = [s.entry["id"]]
+        expect(s.tot == "CAR", f"{said} went as {s.tot}, not as a CAR", evidence=evidence)
+        expect(
+            header.get("ori") == s.ori and type2.get("cri", [None])[0] == s.ori,
+            f"{said} names ORI {header.get('ori')} and CRI {type2.get('cri')}, not the LEA's",
+            evidence=evidence,
+        )
+        expect(
+            header.get("dai") == dai,
+            f"{said} is addressed to {header.get('dai')}, not to CJIS ({dai})",
+            evidence=evidence,
+        )
+        expect(
+            type2.get("doa") == s.booking["doa"],
+            f"{said} carries date of arrest {type2.get('doa')}",
+            evidence=evidence,
+        )
 
 
 @pytest.mark.requirement("SUB-3")
-def test_every_tcn_is_unique(mocks: Mocks, lea: Lea, oris: list[str]) -> None:
-    for i in range(6):
-        assert lea.book(lea.booking(oris[i % len(oris)])).status_code < 300
-    tcns = [m["type1"]["tcn"] for m in mocks.submissions()]
-    assert len(tcns) == 6, f"CJIS took {len(tcns)} of 6 submissions: TCNs {tcns}"
-    assert len(set(tcns)) == 6
+def test_every_tcn_is_unique(traffic: Traffic, lea: Lea, oris: list[str]) -> None:
+    bookings = [lea.booking(oris[i % len(oris)]) for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(traffic.post, bookings))
+
+    def taken() -> list[dict[str, Any]]:
+        return [e for e in traffic.mocks.entries(channel="cjis") if any(
+            is_for(e["message"], b) for b in bookings)]  # fmt: skip
+
+    traffic.watch.until(lambda: len(taken()) >= len(bookings), "forward")
+    entries = taken()
+    tcns = [str(e["tcn"]) for e in entries]
+    expect(
+        len(entries) >= len(bookings) and len(set(tcns)) == len(tcns),
+        f"12 bookings, 6 at a time, reached CJIS as {len(entries)} submissions under "
+        f"{len(set(tcns))} distinct TCNs (CJIS takes a TCN once: a TCN used again loses the "
+        f"booking): {sorted(tcns)}",
+        evidence=[e["id"] for e in entries],
+    )
 
 
 @pytest.mark.requirement("SUB-4")
+@pytest.mark.parametrize("broken", ["date-of-arrest", "sex-code", "no-charges"])
 def test_malformed_booking_is_refused_not_forwarded(
-    mocks: Mocks, lea: Lea, oris: list[str]
+    traffic: Traffic, lea: Lea, oris: list[str], broken: str
 ) -> None:
     booking = lea.booking(oris[0])
-    booking["doa"] = "25/11/2026"
-    booking["person"]["sex"] = "male"
+    field = {"date-of-arrest": "doa", "sex-code": "sex", "no-charges": "charges"}[broken]
+    if broken == "date-of-arrest":
+        booking["doa"] = "25/11/2026"
+    elif broken == "sex-code":
+        booking["person"]["sex"] = "male"
+    else:
+        booking["charges"] = []
     response = lea.book(booking)
-    assert 400 <= response.status_code < 500, response.status_code
-    assert "doa" in response.text or "sex" in response.text, "the answer names no field"
-    assert mocks.submissions() == []
+    said = f"a booking of LEA {booking['ori']} with a malformed {field}"
+    expect(
+        400 <= response.status_code < 500,
+        f"{said} was answered HTTP {response.status_code}, not refused with a 4xx",
+    )
+    expect(field in response.text, f"the SIB refused {said} without naming the field {field!r}")
+    traffic.watch.quiet("forward")
+    sent = traffic.submissions_for(booking)
+    expect(
+        not sent,
+        f"the SIB refused {said} and yet sent CJIS {len(sent)} submission(s) for it",
+        evidence=[e["id"] for e in sent],
+    )
+
+
+@pytest.mark.requirement("SUB-5")
+def test_car_carries_every_alias_and_charge(traffic: Traffic, lea: Lea, oris: list[str]) -> None:
+    people = (lea.synth.person() for _ in range(200))
+    person = next(p for p in people if p.get("aka"))
+    booking = lea.booking(oris[0], person=person, charges=3)
+    sent = traffic.book(booking)
+    type2 = sent.message["type2"]
+    said = f"the CAR {sent.tcn} for booking {booking['booking_id']} of LEA {sent.ori}"
+    for field in ("nam", "dob", "pob", "sex"):
+        expect(
+            type2.get(field) == person[field],
+            f"{said} gives {field} {type2.get(field)!r}; the LEA booked {person[field]!r}",
+            evidence=[sent.entry["id"]],
+        )
+    expect(
+        type2.get("aka") == person["aka"],
+        f"{said} carries aliases {type2.get('aka')}; the LEA booked {person['aka']}",
+        evidence=[sent.entry["id"]],
+    )
+    expect(
+        type2.get("asl") == booking["charges"],
+        f"{said} carries {len(type2.get('asl') or [])} charge(s) "
+        f"{[c.get('ncic') for c in type2.get('asl') or []]}; the LEA booked "
+        f"{[c['ncic'] for c in booking['charges']]}",
+        evidence=[sent.entry["id"]],
+    )

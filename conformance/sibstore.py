@@ -1,0 +1,166 @@
+"""The reference SIB's durable store (SQLite): transactions, subjects' FBI numbers, the deliveries
+taken (for idempotency), and the outbox of messages owed to LEA inboxes.
+
+Everything the SIB owes (a submission CJIS has not taken yet, a message an LEA inbox has not taken
+yet) is in the store before the SIB acknowledges what caused it, so a SIB restarted on the same
+store file resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from protocol.ebts import parse_gmt
+
+__all__ = ["Owed", "Store", "Transaction"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS transactions (
+    tcn TEXT PRIMARY KEY, booking_id TEXT, ori TEXT NOT NULL, biometric_key TEXT,
+    tot TEXT NOT NULL, submitted TEXT, body TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'open',
+    seen TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS subjects (biometric_key TEXT PRIMARY KEY, fbi TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (message_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ori TEXT NOT NULL, message_id TEXT NOT NULL,
+    body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class Transaction:
+    """A submission the SIB sent to CJIS, and what it has heard about it."""
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        self.tcn: str = row[0]
+        self.booking_id: str | None = row[1]
+        self.ori: str = row[2]
+        self.biometric_key: str | None = row[3]
+        self.tot: str = row[4]
+        self.submitted: datetime | None = parse_gmt(row[5]) if row[5] else None
+        self.body: dict[str, Any] = json.loads(row[6])
+        self.state: str = row[7]
+        self.seen: list[str] = json.loads(row[8])
+
+
+class Owed(NamedTuple):
+    """A message owed to an LEA inbox."""
+
+    id: int
+    ori: str
+    message_id: str
+    body: bytes
+    attempts: int
+
+
+class Store:
+    """The SIB's SQLite store; every method is one short, locked statement."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self._db = sqlite3.connect(
+            str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
+        )
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self.run = self.setting("run") or self.set_setting("run", uuid.uuid4().hex[:6].upper())
+
+    def sql(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def setting(self, key: str) -> str | None:
+        rows = self.sql("SELECT value FROM settings WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_setting(self, key: str, value: str) -> str:
+        self.sql("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
+        return value
+
+    def count(self) -> int:
+        """The next number of the TCN counter (never the same twice, across restarts too)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM settings WHERE key = 'count'").fetchone()
+            count = int(row[0]) + 1 if row else 1
+            self._db.execute("INSERT OR REPLACE INTO settings VALUES ('count', ?)", (str(count),))
+        return count
+
+    def add(self, tcn: str, booking: dict[str, Any], tot: str, message: dict[str, Any]) -> None:
+        self.sql(
+            "INSERT INTO transactions (tcn, booking_id, ori, biometric_key, tot, body, state)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'unsent')",
+            (
+                tcn,
+                booking["booking_id"],
+                booking["ori"],
+                booking["prints"]["biometric_key"],
+                tot,
+                json.dumps(message),
+            ),
+        )
+
+    def transaction(self, tcn: str) -> Transaction | None:
+        rows = self.sql("SELECT * FROM transactions WHERE tcn = ?", (tcn,))
+        return Transaction(rows[0]) if rows else None
+
+    def unsent(self) -> list[Transaction]:
+        return [Transaction(r) for r in self.sql("SELECT * FROM transactions WHERE state='unsent'")]
+
+    def set_state(self, tcn: str, state: str, submitted: str | None = None) -> None:
+        if submitted is None:
+            self.sql("UPDATE transactions SET state = ? WHERE tcn = ?", (state, tcn))
+        else:
+            self.sql(
+                "UPDATE transactions SET state = ?, submitted = ? WHERE tcn = ?",
+                (state, submitted, tcn),
+            )
+
+    def saw(self, tx: Transaction, kind: str) -> None:
+        tx.seen.append(kind)
+        self.sql("UPDATE transactions SET seen = ? WHERE tcn = ?", (json.dumps(tx.seen), tx.tcn))
+
+    def fbi_of(self, biometric_key: str) -> str | None:
+        rows = self.sql("SELECT fbi FROM subjects WHERE biometric_key = ?", (biometric_key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_fbi(self, biometric_key: str, fbi: str) -> None:
+        self.sql("INSERT OR REPLACE INTO subjects VALUES (?, ?)", (biometric_key, fbi))
+
+    def first_time(self, message_id: str) -> bool:
+        """Record a delivery; False when it was taken before."""
+        with self._lock:
+            cursor = self._db.execute("INSERT OR IGNORE INTO deliveries VALUES (?)", (message_id,))
+            return cursor.rowcount == 1
+
+    def forget(self, message_id: str) -> None:
+        """Forget a delivery was taken (it was refused after all)."""
+        self.sql("DELETE FROM deliveries WHERE message_id = ?", (message_id,))
+
+    def owe(self, ori: str, message_id: str, body: bytes) -> Owed:
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO outbox (ori, message_id, body) VALUES (?, ?, ?)",
+                (ori, message_id, body),
+            )
+            return Owed(int(cursor.lastrowid or 0), ori, message_id, body, 0)
+
+    def owed(self) -> list[Owed]:
+        rows = self.sql("SELECT id, ori, message_id, body, attempts FROM outbox WHERE done = 0")
+        return [Owed(r[0], r[1], r[2], bytes(r[3]), r[4]) for r in rows]
+
+    def attempted(self, owed: Owed, *, done: bool) -> Owed:
+        attempts = owed.attempts + 1
+        self.sql(
+            "UPDATE outbox SET attempts = ?, done = ? WHERE id = ?", (attempts, int(done), owed.id)
+        )
+        return owed._replace(attempts=attempts)
+
+    def close(self) -> None:
+        self._db.close()
