@@ -184,7 +184,8 @@ def render_html(report: dict[str, Any]) -> str:
     out.append(
         f"<p class='meta'>Run {_e(report['run_id'])} · harness {_e(report['harness_version'])} "
         f"· schemas {_e(report['schemas_digest'][:16])}… · clock {_e(report['clock']['mode'])} "
-        f"(scale {report['clock']['scale']:g}) · wall {_e(report['started']['wall'])} → "
+        f"(scale {report['clock']['scale']:g}) · {_budgets(report)} · "
+        f"wall {_e(report['started']['wall'])} → "
         f"{_e(report['finished']['wall'])} · virtual {_e(report['started']['virtual'])} → "
         f"{_e(report['finished']['virtual'])}</p>"
     )
@@ -197,3 +198,15 @@ def render_html(report: dict[str, Any]) -> str:
         )
     out.append(f"</main><script>{_SCRIPT}</script></body></html>\n")
     return "".join(out)
+
+
+def _budgets(report: dict[str, Any]) -> str:
+    """The run's time budgets and data seed, as the meta line says them."""
+    budgets = report.get("budgets")
+    if not budgets:
+        return "time budgets as the catalog gives them"
+    order = ", random order" if budgets["random_order"] else ""
+    return _e(
+        f"time budgets x{budgets['factor']:g} of the catalog's · run seed "
+        f"{budgets['run_seed']}{order}"
+    )

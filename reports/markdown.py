@@ -44,6 +44,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"SIB **{_cell(report['sut']['name'])}** ({_cell(profile['state'])}, "
         f"{'NFF' if profile['nff'] else 'not NFF'}, routing "
         f"{'on' if profile['message_routing'] else 'off'}); clock {report['clock']['mode']}; "
+        f"time budgets x{report.get('budgets', {}).get('factor', 1.0):g} of the catalog's; "
         f"{'complete' if report['complete'] else 'partial'} run `{report['run_id']}`; "
         f"harness {_cell(report['harness_version'])}; schemas `{report['schemas_digest'][:12]}`.",
         "",

@@ -43,12 +43,13 @@ def _status(outcomes: list[str]) -> str:
     return "passed"
 
 
-def verdict(requirements: list[dict[str, Any]]) -> str:
+def verdict(requirements: list[dict[str, Any]], *, budget_factor: float = 1.0) -> str:
     """The verdict over requirements with their `level` and `status`.
 
     error when nothing could be checked; not conformant when a MUST failed; incomplete when a
-    requirement was not run or could not be carried out; conformant with findings when only
-    SHOULDs failed; conformant otherwise.
+    requirement was not run or could not be carried out, or the time budgets were relaxed
+    (`budget_factor` above 1); conformant with findings when only SHOULDs failed; conformant
+    otherwise.
     """
     statuses = [r["status"] for r in requirements]
     carried_out = [s for s in statuses if s in ("passed", "failed")]
@@ -56,7 +57,7 @@ def verdict(requirements: list[dict[str, Any]]) -> str:
         return "error"
     if any(r["status"] == "failed" and r["level"] == "MUST" for r in requirements):
         return "not-conformant"
-    if "error" in statuses or "not-run" in statuses:
+    if "error" in statuses or "not-run" in statuses or budget_factor > 1:
         return "incomplete"
     if "failed" in statuses:
         return "conformant-with-findings"
@@ -107,7 +108,12 @@ def build_report(
                 "checks": list(requirement["checks"]),
             }
         )
-    outcome = verdict(requirements)
+    budgets = {
+        "factor": float(results.get("budget_factor", 1.0)),
+        "run_seed": int(results.get("run_seed", 0)),
+        "random_order": bool(results.get("random_order", False)),
+    }
+    outcome = verdict(requirements, budget_factor=budgets["factor"])
     report = {
         "run_id": run_id or uuid.uuid4().hex,
         "harness_version": harness_version(),
@@ -118,6 +124,7 @@ def build_report(
             "profile": results["profile"],
         },
         "clock": results["clock"],
+        "budgets": budgets,
         "started": results["started"],
         "finished": results["finished"],
         "verdict": outcome,

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import schemas
 from conformance.catalog import requirements
 from conformance.cli import main
+from conformance.cli.summary import verdict_line
 from conformance.finding import Finding
 from conformance.outcomes import classify
 from conformance.run import check, publish, stage
@@ -329,3 +330,16 @@ def test_render_from_the_json_alone_matches_what_the_run_wrote(
         assert again.read_text() == (folder / name).read_text()
     written = write_all(signed, tmp_path / "written")
     assert set(written) == {"json", *FORMATS}
+
+
+def test_relaxed_budgets_are_never_conformant(
+    results: dict[str, Any], report: dict[str, Any]
+) -> None:
+    assert report["budgets"]["factor"] == 0.1
+    relaxed = build_report({**results, "budget_factor": 2.0, "run_seed": 7}, requirements())
+    assert (relaxed["verdict"], relaxed["budgets"]) == (
+        "incomplete",
+        {"factor": 2.0, "run_seed": 7, "random_order": False},
+    )
+    assert "the time budgets were relaxed (x2)" in verdict_line(relaxed)
+    assert "time budgets x2 of the catalog" in render_html(relaxed)

@@ -68,6 +68,9 @@ def _why(report: dict[str, Any]) -> str:
         parts.append(f"a partial run: {len(ids('not-run').split(', '))} requirements not run")
     if ids("error"):
         parts.append(f"could not be carried out: {ids('error')}")
+    factor = report.get("budgets", {}).get("factor", 1.0)
+    if factor > 1:
+        parts.append(f"the time budgets were relaxed (x{factor:g}); certification uses 1")
     return "; ".join(parts) + "; only a complete run can be conformant"
 
 
