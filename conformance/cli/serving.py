@@ -180,13 +180,14 @@ def _add_serve(subparsers: Any) -> None:
 
 
 def _add_sib(subparsers: Any) -> None:
-    from ..variants import VARIANTS
+    from ..variants import CORRECT, VARIANTS
 
-    variants = ["reference", *VARIANTS]
+    variants = ["reference", *CORRECT, *VARIANTS]
     sib = subparsers.add_parser(
         "sib",
-        help="run the reference SIB or a faulty variant",
-        description="Our SIB, to stand in for yours: the reference one, or a variant that breaks "
+        help="run the reference SIB, another correct design or a faulty variant",
+        description="Our SIB, to stand in for yours: the reference one, another correct design "
+        f"({', '.join(CORRECT)}: each must pass every check), or a faulty variant that breaks "
         "one rule (the suite must catch it).",
     )
     sib.add_argument("--host", default="127.0.0.1", help="the address to bind")
