@@ -17,9 +17,10 @@ from starlette.types import Receive, Scope, Send
 
 import schemas
 
-from .ledger import as_dict
 from .openapi import SUBMISSION_LIMIT, openapi
+from .records import as_dict
 from .service import FaultResponse, MockService
+from .strictjson import JsonRuleError, loads
 
 __all__ = ["Problem", "create_app"]
 
@@ -89,14 +90,49 @@ async def _json_body(request: Request) -> Any:
             )
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as exc:
+        return loads(b"".join(chunks))
+    except JsonRuleError as exc:
+        detail = (
+            "the body is not JSON" if exc.rule == "json" else f"the body is not strict JSON: {exc}"
+        )
         raise Problem(
             400,
             "Bad Request",
-            "the body is not JSON",
-            [{"path": "$", "rule": "json", "message": str(exc)[:300]}],
+            detail,
+            [{"path": exc.path, "rule": exc.rule, "message": exc.message}],
         ) from None
+
+
+_PAGE_LIMIT = 1000
+_PAGE_BYTES = 8 << 20
+"""About the most message bytes one page of `/admin/ledger` or an inbox carries."""
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    """`after` (a cursor from `next`) and `limit` (1..1000) from the query, or a 400."""
+    query = request.query_params
+    values = {"after": 0, "limit": _PAGE_LIMIT}
+    for name, low, high in (("after", 0, 2**62), ("limit", 1, _PAGE_LIMIT)):
+        given = query.get(name)
+        if given is None:
+            continue
+        if not given.isdigit() or not low <= int(given) <= high:
+            raise Problem(
+                400,
+                "Bad Request",
+                f"{name} must be a whole number from {low} to {high}",
+                [{"path": f"$.{name}", "rule": "range", "message": f"{given[:40]!r} is not"}],
+            )
+        values[name] = int(given)
+    return values["after"], values["limit"]
+
+
+def _message(body: str) -> Any:
+    """A ledgered body as JSON, or as the text it is when it is not JSON (a malformed delivery)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
 
 
 class _ConnectionReset(Response):
@@ -192,11 +228,28 @@ def create_app(service: MockService) -> Starlette:
         )
         return JSONResponse({"id": ledger_id}, 202)
 
+    async def inbox(request: Request, channel: str) -> Response:
+        after, limit = _paging(request)
+        page = await service.ledger.page(
+            channel=channel, after=after, limit=limit, max_bytes=_PAGE_BYTES
+        )
+        messages = [
+            {
+                "id": row.id,
+                "virtual_time": row.virtual_time,
+                "tot": row.tot,
+                "tcr": row.tcr,
+                "message": _message(row.body),
+            }
+            for row in page.rows
+        ]
+        return JSONResponse({"messages": messages, "next": page.next})
+
     async def lea_get(request: Request) -> Response:
-        return JSONResponse({"messages": await service.inbox(f"lea:{_ori(request)}")})
+        return await inbox(request, f"lea:{_ori(request)}")
 
     async def dro_inbox(request: Request) -> Response:
-        return JSONResponse({"messages": await service.inbox("dro")})
+        return await inbox(request, "dro")
 
     async def clock(request: Request) -> Response:
         return JSONResponse(service.clock.state())
@@ -229,21 +282,23 @@ def create_app(service: MockService) -> Starlette:
 
     async def ledger(request: Request) -> Response:
         query = request.query_params
-        rows = await service.ledger.messages(
-            tcn=query.get("tcn"), ori=query.get("ori"), channel=query.get("channel")
+        after, limit = _paging(request)
+        page = await service.ledger.page(
+            tcn=query.get("tcn"),
+            ori=query.get("ori"),
+            channel=query.get("channel"),
+            after=after,
+            limit=limit,
+            max_bytes=_PAGE_BYTES,
         )
         entries = []
-        for row in rows:
+        for row in page.rows:
             entry = as_dict(row)
-            body = entry.pop("body")
-            try:
-                entry["message"] = json.loads(str(body))
-            except ValueError:
-                entry["message"] = body
+            entry["message"] = _message(str(entry.pop("body")))
             owed = await service.ledger.delivery(row.id) if row.channel == "sib" else None
             entry["delivery"] = as_dict(owed) if owed is not None else None
             entries.append(entry)
-        return JSONResponse({"entries": entries})
+        return JSONResponse({"entries": entries, "next": page.next})
 
     async def health(request: Request) -> Response:
         return JSONResponse(await service.health())
@@ -272,9 +327,9 @@ def create_app(service: MockService) -> Starlette:
         Route("/cjis/submissions", submissions, methods=["POST"]),
         Route("/ident/searches", ident_searches, methods=["POST"]),
         Route("/lesc/iaq", lesc_iaq, methods=["POST"]),
-        Route("/dro/inbox", dro_inbox, methods=["GET"]),
+        Route("/dro/inbox", admin(dro_inbox), methods=["GET"]),
         Route("/lea/{ori}/inbox", lea_post, methods=["POST"]),
-        Route("/lea/{ori}/inbox", lea_get, methods=["GET"]),
+        Route("/lea/{ori}/inbox", admin(lea_get), methods=["GET"]),
         Route("/admin/clock", admin(clock), methods=["GET"]),
         Route("/admin/clock/advance", admin(advance), methods=["POST"]),
         Route("/admin/scenario", admin(scenario), methods=["GET", "POST"]),
