@@ -52,12 +52,17 @@ def _walk(document: Any, *, depth: bool, scalars: bool) -> None:
                 raise JsonRuleError(path, "max-depth", f"nested deeper than {MAX_DEPTH} levels")
             items = node.items() if isinstance(node, dict) else enumerate(node)
             for key, value in items:
-                where = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
+                where = f"{path}.{_safe(key)}" if isinstance(key, str) else f"{path}[{key}]"
                 if scalars and isinstance(key, str):
                     _scalar(key, where)
                 stack.append((value, level + 1, where))
         elif scalars and isinstance(node, str):
             _scalar(node, path)
+
+
+def _safe(text: str) -> str:
+    """`text` as it can be written out: a lone surrogate as its `\\udXXX` escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _scalar(text: str, path: str) -> None:
