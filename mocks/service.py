@@ -103,6 +103,7 @@ class MockService:
         self.scheduler = Scheduler(self.clock, self._fire)
         self._attempts: dict[str, int] = {}
         self._fbi: OrderedDict[str, str] = OrderedDict()
+        self._advancing = asyncio.Lock()
         self.started = False
 
     # -- life cycle ------------------------------------------------------------------------
@@ -308,7 +309,7 @@ class MockService:
         if not owed:
             return
         self.courier.kick()
-        if self.clock.mode == "manual":
+        if self.clock.mode == "manual" and self.callback:
             # On a manual clock each delivery is tried before time moves on, so what the SIB
             # does with it (routing to an LEA) is stamped with the delivery's own virtual time.
             await self.courier.attempted(owed, 30)
@@ -346,8 +347,9 @@ class MockService:
         `wait` wall seconds) until nothing is owed to the SIB."""
         if seconds < 0:
             raise ValueError(f"$.seconds: {seconds} is negative (rule: minimum 0)")
-        fired = await self.scheduler.run_until(self.clock.now() + timedelta(seconds=seconds))
-        await self._save_clock()
+        async with self._advancing:  # the target instant is read under the lock
+            fired = await self.scheduler.run_until(self.clock.now() + timedelta(seconds=seconds))
+            await self._save_clock()
         return {
             "fired": fired,
             "settled": await self.settled(wait),
@@ -360,7 +362,7 @@ class MockService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while (await self.ledger.owed()).owed:
-            if loop.time() >= deadline:
+            if loop.time() >= deadline or not self.callback:
                 return False
             self.courier.kick()
             await asyncio.sleep(min(0.02, max(0.0, deadline - loop.time())))

@@ -15,7 +15,7 @@ from mocks.clock import VirtualClock
 from mocks.openapi import SUBMISSION_LIMIT, openapi
 from mocks.service import MockService
 from protocol.synthetic import Synthesizer
-from tests.conftest import CALLBACK, MockApi, RecordingSib, booking_car
+from tests.conftest import CALLBACK, MockApi, RecordingSib, booking_car, sib_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -179,7 +179,7 @@ async def test_restart_on_the_same_ledger_delivers_what_is_owed_once(
             scenario=scenario,
             ledger=ledger,
             callback=CALLBACK,
-            transport=httpx.MockTransport(sib),
+            transport=sib_transport(sib),
         )
 
     first = service()
