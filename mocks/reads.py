@@ -103,6 +103,18 @@ class Reads:
         rows = await self._query(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (id,))
         return MessageRow._make(rows[0]) if rows else None
 
+    async def bodies(self, ids: Sequence[str]) -> dict[str, MessageRow]:
+        """The messages with these ids, by id (those not ledgered are missing)."""
+        found: dict[str, MessageRow] = {}
+        for start in range(0, len(ids), 500):
+            chunk = tuple(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._query(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN ({marks})", chunk
+            )
+            found.update((row[1], MessageRow._make(row)) for row in rows)
+        return found
+
     async def pending_timers(self, *, before: float | None = None) -> list[TimerRow]:
         """Timers not yet fired (due before `before`, if given), soonest first."""
         sql = "SELECT id, due, kind, payload FROM timers WHERE state = 'pending'"

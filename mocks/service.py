@@ -20,16 +20,17 @@ from typing import Any
 import httpx
 
 import schemas
-from protocol.ebts import gmt, parse_ebts_date
+from protocol.ebts import gmt, parse_ebts_date, parse_gmt
 
 from .backoff import Backoff
-from .cjis import fbi_for_key, plan_submission
+from .cjis import earliest, fbi_for_key, plan_submission
 from .clock import VirtualClock
 from .courier import Courier
 from .ident import IdentRepository
 from .ledger import Ledger
 from .records import (
     Op,
+    TimerRow,
     delivery_op,
     intake_op,
     message_op,
@@ -187,24 +188,19 @@ class MockService:
             key = await self.key_for_fbi(type2["fbi"])
         case = self.scenario.case(submission, key)
         await self._transient_faults(submission, case, tcn, now)
-        plan = await plan_submission(
-            submission,
-            received=now,
-            scenario=self.scenario,
-            repository=self.repository,
-            key_for_fbi=self.key_for_fbi,
-            case_for=lambda _doc, _key: case,
-        )
-        ops, timers = self._intake_ops(submission, plan, tcn, now)
+        base = now.timestamp()
+        timer_id = f"{tcn}#plan"
+        due = base + earliest(case.timing)
+        ops = [
+            intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now)),
+            timer_op(id=timer_id, due=due, kind="plan", payload=f'{{"tcn":{json.dumps(tcn)}}}'),
+        ]
         try:
             await self.ledger.write(*ops)
         except sqlite3.IntegrityError:
             return Submitted(tcn=tcn, status="duplicate", virtual_time=gmt(now))
         self._attempts.pop(tcn, None)
-        if plan.facts.get("tot") == "CAR" and "fbi" in plan.facts:
-            self._cache_fbi(plan.facts["fbi"], plan.facts["biometric_key"])
-        for due, timer_id in timers:
-            self.scheduler.add(due, timer_id)
+        self.scheduler.add(due, timer_id)
         hang = case.fault("hang")
         if hang is not None:
             await asyncio.sleep(float(hang.get("seconds", 30)))
@@ -230,26 +226,41 @@ class MockService:
                 )
                 raise FaultResponse(kind, tcn, attempt)
 
-    def _intake_ops(
-        self, submission: dict[str, Any], plan: Any, tcn: str, now: datetime
-    ) -> tuple[list[Op], list[tuple[float, str]]]:
-        """The submission (strict: one per TCN), its facts and its timers, as ledger writes."""
-        base = now.timestamp()
-        ops = [intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now))]
-        facts = plan.facts
-        if facts.get("tot") == "CAR" and "fbi" in facts:
-            ops.append(state_op(f"fbi:{facts['fbi']}", facts["biometric_key"]))
-        ops.append(state_op(f"facts:{tcn}", json.dumps(facts, sort_keys=True)))
+    async def _plan(self, rows: list[TimerRow]) -> tuple[list[Op], list[tuple[float, str]]]:
+        """Plan the submissions whose first timer fell due: their steps become timers."""
+        ops: list[Op] = []
         timers: list[tuple[float, str]] = []
-        lea = _text(_part(submission, "type1").get("ori"))
-        for i, step in enumerate(plan.steps):
-            timer_id = f"{tcn}#{i:02d}"
-            due = base + step.delay
-            payload = {"step": step._asdict(), "tcn": tcn, "lea": lea}
-            ops.append(
-                timer_op(id=timer_id, due=due, kind=step.action, payload=json.dumps(payload))
+        found = await self.ledger.bodies([f"in:{json.loads(r.payload)['tcn']}" for r in rows])
+        for row in rows:
+            ops.append(timer_done_op(row.id))
+            tcn: str = json.loads(row.payload)["tcn"]
+            taken = found.get(f"in:{tcn}")
+            if taken is None:
+                continue
+            submission = json.loads(taken.body)
+            received = parse_gmt(taken.virtual_time)
+            plan = await plan_submission(
+                submission,
+                received=received,
+                scenario=self.scenario,
+                repository=self.repository,
+                key_for_fbi=self.key_for_fbi,
             )
-            timers.append((due, timer_id))
+            facts = plan.facts
+            if facts.get("tot") == "CAR" and "fbi" in facts:
+                self._cache_fbi(facts["fbi"], facts["biometric_key"])
+                ops.append(state_op(f"fbi:{facts['fbi']}", facts["biometric_key"]))
+            ops.append(state_op(f"facts:{tcn}", json.dumps(facts, sort_keys=True)))
+            lea = _text(_part(submission, "type1").get("ori"))
+            base = received.timestamp()
+            for i, step in enumerate(plan.steps):
+                timer_id = f"{tcn}#{i:02d}"
+                due = base + step.delay
+                payload = {"step": step._asdict(), "tcn": tcn, "lea": lea}
+                ops.append(
+                    timer_op(id=timer_id, due=due, kind=step.action, payload=json.dumps(payload))
+                )
+                timers.append((due, timer_id))
         return ops, timers
 
     def _message_op(
@@ -285,9 +296,11 @@ class MockService:
         now = self.clock.now()
         stamp = gmt(now)
         wall = time.time()
-        ops: list[Op] = []
+        ops, planned = await self._plan([r for r in rows if r.kind == "plan"])
         owed: list[str] = []
         for row in rows:
+            if row.kind == "plan":
+                continue
             payload = json.loads(row.payload)
             step = payload["step"]
             tcn: str = payload["tcn"]
@@ -306,6 +319,8 @@ class MockService:
                 owed.append(message_id)
             ops.append(timer_done_op(row.id))
         await self.ledger.write(*ops)
+        for due, timer_id in planned:
+            self.scheduler.add(due, timer_id)
         if not owed:
             return
         self.courier.kick()
