@@ -5,7 +5,8 @@ pages the rows that are due out of the ledger, a bounded number at a time, and p
 delivery the SIB does not take (a connection error, a 5xx, 408, 425 or 429) is tried again after
 the one capped exponential back-off (`mocks.backoff.Backoff`), for as long as it takes: its attempts
 and the wall time of its next attempt are written to the ledger after each try, so a restarted mock
-resumes where it stopped. Only the deliveries being posted are held in memory.
+resumes where it stopped. Only the deliveries being posted are held in memory. Any other 4xx is
+the SIB refusing that message for good: it is settled, its `last_error` naming the status.
 
 Each delivery carries `X-Interop-Message-Id` (a SIB de-duplicates by it), `X-Interop-Virtual-Time`
 and `X-Interop-Tot`. The deliveries of one submission go in the order they were owed: a later one
@@ -168,8 +169,9 @@ class Courier:
             started += 1
         return started
 
-    async def _post(self, row: OwedRow, target: str) -> str | None:
-        """Post once; None when the SIB took it, else why not."""
+    async def _post(self, row: OwedRow, target: str) -> tuple[bool, str | None]:
+        """Post once: whether the SIB answered for good (2xx, or a 4xx refusing this message),
+        and what went wrong if anything."""
         assert self._client is not None
         headers = {
             "content-type": "application/json",
@@ -181,26 +183,25 @@ class Courier:
         try:
             response = await self._client.post(target, content=row.body.encode(), headers=headers)
         except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}"[:300] or type(exc).__name__
+            return False, f"{type(exc).__name__}: {exc}"[:300]
         status = response.status_code
         if status >= 500 or status in _RETRY_STATUS:
-            return f"HTTP {status}"
-        return None
+            return False, f"HTTP {status}"
+        return True, None if status < 300 else f"HTTP {status}"
 
     async def _attempt(self, row: OwedRow) -> None:
         attempt = row.attempts + 1
         taken = False
         try:
             target = row.target or self._target() or ""
-            error = await self._post(row, target)
-            taken = error is None
+            taken, error = await self._post(row, target)
             if taken:
                 for _ in range(row.copies - 1):
                     await self._post(row, target)
                 self.delivered += 1
                 self._failing = False
                 op = delivery_result_op(
-                    message_id=row.message_id, state="delivered", attempts=attempt, error=None
+                    message_id=row.message_id, state="delivered", attempts=attempt, error=error
                 )
             else:
                 self.retried += 1

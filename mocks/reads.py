@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .records import TABLES, DeliveryRow, MessageRow, OwedRow, TimerRow
+from .scheduler import Timer
 
 __all__ = ["Owed", "Page", "Reads"]
 
@@ -124,6 +125,22 @@ class Reads:
             params = (before,)
         rows = await self._query(sql + " ORDER BY due, id", params)
         return [TimerRow._make(row) for row in rows]
+
+    async def timer_page(self, after: tuple[float, str] | None, limit: int) -> list[Timer]:
+        """Pending timers after `(due, id)` `after` (all when None), soonest first, at most
+        `limit` (a scheduler pages them in by due time)."""
+        sql = "SELECT due, id FROM timers WHERE state = 'pending'"
+        params: tuple[object, ...] = ()
+        if after is not None:
+            sql += " AND (due, id) > (?, ?)"
+            params = after
+        rows = await self._query(sql + " ORDER BY due, id LIMIT ?", (*params, limit))
+        return [Timer(float(due), str(id)) for due, id in rows]
+
+    async def pending_timer_count(self) -> int:
+        """How many timers are pending."""
+        rows = await self._query("SELECT count(*) FROM timers WHERE state = 'pending'")
+        return int(rows[0][0])
 
     async def timers(self, ids: Sequence[str]) -> list[TimerRow]:
         """The timers with these ids, in any state, soonest first (to fire a batch)."""

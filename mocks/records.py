@@ -62,7 +62,6 @@ CREATE TABLE IF NOT EXISTS timers (
     payload TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending'
 );
-CREATE INDEX IF NOT EXISTS timers_state_due ON timers (state, due);
 CREATE TABLE IF NOT EXISTS deliveries (
     message_id TEXT PRIMARY KEY,
     target TEXT NOT NULL,
@@ -83,6 +82,8 @@ CREATE TABLE IF NOT EXISTS state (
 
 _INDEXES = """
 DROP INDEX IF EXISTS deliveries_state;
+DROP INDEX IF EXISTS timers_state_due;
+CREATE INDEX IF NOT EXISTS timers_due ON timers (state, due, id);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_due) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries (order_key) WHERE state = 'pending';
 """
@@ -106,7 +107,7 @@ def migrations(version: int) -> str:
     again, since nothing is ever lost.
     """
     if version == 1:
-        return _FROM_1 + _INDEXES
+        return SCHEMA + _FROM_1 + _INDEXES
     return SCHEMA + _INDEXES
 
 

@@ -101,7 +101,7 @@ class MockService:
             backoff=backoff,
             workers=courier_workers,
         )
-        self.scheduler = Scheduler(self.clock, self._fire)
+        self.scheduler = Scheduler(self.clock, self._fire, source=self.ledger)
         self._attempts: dict[str, int] = {}
         self._fbi: OrderedDict[str, str] = OrderedDict()
         self._advancing = asyncio.Lock()
@@ -119,13 +119,12 @@ class MockService:
             resumed = VirtualClock.restore(snapshot)
             if resumed.mode == self.clock.mode and resumed.scale == self.clock.scale:
                 self.clock = resumed
-                self.scheduler = Scheduler(self.clock, self._fire)
+                self.scheduler = Scheduler(self.clock, self._fire, source=self.ledger)
         stored = await self.ledger.state("scenario")
         if stored is not None and not self._scenario_given:
             self._use_scenario(Scenario(json.loads(stored)))
         await self._save_clock()
-        for timer in await self.ledger.pending_timers():
-            self.scheduler.add(timer.due, timer.id)
+        await self.scheduler.resume()
         await self.courier.start()
         await self.scheduler.start()
         self.started = True
@@ -402,7 +401,7 @@ class MockService:
         await self.ledger.reset()
         self._attempts.clear()
         self._fbi.clear()
-        self.scheduler = Scheduler(self.clock, self._fire)
+        self.scheduler = Scheduler(self.clock, self._fire, source=self.ledger)
         await self._save_clock()
         await self.ledger.write(state_op("scenario", json.dumps(self.scenario.document)))
         await self.courier.start()
