@@ -72,6 +72,11 @@ def _check(ref: str, document: Any, what: str) -> None:
 
 
 async def _json_body(request: Request) -> Any:
+    return (await _json_and_text(request))[0]
+
+
+async def _json_and_text(request: Request) -> tuple[Any, str]:
+    """The body parsed strictly, and its text as received (for the ledger)."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -89,8 +94,11 @@ async def _json_body(request: Request) -> Any:
                 413, "Content Too Large", f"the body is over {SUBMISSION_LIMIT} bytes (rule: limit)"
             )
         chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
-        return loads(b"".join(chunks))
+        return loads(raw), raw.decode("utf-8")
+    except UnicodeDecodeError:  # UTF-16 or UTF-32 JSON: the ledger keeps it re-encoded
+        return loads(raw), json.dumps(loads(raw))
     except JsonRuleError as exc:
         detail = (
             "the body is not JSON" if exc.rule == "json" else f"the body is not strict JSON: {exc}"
@@ -168,7 +176,7 @@ def create_app(service: MockService) -> Starlette:
         return guarded
 
     async def submissions(request: Request) -> Response:
-        body = await _json_body(request)
+        body, text = await _json_and_text(request)
         header = body.get("type1") if isinstance(body, dict) else None
         tcn = header.get("tcn") if isinstance(header, dict) else None
         found = schemas.problems("common.json#/$defs/tcn", tcn)
@@ -185,7 +193,7 @@ def create_app(service: MockService) -> Starlette:
                 errors,
             )
         try:
-            ack = await service.submit(body)
+            ack = await service.submit(body, text=text)
         except FaultResponse as fault:
             if fault.kind == "connection-reset":
                 return _ConnectionReset()
@@ -338,8 +346,33 @@ def create_app(service: MockService) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
-    return Starlette(
+    app = _MockApp(
         routes=routes,
         exception_handlers={Problem: problem, HTTPException: http_problem},
         lifespan=lifespan,
     )
+    app.submissions = submissions
+    return app
+
+
+class _MockApp(Starlette):
+    """Starlette, with `POST /cjis/submissions` (the hot path) taken straight to its handler."""
+
+    submissions: _Handler | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.submissions
+        if (
+            handler is None
+            or scope["type"] != "http"
+            or scope["path"] != "/cjis/submissions"
+            or scope["method"] != "POST"
+        ):
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        try:
+            response = await handler(Request(scope, receive))
+        except Problem as problem:
+            response = problem.response()
+        await response(scope, receive, send)

@@ -171,8 +171,9 @@ class MockService:
         if len(self._fbi) > _FBI_CACHED:
             self._fbi.popitem(last=False)
 
-    async def submit(self, submission: dict[str, Any]) -> Submitted:
-        """Take a CAR or CPI whose `$.type1.tcn` is valid: ledger it, plan its responses, ack it.
+    async def submit(self, submission: dict[str, Any], *, text: str | None = None) -> Submitted:
+        """Take a CAR or CPI whose `$.type1.tcn` is valid: ledger it (`text`: as received, else
+        re-encoded), plan its responses when its first timer falls due, ack it.
 
         A TCN already taken is acknowledged again as a duplicate and starts nothing new. Raises
         `FaultResponse` when the scenario injects a failure into this answer.
@@ -191,7 +192,7 @@ class MockService:
         timer_id = f"{tcn}#plan"
         due = base + earliest(case.timing)
         ops = [
-            intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now)),
+            intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text)),
             timer_op(id=timer_id, due=due, kind="plan", payload=f'{{"tcn":{json.dumps(tcn)}}}'),
         ]
         try:
