@@ -161,11 +161,13 @@ def versus_prism(folder: Path, prism: str | None, seconds: float, repeat: int) -
     with _ours(folder, port, "realtime", folder / "versus.sqlite3"):
         if prism is None:
             print("   Prism: not found (npm install @stoplight/prism-cli; or --prism PATH)")
+        _wrk(f"http://127.0.0.1:{port}", _script(folder, "warm"), 3)  # not counted
         for n in range(repeat):
             ours.append(_wrk(f"http://127.0.0.1:{port}", _script(folder, f"o{n}"), seconds))
             if prism is not None:
                 with _prism(folder, prism, prism_port):
                     url = f"http://127.0.0.1:{prism_port}"
+                    _wrk(url, _script(folder, f"w{n}"), 3)  # not counted: Node warms up
                     theirs.append(_wrk(url, _script(folder, f"p{n}"), seconds))
     for name, runs in (("interop serve", ours), ("Prism", theirs)):
         if runs:

@@ -382,6 +382,9 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(run=_cmd_report)
     listing = sub.add_parser("schemas", help="list the schemas and their digest")
     listing.set_defaults(run=_cmd_schemas)
+    from .replay import add_command as add_replay  # interop replay (its own module)
+
+    add_replay(sub)
     return parser
 
 

@@ -23,7 +23,10 @@ from typing import NamedTuple, Protocol
 
 from mocks.clock import VirtualClock
 
-__all__ = ["LATENESS_KEPT", "WINDOW", "Scheduler", "Timer", "TimerSource"]
+__all__ = ["LATENESS_KEPT", "RUNNER_BATCH", "WINDOW", "Scheduler", "Timer", "TimerSource"]
+
+RUNNER_BATCH = 1000
+"""The most timers the runner (realtime, scaled) hands to `fire` at once; the rest follow."""
 
 WINDOW = 50_000
 """With a `TimerSource`, about how many of the soonest timers are held in memory (at most 2x)."""
@@ -253,11 +256,11 @@ class Scheduler:
         await self._refill()
         return True
 
-    def _pop_through(self, until: float) -> list[Timer]:
-        """Pop every live timer due at or before `until`, in due order."""
+    def _pop_through(self, until: float, limit: int | None = None) -> list[Timer]:
+        """Pop every live timer due at or before `until` (at most `limit`), in due order."""
         heap, live = self._heap, self._live
         batch: list[Timer] = []
-        while heap and heap[0][0] <= until:
+        while heap and heap[0][0] <= until and (limit is None or len(batch) < limit):
             due, seq, id = heapq.heappop(heap)
             if live.get(id) == seq:
                 del live[id]
@@ -300,7 +303,7 @@ class Scheduler:
                     timeout.cancel()
                 continue
             now = clock.timestamp()
-            batch = self._pop_through(now)
+            batch = self._pop_through(now, RUNNER_BATCH)
             scale = clock.scale
             self.lateness.extend((now - timer.due) / scale for timer in batch)
             await self._fire_logged(batch)
