@@ -299,12 +299,13 @@ def create_app(service: MockService) -> Starlette:
             limit=limit,
             max_bytes=_PAGE_BYTES,
         )
+        owed = await service.ledger.deliveries([r.id for r in page.rows if r.channel == "sib"])
         entries = []
         for row in page.rows:
             entry = as_dict(row)
             entry["message"] = _message(str(entry.pop("body")))
-            owed = await service.ledger.delivery(row.id) if row.channel == "sib" else None
-            entry["delivery"] = as_dict(owed) if owed is not None else None
+            delivery = owed.get(row.id) if row.channel == "sib" else None
+            entry["delivery"] = as_dict(delivery) if delivery is not None else None
             entries.append(entry)
         return JSONResponse({"entries": entries, "next": page.next})
 

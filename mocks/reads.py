@@ -198,6 +198,18 @@ class Reads:
         count, retrying, oldest = rows[0]
         return Owed(int(count), int(retrying), None if oldest is None else float(oldest))
 
+    async def deliveries(self, ids: Sequence[str]) -> dict[str, DeliveryRow]:
+        """The deliveries of these messages, by message id (messages owed to no one are missing)."""
+        found: dict[str, DeliveryRow] = {}
+        for start in range(0, len(ids), 500):
+            chunk = tuple(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._query(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE message_id IN ({marks})", chunk
+            )
+            found.update((row[0], DeliveryRow._make(row)) for row in rows)
+        return found
+
     async def delivery(self, message_id: str) -> DeliveryRow | None:
         """The delivery of this message in whatever state, or None."""
         rows = await self._query(
