@@ -193,15 +193,21 @@ async def plan_submission(
     repository: IdentRepository,
     key_for_fbi: Callable[[str], Awaitable[str | None]],
     case_for: Callable[[dict[str, Any], str | None], Case] | None = None,
+    valid: bool = False,
 ) -> Plan:
-    """Plan everything a submission with a valid TCN starts.
+    """Plan everything a submission with a valid TCN starts (`valid`: already found to be a
+    valid CAR or CPI, at intake).
 
     `key_for_fbi` looks up the biometric key of an FBI number on file (for a CPI).
     """
     build = _Builder(submission)
     tot = submission["type1"].get("tot")
     accepted = tot in ("CAR", "CPI")
-    found = schemas.problems(str(tot).lower() if accepted else "submission", submission)
+    found = (
+        []
+        if valid and accepted
+        else schemas.problems(str(tot).lower() if accepted else "submission", submission)
+    )
     key: str | None = None
     if not found and tot == "CPI":
         key = await key_for_fbi(submission["type2"]["fbi"])

@@ -172,8 +172,9 @@ class MockService:
             self._fbi.popitem(last=False)
 
     async def submit(self, submission: dict[str, Any], *, text: str | None = None) -> Submitted:
-        """Take a CAR or CPI whose `$.type1.tcn` is valid: ledger it (`text`: as received, else
-        re-encoded), plan its responses when its first timer falls due, ack it.
+        """Take a CAR or CPI whose `$.type1.tcn` is valid: validate it, ledger it (`text`: as
+        received, else re-encoded), ack it; its responses (an ERRT for an invalid one) are planned
+        when its first timer falls due.
 
         A TCN already taken is acknowledged again as a duplicate and starts nothing new. Raises
         `FaultResponse` when the scenario injects a failure into this answer.
@@ -188,12 +189,14 @@ class MockService:
             key = await self.key_for_fbi(type2["fbi"])
         case = self.scenario.case(submission, key)
         await self._transient_faults(submission, case, tcn, now)
+        tot = _part(submission, "type1").get("tot")
+        valid = tot in ("CAR", "CPI") and not schemas.problems(str(tot).lower(), submission)
         base = now.timestamp()
         timer_id = f"{tcn}#plan"
         due = base + earliest(case.timing)
         ops = [
             intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text)),
-            timer_op(id=timer_id, due=due, kind="plan", payload=f'{{"tcn":{json.dumps(tcn)}}}'),
+            timer_op(id=timer_id, due=due, kind="plan", payload=json.dumps([tcn, valid])),
         ]
         try:
             await self.ledger.write(*ops)
@@ -230,12 +233,12 @@ class MockService:
         """Plan the submissions whose first timer fell due: their steps become timers."""
         ops: list[Op] = []
         timers: list[tuple[float, str]] = []
-        found = await self.ledger.bodies([f"in:{json.loads(r.payload)['tcn']}" for r in rows])
+        found = await self.ledger.bodies([f"in:{json.loads(r.payload)[0]}" for r in rows])
         for n, row in enumerate(rows, 1):
             if n % 32 == 0:
                 await asyncio.sleep(0)  # planning is CPU work: let requests in between
             ops.append(timer_done_op(row.id))
-            tcn: str = json.loads(row.payload)["tcn"]
+            tcn, valid = json.loads(row.payload)
             taken = found.get(f"in:{tcn}")
             if taken is None:
                 continue
@@ -247,6 +250,7 @@ class MockService:
                 scenario=self.scenario,
                 repository=self.repository,
                 key_for_fbi=self.key_for_fbi,
+                valid=valid,
             )
             facts = plan.facts
             if facts.get("tot") == "CAR" and "fbi" in facts:
