@@ -204,7 +204,10 @@ def create_app(service: MockService) -> Starlette:
                 f"injected by the scenario: {fault}",
                 headers={"retry-after": "1"} if status == 503 else None,
             ) from None
-        return JSONResponse(dict(ack), 202)
+        # The TCN and the time hold only JSON-safe characters (their schemas' patterns).
+        tcn, status, when = ack["tcn"], ack["status"], ack["virtual_time"]
+        body = f'{{"tcn":"{tcn}","status":"{status}","virtual_time":"{when}"}}'
+        return Response(body.encode(), 202, media_type="application/json")
 
     async def ident_searches(request: Request) -> Response:
         body = await _json_body(request)

@@ -8,6 +8,7 @@ restarted on the same ledger delivers every response it owes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import time
@@ -56,6 +57,12 @@ def _text(value: Any) -> str | None:
 def _part(document: Any, key: str) -> dict[str, Any]:
     value = document.get(key) if isinstance(document, dict) else None
     return value if isinstance(value, dict) else {}
+
+
+@functools.lru_cache(maxsize=4)
+def _gmt(when: datetime) -> str:
+    """`gmt(when)`, remembered: submissions arriving within one virtual second share it."""
+    return gmt(when)
 
 
 class Submitted(dict[str, Any]):
@@ -201,13 +208,13 @@ class MockService:
         try:
             await self.ledger.write(*ops)
         except sqlite3.IntegrityError:
-            return Submitted(tcn=tcn, status="duplicate", virtual_time=gmt(now))
+            return Submitted(tcn=tcn, status="duplicate", virtual_time=_gmt(now))
         self._attempts.pop(tcn, None)
         self.scheduler.add(due, timer_id)
         hang = case.fault("hang")
         if hang is not None:
             await asyncio.sleep(float(hang.get("seconds", 30)))
-        return Submitted(tcn=tcn, status="accepted", virtual_time=gmt(now))
+        return Submitted(tcn=tcn, status="accepted", virtual_time=_gmt(now))
 
     async def _transient_faults(
         self, submission: dict[str, Any], case: Any, tcn: str, now: datetime
@@ -291,7 +298,7 @@ class MockService:
             tcn=own if direction == "out" else about,
             tcr=about if direction == "out" else _text(header.get("tcr")),
             ori=lea or _text(header.get("ori")),
-            virtual_time=gmt(when),
+            virtual_time=_gmt(when),
             body=body if body is not None else json.dumps(message),
         )
 
