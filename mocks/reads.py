@@ -222,6 +222,16 @@ class Reads:
         rows = await self._query("SELECT value FROM state WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
+    async def states(self, keys: Sequence[str]) -> dict[str, str]:
+        """The values stored under these keys, by key (keys with none are missing)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = tuple(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._query(f"SELECT key, value FROM state WHERE key IN ({marks})", chunk)
+            found.update((str(k), str(v)) for k, v in rows)
+        return found
+
     async def counts(self) -> dict[str, int]:
         """Rows per table (for `/health` and the benchmark)."""
         sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in TABLES)

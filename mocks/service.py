@@ -236,11 +236,32 @@ class MockService:
                 )
                 raise FaultResponse(kind, tcn, attempt)
 
+    async def _fbi_on_file(self, submissions: list[Any]) -> dict[str, str | None]:
+        """The FBI numbers a batch of submissions may look up, read from the ledger at once
+        (None: not on file before this batch)."""
+        numbers = set()
+        for submission in submissions:
+            key = _part(submission, "prints").get("biometric_key")
+            if isinstance(key, str):
+                numbers.add(fbi_for_key(self.scenario.seed, key))
+            fbi = _part(submission, "type2").get("fbi")
+            if isinstance(fbi, str):
+                numbers.add(fbi)
+        stored = await self.ledger.states([f"fbi:{n}" for n in sorted(numbers)])
+        return {n: stored.get(f"fbi:{n}") for n in numbers}
+
     async def _plan(self, rows: list[TimerRow]) -> tuple[list[Op], list[tuple[float, str]]]:
         """Plan the submissions whose first timer fell due: their steps become timers."""
         ops: list[Op] = []
         timers: list[tuple[float, str]] = []
         found = await self.ledger.bodies([f"in:{json.loads(r.payload)[0]}" for r in rows])
+        on_file = await self._fbi_on_file([json.loads(m.body) for m in found.values()])
+
+        async def key_for_fbi(fbi: str) -> str | None:
+            if fbi in on_file and fbi not in self._fbi:
+                return on_file[fbi]
+            return await self.key_for_fbi(fbi)
+
         for n, row in enumerate(rows, 1):
             if n % 32 == 0:
                 await asyncio.sleep(0)  # planning is CPU work: let requests in between
@@ -256,7 +277,7 @@ class MockService:
                 received=received,
                 scenario=self.scenario,
                 repository=self.repository,
-                key_for_fbi=self.key_for_fbi,
+                key_for_fbi=key_for_fbi,
                 valid=valid,
             )
             facts = plan.facts
