@@ -258,9 +258,10 @@ class MockService:
         on_file = await self._fbi_on_file([json.loads(m.body) for m in found.values()])
 
         async def key_for_fbi(fbi: str) -> str | None:
-            if fbi in on_file and fbi not in self._fbi:
+            known = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
+            if known is None and fbi in on_file:
                 return on_file[fbi]
-            return await self.key_for_fbi(fbi)
+            return known or await self.key_for_fbi(fbi)
 
         for n, row in enumerate(rows, 1):
             if n % 32 == 0:
