@@ -31,6 +31,8 @@ __all__ = ["Courier"]
 
 _log = logging.getLogger("interop.courier")
 _RETRY_STATUS = frozenset({408, 425, 429})
+_STOP_WAIT = 10.0
+"""Wall seconds `stop` waits for the courier's tasks to end."""
 _IDLE_POLL = 1.0
 """Longest wall wait between two looks at the ledger when nothing wakes the courier."""
 
@@ -80,7 +82,12 @@ class Courier:
         tasks = [t for t in (pump, *self._inflight.values()) if t is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=_STOP_WAIT)
+            if stuck:
+                _log.warning(
+                    "%d delivery task(s) did not stop; what they owe stays owed", len(stuck)
+                )
         self._inflight.clear()
         self._keys.clear()
         for waiter in self._waiters.values():
