@@ -61,6 +61,7 @@ class Courier:
         self.workers = workers
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._keys: set[str] = set()
+        self._finished: set[str] = set()  # settled since the pump last looked at the ledger
         self._waiters: dict[str, asyncio.Future[bool]] = {}
         self._failing = False
         self._wake = asyncio.Event()
@@ -161,6 +162,7 @@ class Courier:
         free = self.workers - len(self._inflight)
         if free <= 0:
             return 0
+        self._finished.clear()
         rows = await self._ledger.due_deliveries(
             self._wall(), free + len(self._inflight), any_target=bool(self._target())
         )
@@ -168,7 +170,12 @@ class Courier:
         for row in rows:
             if started >= free:
                 break
-            if row.message_id in self._inflight or row.order_key in self._keys:
+            # A delivery settled while the query ran may come back from before it settled.
+            if (
+                row.message_id in self._inflight
+                or row.order_key in self._keys
+                or row.message_id in self._finished
+            ):
                 continue
             self._keys.add(row.order_key)
             task = asyncio.create_task(self._attempt(row), name=f"interop.courier.{row.tot}")
@@ -228,6 +235,7 @@ class Courier:
         except Exception:
             _log.exception("delivery of %s failed unexpectedly; it stays owed", row.message_id)
         finally:
+            self._finished.add(row.message_id)
             self._inflight.pop(row.message_id, None)
             self._keys.discard(row.order_key)
             waiter = self._waiters.pop(row.message_id, None)
