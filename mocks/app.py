@@ -20,9 +20,10 @@ from wire import MEDIA_TYPE
 from wire.ansi_nist import WireError
 from wire.codec import decode
 
-from .ledger import as_dict
 from .openapi import SUBMISSION_LIMIT, openapi
+from .records import as_dict
 from .service import FaultResponse, MockService
+from .strictjson import JsonRuleError, loads
 
 __all__ = ["Problem", "create_app"]
 
@@ -74,6 +75,11 @@ def _check(ref: str, document: Any, what: str) -> None:
 
 
 async def _json_body(request: Request) -> Any:
+    return (await _json_and_text(request))[0]
+
+
+async def _json_and_text(request: Request) -> tuple[Any, str]:
+    """The body parsed strictly, and its text as received (for the ledger)."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -91,14 +97,20 @@ async def _json_body(request: Request) -> Any:
                 413, "Content Too Large", f"the body is over {SUBMISSION_LIMIT} bytes (rule: limit)"
             )
         chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as exc:
+        return loads(raw), raw.decode("utf-8")
+    except UnicodeDecodeError:  # UTF-16 or UTF-32 JSON: the ledger keeps it re-encoded
+        return loads(raw), json.dumps(loads(raw))
+    except JsonRuleError as exc:
+        detail = (
+            "the body is not JSON" if exc.rule == "json" else f"the body is not strict JSON: {exc}"
+        )
         raise Problem(
             400,
             "Bad Request",
-            "the body is not JSON",
-            [{"path": "$", "rule": "json", "message": str(exc)[:300]}],
+            detail,
+            [{"path": exc.path, "rule": exc.rule, "message": exc.message}],
         ) from None
 
 
@@ -121,9 +133,47 @@ async def _ebts_body(request: Request) -> Any:
 
 async def _body(request: Request) -> Any:
     """The JSON document of a request: JSON, or (the EBTS wire) an encoded transaction decoded."""
+    return (await _body_and_text(request))[0]
+
+
+async def _body_and_text(request: Request) -> tuple[Any, str | None]:
+    """`_body`, and the JSON text as received (None for an encoded transaction: the ledger
+    writes its decoded document)."""
     if request.headers.get("content-type", "").startswith(MEDIA_TYPE):
-        return await _ebts_body(request)
-    return await _json_body(request)
+        return await _ebts_body(request), None
+    return await _json_and_text(request)
+
+
+_PAGE_LIMIT = 1000
+_PAGE_BYTES = 8 << 20
+"""About the most message bytes one page of `/admin/ledger` or an inbox carries."""
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    """`after` (a cursor from `next`) and `limit` (1..1000) from the query, or a 400."""
+    query = request.query_params
+    values = {"after": 0, "limit": _PAGE_LIMIT}
+    for name, low, high in (("after", 0, 2**62), ("limit", 1, _PAGE_LIMIT)):
+        given = query.get(name)
+        if given is None:
+            continue
+        if not given.isdigit() or not low <= int(given) <= high:
+            raise Problem(
+                400,
+                "Bad Request",
+                f"{name} must be a whole number from {low} to {high}",
+                [{"path": f"$.{name}", "rule": "range", "message": f"{given[:40]!r} is not"}],
+            )
+        values[name] = int(given)
+    return values["after"], values["limit"]
+
+
+def _message(body: str) -> Any:
+    """A ledgered body as JSON, or as the text it is when it is not JSON (a malformed delivery)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
 
 
 class _ConnectionReset(Response):
@@ -159,7 +209,7 @@ def create_app(service: MockService) -> Starlette:
         return guarded
 
     async def submissions(request: Request) -> Response:
-        body = await _body(request)
+        body, text = await _body_and_text(request)
         header = body.get("type1") if isinstance(body, dict) else None
         tcn = header.get("tcn") if isinstance(header, dict) else None
         found = schemas.problems("common.json#/$defs/tcn", tcn)
@@ -176,7 +226,7 @@ def create_app(service: MockService) -> Starlette:
                 errors,
             )
         try:
-            ack = await service.submit(body)
+            ack = await service.submit(body, text=text)
         except FaultResponse as fault:
             if fault.kind == "connection-reset":
                 return _ConnectionReset()
@@ -189,7 +239,10 @@ def create_app(service: MockService) -> Starlette:
                 f"injected by the scenario: {fault}",
                 headers={"retry-after": "1"} if status == 503 else None,
             ) from None
-        return JSONResponse(dict(ack), 202)
+        # The TCN and the time hold only JSON-safe characters (their schemas' patterns).
+        tcn, status, when = ack["tcn"], ack["status"], ack["virtual_time"]
+        body = f'{{"tcn":"{tcn}","status":"{status}","virtual_time":"{when}"}}'
+        return Response(body.encode(), 202, media_type="application/json")
 
     async def ident_searches(request: Request) -> Response:
         body = await _json_body(request)
@@ -224,11 +277,28 @@ def create_app(service: MockService) -> Starlette:
         )
         return JSONResponse({"id": ledger_id}, 202)
 
+    async def inbox(request: Request, channel: str) -> Response:
+        after, limit = _paging(request)
+        page = await service.ledger.page(
+            channel=channel, after=after, limit=limit, max_bytes=_PAGE_BYTES
+        )
+        messages = [
+            {
+                "id": row.id,
+                "virtual_time": row.virtual_time,
+                "tot": row.tot,
+                "tcr": row.tcr,
+                "message": _message(row.body),
+            }
+            for row in page.rows
+        ]
+        return JSONResponse({"messages": messages, "next": page.next})
+
     async def lea_get(request: Request) -> Response:
-        return JSONResponse({"messages": await service.inbox(f"lea:{_ori(request)}")})
+        return await inbox(request, f"lea:{_ori(request)}")
 
     async def dro_inbox(request: Request) -> Response:
-        return JSONResponse({"messages": await service.inbox("dro")})
+        return await inbox(request, "dro")
 
     async def clock(request: Request) -> Response:
         return JSONResponse(service.clock.state())
@@ -261,21 +331,24 @@ def create_app(service: MockService) -> Starlette:
 
     async def ledger(request: Request) -> Response:
         query = request.query_params
-        rows = await service.ledger.messages(
-            tcn=query.get("tcn"), ori=query.get("ori"), channel=query.get("channel")
+        after, limit = _paging(request)
+        page = await service.ledger.page(
+            tcn=query.get("tcn"),
+            ori=query.get("ori"),
+            channel=query.get("channel"),
+            after=after,
+            limit=limit,
+            max_bytes=_PAGE_BYTES,
         )
+        owed = await service.ledger.deliveries([r.id for r in page.rows if r.channel == "sib"])
         entries = []
-        for row in rows:
+        for row in page.rows:
             entry = as_dict(row)
-            body = entry.pop("body")
-            try:
-                entry["message"] = json.loads(str(body))
-            except ValueError:
-                entry["message"] = body
-            owed = await service.ledger.delivery(row.id) if row.channel == "sib" else None
-            entry["delivery"] = as_dict(owed) if owed is not None else None
+            entry["message"] = _message(str(entry.pop("body")))
+            delivery = owed.get(row.id) if row.channel == "sib" else None
+            entry["delivery"] = as_dict(delivery) if delivery is not None else None
             entries.append(entry)
-        return JSONResponse({"entries": entries})
+        return JSONResponse({"entries": entries, "next": page.next})
 
     async def health(request: Request) -> Response:
         return JSONResponse(await service.health())
@@ -304,9 +377,9 @@ def create_app(service: MockService) -> Starlette:
         Route("/cjis/submissions", submissions, methods=["POST"]),
         Route("/ident/searches", ident_searches, methods=["POST"]),
         Route("/lesc/iaq", lesc_iaq, methods=["POST"]),
-        Route("/dro/inbox", dro_inbox, methods=["GET"]),
+        Route("/dro/inbox", admin(dro_inbox), methods=["GET"]),
         Route("/lea/{ori}/inbox", lea_post, methods=["POST"]),
-        Route("/lea/{ori}/inbox", lea_get, methods=["GET"]),
+        Route("/lea/{ori}/inbox", admin(lea_get), methods=["GET"]),
         Route("/admin/clock", admin(clock), methods=["GET"]),
         Route("/admin/clock/advance", admin(advance), methods=["POST"]),
         Route("/admin/scenario", admin(scenario), methods=["GET", "POST"]),
@@ -315,8 +388,33 @@ def create_app(service: MockService) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
-    return Starlette(
+    app = _MockApp(
         routes=routes,
         exception_handlers={Problem: problem, HTTPException: http_problem},
         lifespan=lifespan,
     )
+    app.submissions = submissions
+    return app
+
+
+class _MockApp(Starlette):
+    """Starlette, with `POST /cjis/submissions` (the hot path) taken straight to its handler."""
+
+    submissions: _Handler | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.submissions
+        if (
+            handler is None
+            or scope["type"] != "http"
+            or scope["path"] != "/cjis/submissions"
+            or scope["method"] != "POST"
+        ):
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        try:
+            response = await handler(Request(scope, receive))
+        except Problem as problem:
+            response = problem.response()
+        await response(scope, receive, send)

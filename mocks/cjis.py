@@ -20,11 +20,20 @@ from typing import Any, NamedTuple
 import schemas
 from protocol.ebts import CJIS_ORI, LESC_ORI, dro_ori, ori_state, sib_ori_of
 from protocol.submission import ident_search
+from protocol.timing import TimingProfile
 
 from .ident import IdentRepository
 from .scenario import Case, Scenario
 
-__all__ = ["Plan", "Step", "errt_code", "errt_entries", "fbi_for_key", "plan_submission"]
+__all__ = [
+    "Plan",
+    "Step",
+    "earliest",
+    "errt_code",
+    "errt_entries",
+    "fbi_for_key",
+    "plan_submission",
+]
 
 _RANGE_RULES = frozenset(
     {
@@ -95,6 +104,20 @@ def fbi_for_key(seed: int, key: str) -> str:
     number = int.from_bytes(digest, "big")
     first, second = (string.ascii_uppercase[(number >> shift) % 26] for shift in (20, 25))
     return f"{number % 10**6:06d}{first}{second}{(number >> 30) % 10}"
+
+
+def earliest(timing: TimingProfile) -> float:
+    """The fewest seconds after receipt any step of `timing` can take: a submission is planned
+    then (at intake only the submission and one timer are ledgered; its steps once planned)."""
+    floors: list[float] = []
+    for spec in timing.document["steps"].values():
+        if "fixed" in spec:
+            floors.append(float(spec["fixed"]))
+        elif "uniform" in spec:
+            floors.append(float(spec["uniform"]["low"]))
+        else:
+            floors.append(0.0)
+    return max(0.0, min(floors, default=0.0))
 
 
 def _tcn(submission_tcn: str, tot: str, n: int) -> str:
@@ -170,15 +193,21 @@ async def plan_submission(
     repository: IdentRepository,
     key_for_fbi: Callable[[str], Awaitable[str | None]],
     case_for: Callable[[dict[str, Any], str | None], Case] | None = None,
+    valid: bool = False,
 ) -> Plan:
-    """Plan everything a submission with a valid TCN starts.
+    """Plan everything a submission with a valid TCN starts (`valid`: already found to be a
+    valid CAR or CPI, at intake).
 
     `key_for_fbi` looks up the biometric key of an FBI number on file (for a CPI).
     """
     build = _Builder(submission)
     tot = submission["type1"].get("tot")
     accepted = tot in ("CAR", "CPI")
-    found = schemas.problems(str(tot).lower() if accepted else "submission", submission)
+    found = (
+        []
+        if valid and accepted
+        else schemas.problems(str(tot).lower() if accepted else "submission", submission)
+    )
     key: str | None = None
     if not found and tot == "CPI":
         key = await key_for_fbi(submission["type2"]["fbi"])

@@ -1,142 +1,206 @@
-"""Deliveries to the SIB's callback: retried with back-off, in order per submission, idempotent by
-message id (each carries `X-Interop-Message-Id`), and settled in the ledger."""
+"""Deliveries to the SIB's callback: nothing lost, ever.
+
+Every delivery owed is a row in the ledger (`deliveries`) before anyone is told of it; the courier
+pages the rows that are due out of the ledger, a bounded number at a time, and posts them. A
+delivery the SIB does not take (a connection error, a 5xx, 408, 425 or 429) is tried again after
+the one capped exponential back-off (`mocks.backoff.Backoff`), for as long as it takes: its attempts
+and the wall time of its next attempt are written to the ledger after each try, so a restarted mock
+resumes where it stopped. Only the deliveries being posted are held in memory. Any other 4xx is
+the SIB refusing that message for good: it is settled, its `last_error` naming the status.
+
+Each delivery carries `X-Interop-Message-Id` (a SIB de-duplicates by it), `X-Interop-Virtual-Time`
+and `X-Interop-Tot`. The deliveries of one submission go in the order they were owed: a later one
+waits while an earlier one is being retried.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import zlib
-from typing import NamedTuple
+import time
+from collections.abc import Callable, Iterable
 
 import httpx
 
-from .ledger import Ledger, delivery_result_op
+from .backoff import Backoff
+from .ledger import Ledger
+from .records import OwedRow, delivery_result_op
 
-__all__ = ["Courier", "Delivery"]
+__all__ = ["Courier"]
 
 _log = logging.getLogger("interop.courier")
 _RETRY_STATUS = frozenset({408, 425, 429})
-
-
-class Delivery(NamedTuple):
-    """One message owed to the SIB."""
-
-    message_id: str
-    body: str
-    target: str
-    virtual_time: str
-    tot: str | None
-    order_key: str
-    copies: int = 1
+_STOP_WAIT = 10.0
+"""Wall seconds `stop` waits for the courier's tasks to end."""
+_IDLE_POLL = 1.0
+"""Longest wall wait between two looks at the ledger when nothing wakes the courier."""
 
 
 class Courier:
-    """Delivers messages with a few workers; one submission's messages go through one worker."""
+    """Posts what the ledger says is owed, `workers` at a time, until each is taken."""
 
     def __init__(
         self,
         ledger: Ledger,
         *,
+        target: Callable[[], str | None] = lambda: None,
         transport: httpx.AsyncBaseTransport | None = None,
-        workers: int = 8,
-        attempts: int = 8,
-        backoff: float = 0.05,
-        max_backoff: float = 2.0,
+        backoff: Backoff | None = None,
+        workers: int = 32,
         timeout: float = 10.0,
+        wall: Callable[[], float] = time.time,
     ) -> None:
+        """`target()` names the callback for deliveries owed before one was known."""
         self._ledger = ledger
+        self._target = target
         self._transport = transport
         self._timeout = timeout
-        self.attempts = attempts
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self._queues: list[asyncio.Queue[Delivery]] = [asyncio.Queue() for _ in range(workers)]
-        self._tasks: list[asyncio.Task[None]] = []
+        self._wall = wall
+        self.backoff = backoff or Backoff()
+        self.workers = workers
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._keys: set[str] = set()
+        self._finished: set[str] = set()  # settled since the pump last looked at the ledger
+        self._waiters: dict[str, asyncio.Future[bool]] = {}
+        self._failing = False
+        self._wake = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
-        self._outstanding = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
         self.delivered = 0
-        self.failed = 0
+        self.retried = 0
 
     async def start(self) -> None:
-        """Start the workers."""
-        if self._tasks:
+        """Start paging owed deliveries out of the ledger (those left by a previous run too)."""
+        if self._pump is not None:
             return
         self._client = httpx.AsyncClient(transport=self._transport, timeout=self._timeout)
-        self._tasks = [
-            asyncio.create_task(self._work(q), name=f"interop.courier.{i}")
-            for i, q in enumerate(self._queues)
-        ]
+        self._pump = asyncio.create_task(self._run(), name="interop.courier")
 
     async def stop(self) -> None:
-        """Stop the workers; undelivered messages stay pending in the ledger."""
-        tasks, self._tasks = self._tasks, []
+        """Stop; what is not yet taken stays owed in the ledger for the next start."""
+        pump, self._pump = self._pump, None
+        tasks = [t for t in (pump, *self._inflight.values()) if t is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for queue in self._queues:
-            while not queue.empty():
-                queue.get_nowait()
-        self._outstanding = 0
-        self._idle.set()
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=_STOP_WAIT)
+            if stuck:
+                _log.warning(
+                    "%d delivery task(s) did not stop; what they owe stays owed", len(stuck)
+                )
+        self._inflight.clear()
+        self._keys.clear()
+        for waiter in self._waiters.values():
+            if not waiter.done():
+                waiter.set_result(False)
+        self._waiters.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
-    def send(self, delivery: Delivery) -> None:
-        """Queue a delivery (already ledgered as pending)."""
-        self._outstanding += 1
-        self._idle.clear()
-        shard = zlib.crc32(delivery.order_key.encode()) % len(self._queues)
-        self._queues[shard].put_nowait(delivery)
+    def kick(self) -> None:
+        """Look at the ledger now: deliveries were just owed (or a callback became known)."""
+        self._wake.set()
 
     @property
     def outstanding(self) -> int:
-        """Deliveries queued or in flight."""
-        return self._outstanding
+        """Deliveries being posted right now."""
+        return len(self._inflight)
 
-    async def idle(self, timeout: float | None = None) -> bool:
-        """Wait until nothing is queued or in flight; False if `timeout` ran out first."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
+    async def attempted(self, ids: Iterable[str], timeout: float) -> bool:
+        """Wait until each delivery in `ids` was tried once; True when all were taken.
+
+        Returns early (False) once any delivery is refused, since the SIB is then failing and
+        waiting on it would only hold the clock; and at once while deliveries are being retried.
+        """
+        if self._failing or self._pump is None:
             return False
+        loop = asyncio.get_running_loop()
+        ids = list(ids)
+        futures = [self._waiters.setdefault(i, loop.create_future()) for i in ids]
+        if not futures:
+            return True
+        for tried in await self._ledger.tried(list(ids)):
+            waiter = self._waiters.pop(tried[0], None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(tried[1])
+        self.kick()
+        pending = set(futures)
+        deadline = loop.time() + timeout
+        while pending:
+            done, pending = await asyncio.wait(
+                pending, timeout=max(0.0, deadline - loop.time()), return_when="FIRST_COMPLETED"
+            )
+            if not done or any(not f.result() for f in done):
+                return False
         return True
 
-    async def _work(self, queue: asyncio.Queue[Delivery]) -> None:
+    async def _run(self) -> None:
         while True:
-            delivery = await queue.get()
+            self._wake.clear()
             try:
-                await self._deliver(delivery)
+                started = await self._dispatch()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                _log.exception("delivery of %s failed unexpectedly", delivery.message_id)
-            finally:
-                self._outstanding -= 1
-                if self._outstanding <= 0:
-                    self._outstanding = 0
-                    self._idle.set()
+                _log.exception("reading the deliveries owed failed; trying again")
+                started = 0
+            if started:
+                continue
+            wait = _IDLE_POLL
+            with contextlib.suppress(Exception):
+                now = self._wall()
+                due = await self._ledger.next_delivery_due(now)
+                if due is not None:
+                    wait = min(wait, max(0.001, due - now))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
 
-    async def _post(self, delivery: Delivery) -> tuple[bool, str | None]:
+    async def _dispatch(self) -> int:
+        """Start posting the deliveries due now; how many were started."""
+        free = self.workers - len(self._inflight)
+        if free <= 0:
+            return 0
+        self._finished.clear()
+        rows = await self._ledger.due_deliveries(
+            self._wall(), free + len(self._inflight), any_target=bool(self._target())
+        )
+        started = 0
+        for row in rows:
+            if started >= free:
+                break
+            # A delivery settled while the query ran may come back from before it settled.
+            if (
+                row.message_id in self._inflight
+                or row.order_key in self._keys
+                or row.message_id in self._finished
+            ):
+                continue
+            self._keys.add(row.order_key)
+            task = asyncio.create_task(self._attempt(row), name=f"interop.courier.{row.tot}")
+            self._inflight[row.message_id] = task
+            started += 1
+        return started
+
+    async def _post(self, row: OwedRow, target: str) -> tuple[bool, str | None]:
+        """Post once: whether the SIB answered for good (2xx, or a 4xx refusing this message),
+        and what went wrong if anything."""
         assert self._client is not None
         headers = {
             "content-type": "application/json",
-            "x-interop-message-id": delivery.message_id,
-            "x-interop-virtual-time": delivery.virtual_time,
+            "x-interop-message-id": row.message_id,
+            "x-interop-virtual-time": row.virtual_time,
         }
-        if delivery.tot:
-            headers["x-interop-tot"] = delivery.tot
-        if delivery.target.startswith("mailto:"):  # the EBTS wire: deliveries by e-mail
+        if row.tot:
+            headers["x-interop-tot"] = row.tot
+        if target.startswith("mailto:"):  # the EBTS wire: deliveries by e-mail
             from .smtp import send_delivery
 
             del headers["content-type"]
-            return await send_delivery(delivery.target, delivery.body, headers, delivery.message_id)
+            return await send_delivery(target, row.body, headers, row.message_id)
         try:
-            response = await self._client.post(
-                delivery.target, content=delivery.body.encode(), headers=headers
-            )
+            response = await self._client.post(target, content=row.body.encode(), headers=headers)
         except httpx.HTTPError as exc:
             return False, f"{type(exc).__name__}: {exc}"[:300]
         status = response.status_code
@@ -144,29 +208,42 @@ class Courier:
             return False, f"HTTP {status}"
         return True, None if status < 300 else f"HTTP {status}"
 
-    async def _deliver(self, delivery: Delivery) -> None:
-        error: str | None = None
-        for attempt in range(1, self.attempts + 1):
-            done, error = await self._post(delivery)
-            if done:
-                for _ in range(delivery.copies - 1):
-                    await self._post(delivery)
+    async def _attempt(self, row: OwedRow) -> None:
+        attempt = row.attempts + 1
+        taken = False
+        try:
+            target = row.target or self._target() or ""
+            taken, error = await self._post(row, target)
+            if taken:
+                for _ in range(row.copies - 1):
+                    await self._post(row, target)
                 self.delivered += 1
-                await self._ledger.write(
-                    delivery_result_op(
-                        message_id=delivery.message_id,
-                        state="delivered",
-                        attempts=attempt,
-                        error=error,
-                    )
+                self._failing = False
+                op = delivery_result_op(
+                    message_id=row.message_id, state="delivered", attempts=attempt, error=error
                 )
-                return
-            if attempt < self.attempts:
-                await asyncio.sleep(min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-        self.failed += 1
-        _log.warning("gave up delivering %s: %s", delivery.message_id, error)
-        await self._ledger.write(
-            delivery_result_op(
-                message_id=delivery.message_id, state="failed", attempts=self.attempts, error=error
-            )
-        )
+            else:
+                self.retried += 1
+                self._failing = True
+                due = self._wall() + self.backoff.delay(attempt)
+                op = delivery_result_op(
+                    message_id=row.message_id,
+                    state="pending",
+                    attempts=attempt,
+                    error=error,
+                    next_due=due,
+                )
+                _log.info("delivery %s refused (%s), attempt %d", row.message_id, error, attempt)
+            await self._ledger.write(op)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _log.exception("delivery of %s failed unexpectedly; it stays owed", row.message_id)
+        finally:
+            self._finished.add(row.message_id)
+            self._inflight.pop(row.message_id, None)
+            self._keys.discard(row.order_key)
+            waiter = self._waiters.pop(row.message_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(taken)
+            self._wake.set()

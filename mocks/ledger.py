@@ -42,196 +42,20 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future as ThreadFuture
 from operator import attrgetter
 from types import TracebackType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
-__all__ = [
-    "BATCH_OPS",
-    "DeliveryRow",
-    "Ledger",
-    "MessageRow",
-    "Op",
-    "TimerRow",
-    "as_dict",
-    "delivery_op",
-    "delivery_result_op",
-    "message_op",
-    "state_op",
-    "timer_done_op",
-    "timer_op",
-]
+from .reads import Reads
+from .records import SCHEMA_VERSION, TABLES, Op, migrations
+
+__all__ = ["BATCH_OPS", "Ledger"]
 
 BATCH_OPS = 5000
 """The most operations committed in one transaction (one `write` call may exceed it)."""
 
-_SCHEMA_VERSION = 1
-
-_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
-    channel TEXT NOT NULL,
-    tot TEXT,
-    tcn TEXT,
-    tcr TEXT,
-    ori TEXT,
-    virtual_time TEXT NOT NULL,
-    wall_time TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_tcn ON messages (tcn);
-CREATE INDEX IF NOT EXISTS messages_tcr ON messages (tcr);
-CREATE INDEX IF NOT EXISTS messages_ori ON messages (ori);
-CREATE INDEX IF NOT EXISTS messages_channel ON messages (channel);
-CREATE TABLE IF NOT EXISTS timers (
-    id TEXT PRIMARY KEY,
-    due REAL NOT NULL,
-    kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending'
-);
-CREATE INDEX IF NOT EXISTS timers_state_due ON timers (state, due);
-CREATE TABLE IF NOT EXISTS deliveries (
-    message_id TEXT PRIMARY KEY,
-    target TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    updated TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (state);
-CREATE TABLE IF NOT EXISTS state (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
-
-_TABLES = ("messages", "timers", "deliveries", "state")
-
-
-class Op(NamedTuple):
-    """One SQL statement for the writer thread; build it with the `*_op` functions."""
-
-    sql: str
-    params: tuple[object, ...]
-
-
-class MessageRow(NamedTuple):
-    """A ledgered message; `body` is its JSON text, `seq` its order of arrival."""
-
-    seq: int
-    id: str
-    direction: str
-    channel: str
-    tot: str | None
-    tcn: str | None
-    tcr: str | None
-    ori: str | None
-    virtual_time: str
-    wall_time: str
-    body: str
-
-
-class TimerRow(NamedTuple):
-    """A pending timer: `due` on the virtual clock, `payload` JSON text."""
-
-    id: str
-    due: float
-    kind: str
-    payload: str
-
-
-class DeliveryRow(NamedTuple):
-    """A delivery of a message to `target` (the SUT callback or an inbox)."""
-
-    message_id: str
-    target: str
-    state: str
-    attempts: int
-    last_error: str | None
-
-
-_MESSAGE_COLUMNS = ", ".join(MessageRow._fields)
-
-
-def as_dict(row: MessageRow | TimerRow | DeliveryRow) -> dict[str, object]:
-    """A row as a plain `dict` (for JSON answers such as `GET /admin/ledger`)."""
-    return dict(row._asdict())
-
-
-_MESSAGE_SQL = (
-    "INSERT INTO messages"
-    " (id, direction, channel, tot, tcn, tcr, ori, virtual_time, wall_time, body)"
-    f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, {_NOW}, ?) ON CONFLICT (id) DO NOTHING"
-)
-_TIMER_SQL = (
-    "INSERT INTO timers (id, due, kind, payload) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
-)
-_TIMER_DONE_SQL = "UPDATE timers SET state = 'fired' WHERE id = ?"
-_DELIVERY_SQL = (
-    "INSERT INTO deliveries (message_id, target, state, attempts, last_error, updated)"
-    f" VALUES (?, ?, 'pending', 0, NULL, {_NOW}) ON CONFLICT (message_id) DO NOTHING"
-)
-_DELIVERY_RESULT_SQL = (
-    f"UPDATE deliveries SET state = ?, attempts = ?, last_error = ?, updated = {_NOW}"
-    " WHERE message_id = ?"
-)
-_STATE_SQL = "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)"
 _RESET_OPS = (
-    *(Op(f"DELETE FROM {table}", ()) for table in _TABLES),
+    *(Op(f"DELETE FROM {table}", ()) for table in TABLES),
     Op("DELETE FROM sqlite_sequence WHERE name = 'messages'", ()),
 )
-
-
-def message_op(
-    *,
-    id: str,
-    direction: str,
-    channel: str,
-    tot: str | None,
-    tcn: str | None,
-    tcr: str | None,
-    ori: str | None,
-    virtual_time: str,
-    body: str,
-) -> Op:
-    """Ledger a message in (`direction="in"`) or out; a second message with the same id is ignored.
-
-    Only the id's uniqueness is ignored: a bad `direction` or a missing field still raises.
-    """
-    return Op(_MESSAGE_SQL, (id, direction, channel, tot, tcn, tcr, ori, virtual_time, body))
-
-
-def timer_op(*, id: str, due: float, kind: str, payload: str) -> Op:
-    """Ledger a pending timer (virtual time `due`); a second timer with the same id is ignored."""
-    return Op(_TIMER_SQL, (id, due, kind, payload))
-
-
-def timer_done_op(id: str) -> Op:
-    """Mark a timer fired: it leaves `pending_timers()`."""
-    return Op(_TIMER_DONE_SQL, (id,))
-
-
-def delivery_op(*, message_id: str, target: str) -> Op:
-    """Owe a delivery of a message to `target` (state `pending`, 0 attempts); idempotent by id."""
-    return Op(_DELIVERY_SQL, (message_id, target))
-
-
-def delivery_result_op(*, message_id: str, state: str, attempts: int, error: str | None) -> Op:
-    """Record a delivery attempt: `state` is `delivered`, `failed` or (to retry) `pending`.
-
-    Updates nothing when no delivery of `message_id` is owed.
-    """
-    return Op(_DELIVERY_RESULT_SQL, (state, attempts, error, message_id))
-
-
-def state_op(key: str, value: str) -> Op:
-    """Set a key of the mocks' persistent state (clock, scenario, ...) to `value`."""
-    return Op(_STATE_SQL, (key, value))
-
-
 _Request = tuple[tuple[Op, ...], asyncio.Future[None], asyncio.AbstractEventLoop]
 _Outcome = tuple[asyncio.Future[None], BaseException | None]
 
@@ -257,7 +81,7 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[Op]) -> None:
             conn.executemany(sql, params)
 
 
-class Ledger:
+class Ledger(Reads):
     """The mocks' durable ledger: one writer thread (group commit), one read connection."""
 
     def __init__(
@@ -394,13 +218,14 @@ class Ledger:
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             conn.execute("PRAGMA journal_size_limit = 67108864")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > _SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
             raise RuntimeError(
-                f"{self.path}: ledger schema {version} is newer than {_SCHEMA_VERSION}"
+                f"{self.path}: ledger schema {version} is newer than {SCHEMA_VERSION}"
             )
         with self._write_guard():
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            conn.executescript(
+                f"BEGIN; {migrations(version)} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
 
     def _write_guard(self) -> contextlib.AbstractContextManager[Any]:
         return self._read_lock if self.memory else contextlib.nullcontext()
@@ -491,81 +316,30 @@ class Ledger:
             raise RuntimeError(f"{self!r} is not open")
         return await asyncio.to_thread(self._fetch, sql, params)
 
-    async def messages(
-        self,
-        *,
-        tcn: str | None = None,
-        ori: str | None = None,
-        channel: str | None = None,
-        tot: str | None = None,
-        limit: int = 1000,
-    ) -> list[MessageRow]:
-        """Messages in arrival order; `tcn` matches a submission and all responses to it (`tcr`)."""
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0, not {limit}")
-        where: list[str] = []
-        params: list[object] = []
-        if tcn is not None:
-            where.append("(tcn = ? OR tcr = ?)")
-            params += [tcn, tcn]
-        for column, value in (("ori", ori), ("channel", channel), ("tot", tot)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq LIMIT ?"
-        params.append(limit)
-        return [MessageRow._make(row) for row in await self._query(sql, tuple(params))]
+    async def _fetch_page(
+        self, sql: str, params: tuple[object, ...], limit: int, max_bytes: int, size_column: int
+    ) -> tuple[list[Any], bool]:
+        if self._reader is None:
+            raise RuntimeError(f"{self!r} is not open")
+        return await asyncio.to_thread(self._page, sql, params, limit, max_bytes, size_column)
 
-    async def message(self, id: str) -> MessageRow | None:
-        """The message with this id, or None."""
-        rows = await self._query(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (id,))
-        return MessageRow._make(rows[0]) if rows else None
-
-    async def pending_timers(self) -> list[TimerRow]:
-        """Timers not yet fired, soonest first (to rebuild the clock's heap after a restart)."""
-        rows = await self._query(
-            "SELECT id, due, kind, payload FROM timers WHERE state = 'pending' ORDER BY due, id"
-        )
-        return [TimerRow._make(row) for row in rows]
-
-    async def timers(self, ids: Sequence[str]) -> list[TimerRow]:
-        """The timers with these ids, in any state, soonest first (to fire a batch)."""
+    def _page(
+        self, sql: str, params: tuple[object, ...], limit: int, max_bytes: int, size_column: int
+    ) -> tuple[list[Any], bool]:
+        """Rows up to `limit` and `max_bytes` (at least one), and whether more follow."""
         rows: list[Any] = []
-        for start in range(0, len(ids), 500):
-            chunk = tuple(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows += await self._query(
-                f"SELECT id, due, kind, payload FROM timers WHERE id IN ({marks})", chunk
-            )
-        return sorted((TimerRow._make(row) for row in rows), key=lambda t: (t.due, t.id))
-
-    async def pending_deliveries(self) -> list[DeliveryRow]:
-        """Deliveries still owed, in the order their messages were ledgered."""
-        rows = await self._query(
-            "SELECT d.message_id, d.target, d.state, d.attempts, d.last_error"
-            " FROM deliveries AS d LEFT JOIN messages AS m ON m.id = d.message_id"
-            " WHERE d.state = 'pending' ORDER BY m.seq NULLS LAST, d.rowid"
-        )
-        return [DeliveryRow._make(row) for row in rows]
-
-    async def delivery(self, message_id: str) -> DeliveryRow | None:
-        """The delivery of this message in whatever state, or None."""
-        rows = await self._query(
-            "SELECT message_id, target, state, attempts, last_error FROM deliveries"
-            " WHERE message_id = ?",
-            (message_id,),
-        )
-        return DeliveryRow._make(rows[0]) if rows else None
-
-    async def state(self, key: str) -> str | None:
-        """The value stored under `key`, or None."""
-        rows = await self._query("SELECT value FROM state WHERE key = ?", (key,))
-        return str(rows[0][0]) if rows else None
-
-    async def counts(self) -> dict[str, int]:
-        """Rows per table (for `/health` and the benchmark)."""
-        sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in _TABLES)
-        return {str(table): int(n) for table, n in await self._query(sql)}
+        size = 0
+        with self._read_lock:
+            if self._reader is None:
+                raise RuntimeError(f"{self!r} is not open")
+            cursor = self._reader.execute(sql, params)
+            try:
+                while (row := cursor.fetchone()) is not None:
+                    length = len(row[size_column])
+                    if len(rows) >= limit or (rows and size + length > max_bytes):
+                        return rows, True
+                    rows.append(row)
+                    size += length
+            finally:
+                cursor.close()
+        return rows, False

@@ -19,11 +19,17 @@ import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from mocks.clock import VirtualClock
 
-__all__ = ["LATENESS_KEPT", "Scheduler", "Timer"]
+__all__ = ["LATENESS_KEPT", "RUNNER_BATCH", "WINDOW", "Scheduler", "Timer", "TimerSource"]
+
+RUNNER_BATCH = 1000
+"""The most timers the runner (realtime, scaled) hands to `fire` at once; the rest follow."""
+
+WINDOW = 50_000
+"""With a `TimerSource`, about how many of the soonest timers are held in memory (at most 2x)."""
 
 LATENESS_KEPT = 100_000
 """How many of the most recent lateness samples `Scheduler.lateness` keeps."""
@@ -41,15 +47,44 @@ class Timer(NamedTuple):
     id: str
 
 
+class TimerSource(Protocol):
+    """Where every pending timer is kept (the ledger), for a scheduler that holds only the soonest.
+
+    `timer_page(after, limit)`: pending timers whose `(due, id)` is after `after` (all when None),
+    soonest first, at most `limit`; `pending_timer_count()`: how many timers are pending.
+    """
+
+    async def timer_page(self, after: tuple[float, str] | None, limit: int) -> list[Timer]: ...
+
+    async def pending_timer_count(self) -> int: ...
+
+
 class Scheduler:
     """Pending timers on a `VirtualClock`, fired in due order through `fire(batch)`.
+
+    Given a `source`, only about `window` of the soonest timers are held in memory: a timer
+    added beyond them stays only in the source (where its owner wrote it first) and is paged in
+    when the soonest run low, so memory stays flat however many timers are pending.
 
     `lateness` holds, for the last `LATENESS_KEPT` timers fired by the runner (realtime/scaled),
     the wall seconds between each timer's wall deadline and when it was handed to `fire`.
     """
 
-    def __init__(self, clock: VirtualClock, fire: Callable[[list[Timer]], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        clock: VirtualClock,
+        fire: Callable[[list[Timer]], Awaitable[None]],
+        *,
+        source: TimerSource | None = None,
+        window: int = WINDOW,
+    ) -> None:
         """A scheduler on `clock` that awaits `fire(batch)` for each batch of due timers."""
+        self._source = source
+        self._window = window
+        # Timers after `_last` (by due, id) are only in the source; `_beyond` counts them.
+        self._last: tuple[float, str] = (math.inf, "")
+        self._beyond = 0
+        self._loading: list[tuple[float, str]] | None = None
         self._clock = clock
         self._fire = fire
         self._heap: list[tuple[float, int, str]] = []
@@ -70,12 +105,67 @@ class Scheduler:
         """Schedule `id` at virtual POSIX time `due` (replacing a pending timer of that id)."""
         if isinstance(due, bool) or not isinstance(due, int | float) or not math.isfinite(due):
             raise ValueError(f"due: must be a finite number of POSIX seconds (got {due!r})")
+        if (float(due), id) > self._last:
+            self._beyond += 1
+            if self._loading is not None:
+                self._loading.append((float(due), id))
+            return
         seq = next(self._seq)
         entry = (float(due), seq, id)
         self._live[id] = seq
         heapq.heappush(self._heap, entry)
         if self._heap[0] is entry:
             self._wake.set()
+        if self._source is not None and len(self._live) > 2 * self._window:
+            self._shrink()
+
+    def _shrink(self) -> None:
+        """Keep the soonest `window` timers in memory; the rest are in the source."""
+        live = self._live
+        kept = sorted((e for e in self._heap if live.get(e[2]) == e[1]), key=lambda e: (e[0], e[2]))
+        dropped = kept[self._window :]
+        kept = kept[: self._window]
+        for _, _, id in dropped:
+            del live[id]
+        self._beyond += len(dropped)
+        self._last = (kept[-1][0], kept[-1][2])
+        self._heap[:] = kept
+        heapq.heapify(self._heap)
+
+    async def resume(self) -> None:
+        """Take up the source's pending timers (after a restart): the soonest into memory."""
+        if self._source is None:
+            return
+        self._beyond = await self._source.pending_timer_count()
+        if self._beyond == 0:
+            return
+        self._last = (-math.inf, "")
+        await self._refill()
+
+    async def _refill(self) -> None:
+        """Page the next soonest timers in from the source when those in memory run low."""
+        if self._source is None or self._beyond <= 0 or len(self._live) >= self._window // 2:
+            return
+        after = self._last
+        self._loading = []
+        try:
+            page = await self._source.timer_page(
+                None if after[0] == -math.inf else after, self._window
+            )
+        finally:
+            added, self._loading = self._loading, None
+        last = (math.inf, "") if len(page) < self._window else (page[-1].due, page[-1].id)
+        pushed = 0
+        # Timers added while the page was read may have been written after it: kept if in range.
+        for due, id in [*((t.due, t.id) for t in page), *added]:
+            if (due, id) <= last and id not in self._live:
+                seq = next(self._seq)
+                self._live[id] = seq
+                heapq.heappush(self._heap, (due, seq, id))
+                pushed += 1
+        self._last = last
+        self._beyond = 0 if last[0] == math.inf else max(0, self._beyond - pushed)
+        self._wake.set()
 
     def cancel(self, id: str) -> bool:
         """Drop the pending timer `id`; whether there was one."""
@@ -90,7 +180,7 @@ class Scheduler:
 
     def __len__(self) -> int:
         """The number of pending (not cancelled) timers."""
-        return len(self._live)
+        return len(self._live) + self._beyond
 
     def __contains__(self, id: object) -> bool:
         """Whether a timer `id` is pending."""
@@ -128,12 +218,9 @@ class Scheduler:
         task.cancel()
         if task is asyncio.current_task():  # stopped from inside `fire`
             return
-        try:
-            await task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # the caller of stop() is itself being cancelled
+        _, stuck = await asyncio.wait({task}, timeout=10)  # raises if the caller is cancelled
+        if stuck:
+            _log.warning("the scheduler's runner did not stop within 10 s")
 
     async def run_until(self, when: datetime) -> int:
         """Manual clock: fire every timer due up to `when` in order, then set the clock to `when`.
@@ -150,7 +237,9 @@ class Scheduler:
                 self._clock.set(when)
             until = when.timestamp()
             fired = 0
-            while (due := self.next_due()) is not None and due <= until:
+            while (
+                (await self._refilled()) and (due := self.next_due()) is not None and due <= until
+            ):
                 at = datetime.fromtimestamp(due, UTC)
                 if at > self._clock.now():
                     self._clock.set(at)
@@ -160,11 +249,15 @@ class Scheduler:
             self._clock.set(when)
             return fired
 
-    def _pop_through(self, until: float) -> list[Timer]:
-        """Pop every live timer due at or before `until`, in due order."""
+    async def _refilled(self) -> bool:
+        await self._refill()
+        return True
+
+    def _pop_through(self, until: float, limit: int | None = None) -> list[Timer]:
+        """Pop every live timer due at or before `until` (at most `limit`), in due order."""
         heap, live = self._heap, self._live
         batch: list[Timer] = []
-        while heap and heap[0][0] <= until:
+        while heap and heap[0][0] <= until and (limit is None or len(batch) < limit):
             due, seq, id = heapq.heappop(heap)
             if live.get(id) == seq:
                 del live[id]
@@ -185,6 +278,7 @@ class Scheduler:
         clock = self._clock
         while True:
             self._wake.clear()
+            await self._refill()
             due = self.next_due()
             if due is None:
                 await self._wake.wait()
@@ -206,7 +300,7 @@ class Scheduler:
                     timeout.cancel()
                 continue
             now = clock.timestamp()
-            batch = self._pop_through(now)
+            batch = self._pop_through(now, RUNNER_BATCH)
             scale = clock.scale
             self.lateness.extend((now - timer.due) / scale for timer in batch)
             await self._fire_logged(batch)

@@ -16,7 +16,23 @@ import uvicorn
 from .app import create_app
 from .service import MockService
 
-__all__ = ["in_thread", "is_loopback", "server", "serving", "uvicorn_server"]
+__all__ = [
+    "CONNECTION_LIMIT",
+    "HEADER_LIMIT",
+    "KEEP_ALIVE_SECONDS",
+    "in_thread",
+    "is_loopback",
+    "server",
+    "serving",
+    "uvicorn_server",
+]
+
+CONNECTION_LIMIT = 1024
+"""Connections and tasks served at once; beyond it uvicorn answers 503 at once (no pile-up)."""
+KEEP_ALIVE_SECONDS = 5
+"""An idle keep-alive connection is closed after this many seconds."""
+HEADER_LIMIT = 64 * 1024
+"""The most bytes of request line and headers taken (h11; httptools caps headers itself)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -52,6 +68,10 @@ def uvicorn_server(
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        limit_concurrency=CONNECTION_LIMIT,
+        backlog=CONNECTION_LIMIT,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=HEADER_LIMIT,
     )
     return uvicorn.Server(config)
 

@@ -8,28 +8,34 @@ restarted on the same ledger delivers every response it owes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import sqlite3
 import time
 import uuid
 from collections import OrderedDict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 import schemas
-from protocol.ebts import gmt, parse_ebts_date
+from protocol.ebts import gmt, parse_ebts_date, parse_gmt
 
-from .cjis import fbi_for_key, plan_submission
+from .backoff import Backoff
+from .cjis import earliest, fbi_for_key, plan_submission
 from .clock import VirtualClock
-from .courier import Courier, Delivery
+from .courier import Courier
 from .ident import IdentRepository
-from .ledger import (
-    Ledger,
-    MessageRow,
+from .ledger import Ledger
+from .records import (
+    Op,
+    TimerRow,
     delivery_op,
+    intake_op,
     message_op,
+    retarget_op,
     state_op,
     timer_done_op,
     timer_op,
@@ -40,8 +46,8 @@ from .scheduler import Scheduler, Timer
 __all__ = ["FaultResponse", "MockService", "Submitted"]
 
 _TRANSIENT = ("http-400", "http-500", "http-503", "connection-reset")
-_RECENT_TCNS = 200_000
-"""TCNs remembered in memory; older ones are looked up in the ledger."""
+_FBI_CACHED = 10_000
+"""FBI numbers whose biometric keys are kept in memory; the rest are looked up in the ledger."""
 
 
 def _text(value: Any) -> str | None:
@@ -51,6 +57,12 @@ def _text(value: Any) -> str | None:
 def _part(document: Any, key: str) -> dict[str, Any]:
     value = document.get(key) if isinstance(document, dict) else None
     return value if isinstance(value, dict) else {}
+
+
+@functools.lru_cache(maxsize=4)
+def _gmt(when: datetime) -> str:
+    """`gmt(when)`, remembered: submissions arriving within one virtual second share it."""
+    return gmt(when)
 
 
 class Submitted(dict[str, Any]):
@@ -79,7 +91,8 @@ class MockService:
         callback: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         admin_token: str | None = None,
-        courier_workers: int = 8,
+        courier_workers: int = 32,
+        backoff: Backoff | None = None,
     ) -> None:
         self.clock = VirtualClock.parse(clock) if isinstance(clock, str) else clock
         self._scenario_given = scenario is not None
@@ -88,12 +101,17 @@ class MockService:
         self.ledger = Ledger(ledger)
         self.callback = callback or self.scenario.callback
         self.admin_token = admin_token
-        self.courier = Courier(self.ledger, transport=transport, workers=courier_workers)
-        self.scheduler = Scheduler(self.clock, self._fire)
+        self.courier = Courier(
+            self.ledger,
+            target=lambda: self.callback,
+            transport=transport,
+            backoff=backoff,
+            workers=courier_workers,
+        )
+        self.scheduler = Scheduler(self.clock, self._fire, source=self.ledger)
         self._attempts: dict[str, int] = {}
-        self._fbi: dict[str, str] = {}
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._ledger_knows_more = True
+        self._fbi: OrderedDict[str, str] = OrderedDict()
+        self._advancing = asyncio.Lock()
         self._outages: dict[str, float] = {}
         self.started = False
 
@@ -109,16 +127,13 @@ class MockService:
             resumed = VirtualClock.restore(snapshot)
             if resumed.mode == self.clock.mode and resumed.scale == self.clock.scale:
                 self.clock = resumed
-                self.scheduler = Scheduler(self.clock, self._fire)
+                self.scheduler = Scheduler(self.clock, self._fire, source=self.ledger)
         stored = await self.ledger.state("scenario")
         if stored is not None and not self._scenario_given:
             self._use_scenario(Scenario(json.loads(stored)))
         await self._save_clock()
-        self._ledger_knows_more = (await self.ledger.counts()).get("messages", 0) > 0
-        for timer in await self.ledger.pending_timers():
-            self.scheduler.add(timer.due, timer.id)
+        await self.scheduler.resume()
         await self.courier.start()
-        await self._resend_owed()
         await self.scheduler.start()
         self.started = True
 
@@ -149,33 +164,32 @@ class MockService:
         if scenario.callback:
             self.callback = scenario.callback
 
-    async def _resend_owed(self) -> None:
-        for owed in await self.ledger.pending_deliveries():
-            row = await self.ledger.message(owed.message_id)
-            if row is not None:
-                self._send(row, owed.target or self.callback)
-
     # -- CJIS submissions ------------------------------------------------------------------
 
     async def key_for_fbi(self, fbi: str) -> str | None:
         """The biometric key of an FBI number on file (scenario subjects or earlier CARs)."""
         key = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
-        if key is None and self._ledger_knows_more:
+        if key is None:
             key = await self.ledger.state(f"fbi:{fbi}")
             if key is not None:
-                self._fbi[fbi] = key
+                self._cache_fbi(fbi, key)
         return key
 
-    async def submit(self, submission: dict[str, Any]) -> Submitted:
-        """Take a CAR or CPI whose `$.type1.tcn` is valid: ledger it, plan its responses, ack it.
+    def _cache_fbi(self, fbi: str, key: str) -> None:
+        self._fbi[fbi] = key
+        if len(self._fbi) > _FBI_CACHED:
+            self._fbi.popitem(last=False)
+
+    async def submit(self, submission: dict[str, Any], *, text: str | None = None) -> Submitted:
+        """Take a CAR or CPI whose `$.type1.tcn` is valid: validate it, ledger it (`text`: as
+        received, else re-encoded), ack it; its responses (an ERRT for an invalid one) are planned
+        when its first timer falls due.
 
         A TCN already taken is acknowledged again as a duplicate and starts nothing new. Raises
         `FaultResponse` when the scenario injects a failure into this answer.
         """
         tcn: str = submission["type1"]["tcn"]
         now = self.clock.now()
-        if await self._taken(tcn):
-            return Submitted(tcn=tcn, status="duplicate", virtual_time=gmt(now))
         type2 = _part(submission, "type2")
         key = _part(submission, "prints").get("biometric_key")
         if not isinstance(key, str):
@@ -183,10 +197,37 @@ class MockService:
         if key is None and isinstance(type2.get("fbi"), str):
             key = await self.key_for_fbi(type2["fbi"])
         case = self.scenario.case(submission, key)
+        await self._transient_faults(submission, case, tcn, now)
+        tot = _part(submission, "type1").get("tot")
+        valid = tot in ("CAR", "CPI") and not schemas.problems(str(tot).lower(), submission)
+        base = now.timestamp()
+        timer_id = f"{tcn}#plan"
+        due = base + earliest(case.timing)
+        ops = [
+            intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text)),
+            timer_op(id=timer_id, due=due, kind="plan", payload=json.dumps([tcn, valid])),
+        ]
+        try:
+            await self.ledger.write(*ops)
+        except sqlite3.IntegrityError:
+            return Submitted(tcn=tcn, status="duplicate", virtual_time=_gmt(now))
+        self._attempts.pop(tcn, None)
+        self.scheduler.add(due, timer_id)
+        hang = case.fault("hang")
+        if hang is not None:
+            await asyncio.sleep(float(hang.get("seconds", 30)))
+        return Submitted(tcn=tcn, status="accepted", virtual_time=_gmt(now))
+
+    async def _transient_faults(
+        self, submission: dict[str, Any], case: Any, tcn: str, now: datetime
+    ) -> None:
+        """Raise `FaultResponse` while the scenario fails this TCN's attempts (not once taken)."""
         for kind in _TRANSIENT:
             fault = case.fault(kind)
             if fault is None:
                 continue
+            if await self.ledger.message(f"in:{tcn}") is not None:
+                return  # taken already: the ledger answers it as a duplicate
             attempt = self._attempts.get(tcn, 0) + 1
             self._attempts[tcn] = attempt
             if attempt <= fault.get("times", 1):
@@ -196,53 +237,68 @@ class MockService:
                     )
                 )
                 raise FaultResponse(kind, tcn, attempt)
-        plan = await plan_submission(
-            submission,
-            received=now,
-            scenario=self.scenario,
-            repository=self.repository,
-            key_for_fbi=self.key_for_fbi,
-            case_for=lambda _doc, _key: case,
-        )
-        base = now.timestamp()
-        ops = [self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now)]
-        facts = plan.facts
-        if facts.get("tot") == "CAR" and "fbi" in facts:
-            self._fbi[facts["fbi"]] = facts["biometric_key"]
-            ops.append(state_op(f"fbi:{facts['fbi']}", facts["biometric_key"]))
-        ops.append(state_op(f"facts:{tcn}", json.dumps(facts, sort_keys=True)))
+
+    async def _fbi_on_file(self, submissions: list[Any]) -> dict[str, str | None]:
+        """The FBI numbers a batch of submissions may look up, read from the ledger at once
+        (None: not on file before this batch)."""
+        numbers = set()
+        for submission in submissions:
+            key = _part(submission, "prints").get("biometric_key")
+            if isinstance(key, str):
+                numbers.add(fbi_for_key(self.scenario.seed, key))
+            fbi = _part(submission, "type2").get("fbi")
+            if isinstance(fbi, str):
+                numbers.add(fbi)
+        stored = await self.ledger.states([f"fbi:{n}" for n in sorted(numbers)])
+        return {n: stored.get(f"fbi:{n}") for n in numbers}
+
+    async def _plan(self, rows: list[TimerRow]) -> tuple[list[Op], list[tuple[float, str]]]:
+        """Plan the submissions whose first timer fell due: their steps become timers."""
+        ops: list[Op] = []
         timers: list[tuple[float, str]] = []
-        lea = _text(_part(submission, "type1").get("ori"))
-        for i, step in enumerate(plan.steps):
-            timer_id = f"{tcn}#{i:02d}"
-            due = base + step.delay
-            payload = {"step": step._asdict(), "tcn": tcn, "lea": lea}
-            ops.append(
-                timer_op(id=timer_id, due=due, kind=step.action, payload=json.dumps(payload))
+        found = await self.ledger.bodies([f"in:{json.loads(r.payload)[0]}" for r in rows])
+        on_file = await self._fbi_on_file([json.loads(m.body) for m in found.values()])
+
+        async def key_for_fbi(fbi: str) -> str | None:
+            known = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
+            if known is None and fbi in on_file:
+                return on_file[fbi]
+            return known or await self.key_for_fbi(fbi)
+
+        for n, row in enumerate(rows, 1):
+            if n % 32 == 0:
+                await asyncio.sleep(0)  # planning is CPU work: let requests in between
+            ops.append(timer_done_op(row.id))
+            tcn, valid = json.loads(row.payload)
+            taken = found.get(f"in:{tcn}")
+            if taken is None:
+                continue
+            submission = json.loads(taken.body)
+            received = parse_gmt(taken.virtual_time)
+            plan = await plan_submission(
+                submission,
+                received=received,
+                scenario=self.scenario,
+                repository=self.repository,
+                key_for_fbi=key_for_fbi,
+                valid=valid,
             )
-            timers.append((due, timer_id))
-        await self.ledger.write(*ops)
-        self._remember(tcn)
-        for due, timer_id in timers:
-            self.scheduler.add(due, timer_id)
-        hang = case.fault("hang")
-        if hang is not None:
-            await asyncio.sleep(float(hang.get("seconds", 30)))
-        return Submitted(tcn=tcn, status="accepted", virtual_time=gmt(now))
-
-    async def _taken(self, tcn: str) -> bool:
-        """Whether a submission with this TCN was accepted already (this run, or in the ledger)."""
-        if tcn in self._seen:
-            return True
-        if not self._ledger_knows_more:
-            return False
-        return await self.ledger.message(f"in:{tcn}") is not None
-
-    def _remember(self, tcn: str) -> None:
-        self._seen[tcn] = None
-        if len(self._seen) > _RECENT_TCNS:
-            self._seen.popitem(last=False)
-            self._ledger_knows_more = True
+            facts = plan.facts
+            if facts.get("tot") == "CAR" and "fbi" in facts:
+                self._cache_fbi(facts["fbi"], facts["biometric_key"])
+                ops.append(state_op(f"fbi:{facts['fbi']}", facts["biometric_key"]))
+            ops.append(state_op(f"facts:{tcn}", json.dumps(facts, sort_keys=True)))
+            lea = _text(_part(submission, "type1").get("ori"))
+            base = received.timestamp()
+            for i, step in enumerate(plan.steps):
+                timer_id = f"{tcn}#{i:02d}"
+                due = base + step.delay
+                payload = {"step": step._asdict(), "tcn": tcn, "lea": lea}
+                ops.append(
+                    timer_op(id=timer_id, due=due, kind=step.action, payload=json.dumps(payload))
+                )
+                timers.append((due, timer_id))
+        return ops, timers
 
     def _message_op(
         self,
@@ -255,7 +311,7 @@ class MockService:
         *,
         lea: str | None = None,
         body: str | None = None,
-    ) -> Any:
+    ) -> Op:
         header = _part(message, "type1")
         own = _text(header.get("tcn"))
         return message_op(
@@ -266,7 +322,7 @@ class MockService:
             tcn=own if direction == "out" else about,
             tcr=about if direction == "out" else _text(header.get("tcr")),
             ori=lea or _text(header.get("ori")),
-            virtual_time=gmt(when),
+            virtual_time=_gmt(when),
             body=body if body is not None else json.dumps(message),
         )
 
@@ -276,89 +332,104 @@ class MockService:
         rows = await self.ledger.timers([t.id for t in batch])
         now = self.clock.now()
         stamp = gmt(now)
-        ops = []
-        owed: list[tuple[str, str, str | None, str, str]] = []
+        wall = time.time()
+        ops, planned = await self._plan([r for r in rows if r.kind == "plan"])
+        owed: list[str] = []
         for row in rows:
+            if row.kind == "plan":
+                continue
             payload = json.loads(row.payload)
             step = payload["step"]
             tcn: str = payload["tcn"]
-            message = step["message"]
-            if message is not None:
-                message["type1"]["dat"] = stamp[:10].replace("-", "")
-                message["type1"]["gmt"] = stamp
-                if message["type1"]["tot"] == "DET":
-                    message["lodged_at"] = stamp
-                message_id = message["type1"]["tcn"]
-                body = json.dumps(message)
-                ops.append(
-                    self._message_op(
-                        message_id, "out", step["channel"], message, tcn, now, lea=payload["lea"]
-                    )
-                )
-                tot = message["type1"]["tot"]
-            else:
-                message_id = f"{row.id}:raw"
-                body = step["raw"]
-                ops.append(
-                    self._message_op(
-                        message_id,
-                        "out",
-                        step["channel"],
-                        {},
-                        tcn,
-                        now,
-                        lea=payload["lea"],
-                        body=body,
-                    )
-                )
-                tot = None
+            message_id, op = self._stamped(row.id, step, tcn, payload["lea"], now, stamp)
+            ops.append(op)
             if step["action"] == "deliver":
-                ops.append(delivery_op(message_id=message_id, target=self.callback or ""))
-                owed.append((message_id, body, tot, tcn, str(step.get("copies", 1))))
+                ops.append(
+                    delivery_op(
+                        message_id=message_id,
+                        target=self.callback or "",
+                        order_key=tcn,
+                        copies=int(step.get("copies", 1)),
+                        due=wall,
+                    )
+                )
+                owed.append(message_id)
             ops.append(timer_done_op(row.id))
         await self.ledger.write(*ops)
-        for message_id, body, tot, tcn, copies in owed:
-            if self.callback:
-                self.courier.send(
-                    Delivery(message_id, body, self.callback, stamp, tot, tcn, int(copies))
-                )
-        if owed and self.clock.mode == "manual":
-            # On a manual clock each delivery settles before time moves on, so what the SIB
+        for due, timer_id in planned:
+            self.scheduler.add(due, timer_id)
+        if not owed:
+            return
+        self.courier.kick()
+        if self.clock.mode == "manual" and self.callback:
+            # On a manual clock each delivery is tried before time moves on, so what the SIB
             # does with it (routing to an LEA) is stamped with the delivery's own virtual time.
-            await self.courier.idle(30)
+            await self.courier.attempted(owed, 30)
 
-    def _send(self, row: MessageRow, target: str | None) -> None:
-        if target:
-            self.courier.send(
-                Delivery(row.id, row.body, target, row.virtual_time, row.tot, row.tcr or row.id)
+    def _stamped(
+        self,
+        timer_id: str,
+        step: dict[str, Any],
+        tcn: str,
+        lea: str | None,
+        now: datetime,
+        stamp: str,
+    ) -> tuple[str, Op]:
+        """A planned step's message stamped with the virtual now, as a ledger write."""
+        message = step["message"]
+        if message is None:
+            message_id = f"{timer_id}:raw"
+            op = self._message_op(
+                message_id, "out", step["channel"], {}, tcn, now, lea=lea, body=step["raw"]
             )
+            return message_id, op
+        message["type1"]["dat"] = stamp[:10].replace("-", "")
+        message["type1"]["gmt"] = stamp
+        if message["type1"]["tot"] == "DET":
+            message["lodged_at"] = stamp
+        message_id = message["type1"]["tcn"]
+        return message_id, self._message_op(
+            message_id, "out", step["channel"], message, tcn, now, lea=lea
+        )
 
     # -- admin -----------------------------------------------------------------------------
 
     async def advance(self, seconds: float, *, wait: float = 30.0) -> dict[str, Any]:
-        """Manual clock: move virtual time on, firing what falls due in order, then wait for the
-        deliveries it started (up to `wait` wall seconds)."""
+        """Manual clock: move virtual time on, firing what falls due in order, then wait (up to
+        `wait` wall seconds) until nothing is owed to the SIB."""
         if seconds < 0:
             raise ValueError(f"$.seconds: {seconds} is negative (rule: minimum 0)")
-        fired = await self.scheduler.run_until(self.clock.now() + timedelta(seconds=seconds))
-        await self._save_clock()
-        settled = await self.courier.idle(wait)
+        async with self._advancing:  # the target instant is read under the lock
+            fired = await self.scheduler.run_until(self.clock.now() + timedelta(seconds=seconds))
+            await self._save_clock()
         return {
             "fired": fired,
-            "settled": settled,
+            "settled": await self.settled(wait),
             "pending_timers": len(self.scheduler),
             **self.clock.state(),
         }
 
+    async def settled(self, wait: float) -> bool:
+        """Whether nothing is owed to the SIB, waiting up to `wait` wall seconds for it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while (await self.ledger.owed()).owed:
+            if loop.time() >= deadline or not self.callback:
+                return False
+            self.courier.kick()
+            await asyncio.sleep(min(0.02, max(0.0, deadline - loop.time())))
+        return True
+
     async def set_scenario(self, document: dict[str, Any]) -> Scenario:
         """Replace the scenario (validated); owed deliveries go to a newly given callback."""
         scenario = Scenario(document)
-        had_callback = self.callback
         self._use_scenario(scenario)
         self._scenario_given = True
-        await self.ledger.write(state_op("scenario", json.dumps(document)))
-        if self.callback and not had_callback:
-            await self._resend_owed()
+        ops = [state_op("scenario", json.dumps(document))]
+        if self.callback:
+            ops.append(retarget_op(self.callback))
+        await self.ledger.write(*ops)
+        self.courier.kick()
         return scenario
 
     async def reset(self) -> None:
@@ -369,16 +440,17 @@ class MockService:
         self._attempts.clear()
         self._outages.clear()
         self._fbi.clear()
-        self._seen.clear()
-        self._ledger_knows_more = False
-        self.scheduler = Scheduler(self.clock, self._fire)
+        self.scheduler = Scheduler(self.clock, self._fire, source=self.ledger)
         await self._save_clock()
         await self.ledger.write(state_op("scenario", json.dumps(self.scenario.document)))
         await self.courier.start()
         await self.scheduler.start()
 
     async def health(self) -> dict[str, Any]:
-        """What `/health` reports."""
+        """What `/health` reports: the deliveries owed (how many, how many are being retried,
+        since when the oldest is owed) beside the clock, the timers and the ledger's rows."""
+        owed = await self.ledger.owed()
+        oldest = None if owed.oldest is None else gmt(datetime.fromtimestamp(owed.oldest, UTC))
         return {
             "status": "ok",
             "clock": self.clock.state(),
@@ -386,6 +458,7 @@ class MockService:
             "callback": self.callback,
             "pending_timers": len(self.scheduler),
             "outstanding_deliveries": self.courier.outstanding,
+            "deliveries": {"owed": owed.owed, "retrying": owed.retrying, "oldest": oldest},
             "ledger": await self.ledger.counts(),
         }
 
@@ -434,20 +507,6 @@ class MockService:
             )
         )
         return ledger_id
-
-    async def inbox(self, channel: str, limit: int = 1000) -> list[dict[str, Any]]:
-        """Messages recorded on a channel (`lea:ORI`, `dro`), oldest first."""
-        rows = await self.ledger.messages(channel=channel, limit=limit)
-        return [
-            {
-                "id": row.id,
-                "virtual_time": row.virtual_time,
-                "tot": row.tot,
-                "tcr": row.tcr,
-                "message": json.loads(row.body),
-            }
-            for row in rows
-        ]
 
     # -- IDENT and LESC asked directly -----------------------------------------------------
 

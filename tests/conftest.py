@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 
 import schemas
 from mocks.app import create_app
@@ -63,6 +64,14 @@ class RecordingSib:
         return found
 
 
+def sib_transport(sib: RecordingSib) -> httpx.AsyncBaseTransport:
+    """A respx router standing for the SIB: `POST {CALLBACK}` answered by `sib`, anything else
+    refused (respx raises on a request no route matches)."""
+    router = respx.MockRouter(assert_all_called=False)
+    router.post(CALLBACK).mock(side_effect=sib)
+    return httpx.MockTransport(router.async_handler)
+
+
 def free_port() -> int:
     """A loopback port free right now."""
     with socket.socket() as sock:
@@ -95,7 +104,7 @@ async def mock_api(sib: RecordingSib) -> AsyncIterator[MockApi]:
             clock=VirtualClock("manual", start=datetime.fromisoformat(START)),
             scenario=scenario or {},
             callback=CALLBACK,
-            transport=httpx.MockTransport(sib),
+            transport=sib_transport(sib),
             **options,
         )
         await service.start()

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from mocks.ledger import (
+from mocks.ledger import Ledger
+from mocks.records import (
     DeliveryRow,
-    Ledger,
     MessageRow,
     Op,
     TimerRow,
@@ -166,28 +166,105 @@ def test_delivery_states() -> None:
             delivery_op(message_id="a", target="sut"),
             delivery_op(message_id="b", target="lea"),
         )
-        assert [d.message_id for d in await ledger.pending_deliveries()] == ["a", "b", "c"]
+        assert [d.message_id for d in await ledger.pending_deliveries()] == ["c", "a", "b"]
         await ledger.write(
-            delivery_result_op(message_id="a", state="pending", attempts=1, error="503 from SUT")
+            delivery_result_op(
+                message_id="a", state="pending", attempts=1, error="503 from SUT", next_due=7.5
+            )
         )
         await ledger.write(
             delivery_result_op(message_id="b", state="delivered", attempts=1, error=None)
         )
-        await ledger.write(
-            delivery_result_op(message_id="c", state="failed", attempts=9, error="x")
-        )
         assert await ledger.pending_deliveries() == [
-            DeliveryRow("a", "sut", "pending", 1, "503 from SUT")
+            DeliveryRow("c", "sut", "pending", 0, None, 0.0),
+            DeliveryRow("a", "sut", "pending", 1, "503 from SUT", 7.5),
         ]
-        assert await ledger.delivery("b") == DeliveryRow("b", "lea", "delivered", 1, None)
-        assert await ledger.delivery("c") == DeliveryRow("c", "sut", "failed", 9, "x")
+        assert await ledger.delivery("b") == DeliveryRow("b", "lea", "delivered", 1, None, 0.0)
         assert await ledger.delivery("zz") is None
+        owed = await ledger.owed()
+        assert (owed.owed, owed.retrying) == (2, 1)
+        assert owed.oldest is not None
+        assert abs(owed.oldest - time.time()) < 60
         with pytest.raises(sqlite3.IntegrityError):
             await ledger.write(
                 delivery_result_op(message_id="a", state="lost", attempts=2, error=None)
             )
 
     run(check)
+
+
+def test_due_deliveries_keep_each_submissions_order_and_wait_for_their_time() -> None:
+    async def check(ledger: Ledger) -> None:
+        await ledger.write(msg("s1"), msg("i1"), msg("s2"))
+        await ledger.write(
+            delivery_op(message_id="s1", target="sut", order_key="T1"),
+            delivery_op(message_id="i1", target="sut", order_key="T1"),
+            delivery_op(message_id="s2", target="", order_key="T2"),
+        )
+        due = await ledger.due_deliveries(10.0, 10, any_target=False)
+        assert [d.message_id for d in due] == ["s1"]
+        assert due[0].body == '{"id": "s1"}'
+        due = await ledger.due_deliveries(10.0, 10, any_target=True)
+        assert [d.message_id for d in due] == ["s1", "s2"]
+        await ledger.write(
+            delivery_result_op(message_id="s1", state="pending", attempts=1, error="x", next_due=20)
+        )
+        assert [d.message_id for d in await ledger.due_deliveries(10.0, 10, any_target=True)] == [
+            "s2"
+        ]
+        assert await ledger.next_delivery_due(10.0) == 20.0
+        await ledger.write(
+            delivery_result_op(message_id="s1", state="delivered", attempts=2, error=None)
+        )
+        assert [d.message_id for d in await ledger.due_deliveries(10.0, 10, any_target=True)] == [
+            "i1",
+            "s2",
+        ]
+        assert await ledger.tried(["s1", "i1"]) == [("s1", True)]
+
+    run(check)
+
+
+def test_a_page_stops_at_its_byte_budget_and_names_the_next_cursor() -> None:
+    async def check(ledger: Ledger) -> None:
+        await ledger.write(*(msg(f"m{i}") for i in range(5)))
+        first = await ledger.page(limit=2)
+        assert [r.id for r in first.rows] == ["m0", "m1"]
+        assert first.next == first.rows[-1].seq
+        rest = await ledger.page(after=first.next, limit=10)
+        assert [r.id for r in rest.rows] == ["m2", "m3", "m4"]
+        assert rest.next is None
+        tiny = await ledger.page(max_bytes=1)
+        assert [r.id for r in tiny.rows] == ["m0"]
+        assert tiny.next is not None
+
+    run(check)
+
+
+def test_a_version_1_ledger_owes_again_what_it_gave_up(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            direction TEXT NOT NULL, channel TEXT NOT NULL, tot TEXT, tcn TEXT, tcr TEXT,
+            ori TEXT, virtual_time TEXT NOT NULL, wall_time TEXT NOT NULL, body TEXT NOT NULL);
+        CREATE TABLE deliveries (message_id TEXT PRIMARY KEY, target TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, updated TEXT NOT NULL);
+        INSERT INTO messages (id, direction, channel, tcn, tcr, virtual_time, wall_time, body)
+            VALUES ('IDR-1', 'out', 'sib', 'IDR-1', 'T1', 'v', 'w', '{}');
+        INSERT INTO deliveries VALUES ('IDR-1', 'sut', 'failed', 8, 'HTTP 503', 'w');
+        PRAGMA user_version = 1;
+        """
+    )
+    conn.close()
+
+    async def check(ledger: Ledger) -> None:
+        owed = await ledger.due_deliveries(time.time(), 10, any_target=False)
+        assert [(d.message_id, d.order_key, d.attempts) for d in owed] == [("IDR-1", "T1", 8)]
+
+    run(check, path)
 
 
 def test_state_round_trip() -> None:
@@ -280,7 +357,8 @@ async def _open_close(ledger: Ledger) -> None:
 
 CHILD = """
 import asyncio, sys
-from mocks.ledger import Ledger, message_op
+from mocks.ledger import Ledger
+from mocks.records import message_op
 
 async def main() -> None:
     async with Ledger(sys.argv[1]) as ledger:

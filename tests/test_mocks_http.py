@@ -15,7 +15,7 @@ from mocks.clock import VirtualClock
 from mocks.openapi import SUBMISSION_LIMIT, openapi
 from mocks.service import MockService
 from synthetic import Synthesizer
-from tests.conftest import CALLBACK, MockApi, RecordingSib, booking_car
+from tests.conftest import CALLBACK, MockApi, RecordingSib, booking_car, sib_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -65,7 +65,7 @@ async def test_lea_inbox_records_what_the_sib_routes(mock_api: MockApi) -> None:
     inbox = (await client.get("/lea/NC0920000/inbox")).json()
     assert schemas.problems("api.json#/$defs/inbox", inbox) == []
     assert [m["message"] for m in inbox["messages"]] == [idr]
-    assert (await client.get("/lea/NC0410000/inbox")).json() == {"messages": []}
+    assert (await client.get("/lea/NC0410000/inbox")).json() == {"messages": [], "next": None}
     entries = (await client.get("/admin/ledger", params={"ori": "NC0920000"})).json()["entries"]
     assert [e["channel"] for e in entries] == ["lea:NC0920000"]
 
@@ -179,7 +179,7 @@ async def test_restart_on_the_same_ledger_delivers_what_is_owed_once(
             scenario=scenario,
             ledger=ledger,
             callback=CALLBACK,
-            transport=httpx.MockTransport(sib),
+            transport=sib_transport(sib),
         )
 
     first = service()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 import schemas
+from mocks.backoff import Backoff
 from protocol.ebts import parse_gmt
 from synthetic import Synthesizer
 from tests.conftest import START, MockApi, RecordingSib, booking_car
@@ -302,7 +303,7 @@ async def test_delivery_retries_a_sib_that_fails_then_settles(
     mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
 ) -> None:
     client = await mock_api({"activated_oris": ["NC0410000"]})
-    client.service.courier.backoff = 0.001
+    client.service.courier.backoff = Backoff(0.001, 2, 0.01)
     sib.answers = [503, 503, 200]
     car = booking_car(synth)
     await _submit(client, car)

@@ -404,3 +404,69 @@ def test_100k_timers_fire_in_order(capsys: pytest.CaptureFixture[str]) -> None:
             f"tracemalloc peak {peak / 2**20:.1f} MiB"
         )
     assert peak < 100 * 2**20
+
+
+class ListSource:
+    """A `TimerSource` over a list, standing for the ledger; fired timers leave it."""
+
+    def __init__(self) -> None:
+        self.timers: dict[str, float] = {}
+        self.pages = 0
+
+    async def timer_page(self, after: tuple[float, str] | None, limit: int) -> list[Timer]:
+        self.pages += 1
+        ordered = sorted((due, id) for id, due in self.timers.items())
+        later = [t for t in ordered if after is None or t > after]
+        return [Timer(due, id) for due, id in later[:limit]]
+
+    async def pending_timer_count(self) -> int:
+        return len(self.timers)
+
+
+def test_with_a_source_only_the_soonest_are_in_memory_and_all_fire_in_order() -> None:
+    clock = VirtualClock("manual", start=T0)
+    source = ListSource()
+    fired: list[Timer] = []
+
+    async def fire(batch: list[Timer]) -> None:
+        fired.extend(batch)
+        for timer in batch:
+            del source.timers[timer.id]
+
+    async def main() -> None:
+        scheduler = Scheduler(clock, fire, source=source, window=10)
+        dues = [S0 + (i * 7919) % 500 for i in range(200)]  # many share a due instant
+        for i, due in enumerate(dues):
+            source.timers[f"t{i:03d}"] = due
+            scheduler.add(due, f"t{i:03d}")
+            assert len(scheduler._live) <= 20
+        assert len(scheduler) == 200
+        assert await scheduler.run_until(T0 + timedelta(seconds=600)) == 200
+        assert len(scheduler) == 0
+
+    asyncio.run(main())
+    assert [(t.due, t.id) for t in fired] == sorted((t.due, t.id) for t in fired)
+    assert len({t.id for t in fired}) == 200
+    assert source.pages >= 10
+
+
+def test_resume_takes_the_soonest_from_the_source() -> None:
+    clock = VirtualClock("manual", start=T0)
+    source = ListSource()
+    source.timers = {f"r{i:02d}": S0 + 60 - i for i in range(30)}
+    fired: list[str] = []
+
+    async def fire(batch: list[Timer]) -> None:
+        fired.extend(t.id for t in batch)
+        for timer in batch:
+            del source.timers[timer.id]
+
+    async def main() -> None:
+        scheduler = Scheduler(clock, fire, source=source, window=8)
+        await scheduler.resume()
+        assert len(scheduler) == 30
+        assert len(scheduler._live) == 8
+        await scheduler.run_until(T0 + timedelta(seconds=61))
+
+    asyncio.run(main())
+    assert fired == [f"r{i:02d}" for i in reversed(range(30))]

@@ -18,10 +18,11 @@ from .common import USAGE, CliError, Parser, exit_codes_help
 
 __all__ = ["COMMANDS", "main", "parser"]
 
-COMMANDS = ("messages", "serving", "check", "demo", "report", "wire")
+COMMANDS = ("messages", "serving", "check", "demo", "report", "wire", "conformance.replay")
 """The subcommand modules of this package, in the order `interop --help` lists them. Each has
 `add_command(subparsers)`, which adds its parser(s) and sets `run` to a function
-`(args, out) -> exit code`; registering a new one is adding its name here."""
+`(args, out) -> exit code`; registering a new one is adding its name here (a module of this
+package by its name, another by its full dotted name)."""
 
 _INTERNAL = 5
 _ENVIRONMENT = """environment:
@@ -44,7 +45,8 @@ def parser() -> Parser:
     top.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     subparsers = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"{__package__}.{name}").add_command(subparsers)
+        module = name if "." in name else f"{__package__}.{name}"
+        importlib.import_module(module).add_command(subparsers)
     return top
 
 

@@ -1,0 +1,336 @@
+"""`interop replay`: a state's year of bookings through a SIB into the mocks, end to end.
+
+The mocks (`interop serve`, scaled clock, a file ledger) and the reference SIB (`interop sib`, or
+your SIB at `--sut-url`) run as processes of their own; the replay plays the LEAs, booking
+synthetic people into the SIB evenly over the virtual span, which forwards CARs to the mock CJIS,
+takes its responses and routes them to the LEA inboxes. A progress bar shows wall and virtual time,
+what is owed and what is lost; at the end the program metrics of the briefing's Figure 1 are read
+from the ledger (transmissions, IDENT matches, Level 1, Level 2/3, US citizens, and per month) and
+printed beside the briefing's own ratios.
+
+Lost counts bookings the SIB refused or never forwarded to CJIS, and deliveries still owed when the
+run ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress, TextColumn
+
+from synthetic import Synthesizer
+
+__all__ = ["BRIEFING", "NEW_YORK_YEAR", "add_command", "metrics", "replay"]
+
+NEW_YORK_YEAR = 1_104_840
+"""Annual fingerprint submissions the New York deployment briefing expects."""
+
+BRIEFING = {
+    "transmissions": 266_278,
+    "matches": 32_620,
+    "level_1": 2_631,
+    "level_2_3": 28_714,
+    "us_citizens": 1_275,
+}
+"""The briefing's Figure 1 (cumulative, October 27, 2008 to April 30, 2009)."""
+
+_YEAR = 365 * 86400.0
+_METRICS_SQL = """
+SELECT substr(m.virtual_time, 1, 7) AS month,
+       count(*),
+       coalesce(sum(json_extract(s.value, '$.ident_search') = 1), 0),
+       coalesce(sum(json_extract(s.value, '$.match') = 1), 0),
+       coalesce(sum(json_extract(s.value, '$.offense_level') = 1
+                    AND json_extract(s.value, '$.alienage') != 'us-citizen'), 0),
+       coalesce(sum(json_extract(s.value, '$.offense_level') IN (2, 3)
+                    AND json_extract(s.value, '$.alienage') != 'us-citizen'), 0),
+       coalesce(sum(json_extract(s.value, '$.alienage') = 'us-citizen'), 0)
+FROM state AS s JOIN messages AS m ON m.id = 'in:' || substr(s.key, 7)
+WHERE s.key LIKE 'facts:%'
+GROUP BY month ORDER BY month
+"""
+_COLUMNS = ("transmissions", "searched", "matches", "level_1", "level_2_3", "us_citizens")
+
+
+def add_command(subparsers: Any) -> None:
+    """Register `interop replay` (its parser and handler) on the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "replay",
+        help="a state's year of bookings through a SIB into the mocks; Figure 1 metrics",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument(
+        "--submissions",
+        type=int,
+        default=NEW_YORK_YEAR,
+        help="bookings to replay (default: New York's year in the briefing, %(default)s)",
+    )
+    parser.add_argument(
+        "--days", type=float, default=365.0, help="the virtual span (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=60_000.0,
+        help="virtual seconds per wall second (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--state", default="NY", help="the NCIC state code of the LEAs (default: %(default)s)"
+    )
+    parser.add_argument("--sut-url", help="your SIB (default: the reference SIB, started here)")
+    parser.add_argument("--ledger", help="the mocks' ledger file (default: a temporary one)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=64,
+        help="bookings in flight at once (default: %(default)s)",
+    )
+    parser.set_defaults(run=_cmd_replay)
+
+
+def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        ledger = Path(args.ledger or Path(folder) / "replay.sqlite3")
+        result = replay(args, Path(folder), ledger, out)
+    return 0 if result["lost"] == 0 else 1
+
+
+def _port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def _processes(commands: list[tuple[list[str], str]], folder: Path) -> Iterator[None]:
+    children: list[subprocess.Popen[bytes]] = []
+    with contextlib.ExitStack() as logs:
+        try:
+            for n, (command, ready) in enumerate(commands):
+                log = logs.enter_context((folder / f"process-{n}.log").open("wb"))
+                children.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
+                _wait(ready)
+            yield
+        finally:
+            for child in children:
+                child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+
+
+def _profile(state: str, mocks_url: str, sut_url: str) -> dict[str, Any]:
+    return {
+        "state": state,
+        "sib_ori": f"{state}0000000",
+        "nff": False,
+        "message_routing": True,
+        "activated_oris": [f"{state}0{n:02d}0000" for n in range(10, 60)],
+        "opted_out_oris": [],
+        "lea_inbox_base": f"{mocks_url}/lea",
+        "sut_url": sut_url,
+        "follows_virtual_clock": True,
+    }
+
+
+def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) -> dict[str, Any]:
+    """Run the replay; print the progress and the metrics; return the metrics and `lost`."""
+    mocks_port, sib_port = _port(), _port()
+    mocks_url = f"http://127.0.0.1:{mocks_port}"
+    sut_url = (args.sut_url or f"http://127.0.0.1:{sib_port}").rstrip("/")
+    python = [sys.executable, "-m", "conformance.cli"]
+    serve = [*python, "serve", "--port", str(mocks_port), "--clock", f"scaled:{args.scale:g}"]
+    serve += ["--ledger", str(ledger), "--sut-callback", f"{sut_url}/cjis/responses"]
+    commands = [(serve, f"{mocks_url}/health")]
+    if args.sut_url is None:
+        profile = folder / "sut-profile.json"
+        profile.write_text(json.dumps(_profile(args.state, mocks_url, sut_url)))
+        sib = [*python, "sib", "--port", str(sib_port), "--profile", str(profile)]
+        sib += ["--cjis-url", mocks_url, "--store", str(folder / "sib.sqlite3")]
+        commands.append((sib, f"{sut_url}/health"))
+    began = time.monotonic()
+    with _processes(commands, folder):
+        refused = asyncio.run(_drive(args, mocks_url, sut_url, out))
+        owed = _health(mocks_url)["deliveries"]["owed"]
+    wall = time.monotonic() - began
+    found = metrics(ledger)
+    booked = args.submissions
+    lost = refused + max(0, booked - refused - found["total"]["transmissions"]) + owed
+    _print(found, args, wall, lost, out)
+    return {**found, "lost": lost, "wall": wall}
+
+
+def _health(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/health", timeout=60) as answer:
+        result: dict[str, Any] = json.loads(answer.read())
+    return result
+
+
+def _bookings(args: argparse.Namespace, start: datetime) -> Iterator[dict[str, Any]]:
+    """The year's bookings in order: a pool of synthetic people, each booking its own prints."""
+    synth = Synthesizer(2009)
+    oris = [f"{args.state}0{n:02d}0000" for n in range(10, 60)]
+    pool = [synth.booking(oris[n % len(oris)], doa=start.date()) for n in range(500)]
+    step = args.days * 86400.0 / max(1, args.submissions)
+    for n in range(args.submissions):
+        booking = json.loads(json.dumps(pool[n % len(pool)]))
+        when = start + timedelta(seconds=n * step)
+        booking["booking_id"] = f"R{n:09d}"
+        booking["ori"] = oris[n % len(oris)]
+        booking["doa"] = when.strftime("%Y%m%d")
+        booking["prints"]["biometric_key"] = f"SYN-{n:016X}"
+        for charge in booking["charges"]:
+            charge["doo"] = booking["doa"]
+        yield booking
+
+
+async def _drive(args: argparse.Namespace, mocks_url: str, sut_url: str, out: TextIO) -> int:
+    """Book every submission on its virtual instant; the number the SIB refused."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        clock = (await http.get(f"{mocks_url}/admin/clock")).json()
+        start = datetime.fromisoformat(clock["now"].replace("Z", "+00:00")).astimezone(UTC)
+        wall0 = time.monotonic()
+        step = args.days * 86400.0 / max(1, args.submissions) / args.scale
+        refused = 0
+        gate = asyncio.Semaphore(args.concurrency)
+
+        async def book(booking: dict[str, Any]) -> None:
+            nonlocal refused
+            async with gate:
+                try:
+                    answer = await http.post(f"{sut_url}/bookings", json=booking)
+                    refused += answer.status_code >= 300
+                except httpx.HTTPError:
+                    refused += 1
+
+        columns = [TextColumn("{task.description}")]
+        with Progress(*columns, console=Console(file=out), transient=False) as progress:
+            task = progress.add_task("starting", total=args.submissions)
+            pending: set[asyncio.Task[None]] = set()
+            for n, booking in enumerate(_bookings(args, start)):
+                delay = wall0 + n * step - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                while len(pending) >= 4 * args.concurrency:
+                    _, pending = await asyncio.wait(pending, return_when="FIRST_COMPLETED")
+                job = asyncio.create_task(book(booking))
+                pending.add(job)
+                job.add_done_callback(pending.discard)
+                if n % 500 == 0:
+                    await _show(http, mocks_url, progress, task, n, wall0, refused)
+            if pending:
+                await asyncio.wait(pending)
+            await _settle(http, mocks_url, progress, task, args, wall0, refused)
+        return refused
+
+
+async def _show(
+    http: httpx.AsyncClient,
+    mocks_url: str,
+    progress: Progress,
+    task: Any,
+    booked: int,
+    wall0: float,
+    refused: int,
+) -> int:
+    health = (await http.get(f"{mocks_url}/health")).json()
+    owed = int(health["deliveries"]["owed"])
+    progress.update(
+        task,
+        completed=booked,
+        description=(
+            f"wall {time.monotonic() - wall0:6.0f} s  virtual {health['clock']['now'][:16]}  "
+            f"booked {booked:,}  owed {owed:,}  lost {refused:,}"
+        ),
+    )
+    return owed
+
+
+async def _settle(
+    http: httpx.AsyncClient,
+    mocks_url: str,
+    progress: Progress,
+    task: Any,
+    args: argparse.Namespace,
+    wall0: float,
+    refused: int,
+) -> None:
+    """Let two virtual days pass (the 24-hour paths), then wait for what is owed."""
+    await asyncio.sleep(2 * 86400 / args.scale)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        owed = await _show(http, mocks_url, progress, task, args.submissions, wall0, refused)
+        pending = (await http.get(f"{mocks_url}/health")).json()["pending_timers"]
+        if owed == 0 and pending == 0:
+            return
+        await asyncio.sleep(0.5)
+
+
+def metrics(ledger: Path) -> dict[str, Any]:
+    """Figure 1's program metrics from a mocks' ledger, per month and in total."""
+    conn = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(_METRICS_SQL).fetchall()
+    finally:
+        conn.close()
+    months = {str(row[0]): dict(zip(_COLUMNS, map(int, row[1:]), strict=True)) for row in rows}
+    total = {column: sum(m[column] for m in months.values()) for column in _COLUMNS}
+    return {"months": months, "total": total}
+
+
+def _ratio(part: int, whole: int) -> str:
+    return f"{100 * part / whole:5.1f} %" if whole else "    -"
+
+
+def _print(
+    found: dict[str, Any], args: argparse.Namespace, wall: float, lost: int, out: TextIO
+) -> None:
+    total, brief = found["total"], BRIEFING
+    print(f"\nreplay: {args.submissions:,} bookings over {args.days:g} virtual days", file=out)
+    print(f"  wall {wall:.0f} s at scaled:{args.scale:g}; lost {lost}", file=out)
+    print(f"  {'month':8} " + " ".join(f"{c:>13}" for c in _COLUMNS), file=out)
+    for month, row in found["months"].items():
+        print(f"  {month:8} " + " ".join(f"{row[c]:13,}" for c in _COLUMNS), file=out)
+    print(f"  {'total':8} " + " ".join(f"{total[c]:13,}" for c in _COLUMNS), file=out)
+    print("  ratios              this run    briefing Figure 1", file=out)
+    pairs = (
+        ("matches / transmissions", "matches", "transmissions"),
+        ("Level 1 / matches", "level_1", "matches"),
+        ("Level 2/3 / matches", "level_2_3", "matches"),
+        ("USC / matches", "us_citizens", "matches"),
+    )
+    for label, part, whole in pairs:
+        ours = _ratio(total[part], total[whole])
+        print(f"  {label:24} {ours}    {_ratio(brief[part], brief[whole])}", file=out)
