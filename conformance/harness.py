@@ -96,11 +96,18 @@ class Mocks:
             time.sleep(seconds / scale + 0.5)
 
     def entries(self, **query: str) -> list[dict[str, Any]]:
-        """Ledger entries (`tcn`, `ori` or `channel`), each with its `id` and `message`."""
-        response = self.http.get("/admin/ledger", params=query)
-        response.raise_for_status()
-        result: list[dict[str, Any]] = response.json()["entries"]
-        return result
+        """Ledger entries (`tcn`, `ori` or `channel`), each with its `id` and `message`: every page,
+        following the ledger's `next` cursor."""
+        result: list[dict[str, Any]] = []
+        params: dict[str, Any] = dict(query)
+        while True:
+            response = self.http.get("/admin/ledger", params=params)
+            response.raise_for_status()
+            page = response.json()
+            result.extend(page["entries"])
+            if page.get("next") is None:
+                return result
+            params["after"] = page["next"]
 
     def submissions(self) -> list[dict[str, Any]]:
         """What the SIB sent CJIS and CJIS took, oldest first."""
