@@ -18,16 +18,16 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import schemas
-from protocol.ebts import CJIS_ORI, LESC_ORI, dro_ori, ori_state, sib_ori_of
+from protocol.ebts import CJIS_ORI
 from protocol.submission import ident_search
 from protocol.timing import TimingProfile
 
 from .ident import IdentRepository
+from .lesc import lesc_steps
 from .scenario import Case, Scenario
+from .steps import Builder, Plan, Step, ident_response
 
 __all__ = [
-    "Plan",
-    "Step",
     "earliest",
     "errt_code",
     "errt_entries",
@@ -48,25 +48,6 @@ _RANGE_RULES = frozenset(
     }
 )
 _CONSISTENCY_RULES = frozenset({"dependentRequired", "not", "oneOf", "anyOf", "if"})
-
-
-class Step(NamedTuple):
-    """One planned event: after `delay` seconds, `deliver` a message to the SIB or `record` an
-    exchange between the federal systems on `channel`."""
-
-    delay: float
-    action: str
-    channel: str
-    message: dict[str, Any] | None
-    raw: str | None = None
-    copies: int = 1
-
-
-class Plan(NamedTuple):
-    """What a submission starts, and facts worth keeping about it."""
-
-    steps: list[Step]
-    facts: dict[str, Any]
 
 
 def errt_code(problem: schemas.Problem) -> str:
@@ -120,62 +101,11 @@ def earliest(timing: TimingProfile) -> float:
     return max(0.0, min(floors, default=0.0))
 
 
-def _tcn(submission_tcn: str, tot: str, n: int) -> str:
-    digest = hashlib.blake2b(f"{submission_tcn}\x1f{n}".encode(), digest_size=10).hexdigest()
-    return f"{tot}-{digest.upper()}"
-
-
-def _sender(submission: dict[str, Any]) -> str:
-    """The submitting ORI, or the first CRI, when valid; else a placeholder that names no one."""
-    header = submission.get("type1", {})
-    type2 = submission.get("type2", {})
-    candidates = [header.get("ori")]
-    if isinstance(type2, dict) and isinstance(type2.get("cri"), list) and type2["cri"]:
-        candidates.append(type2["cri"][0])
-    for candidate in candidates:
-        if isinstance(candidate, str) and not schemas.problems("common.json#/$defs/ori", candidate):
-            return candidate
-    return "UNKNOWN00"
-
-
-class _Builder:
-    """Response templates for one submission (type1 without `dat` and `gmt`, stamped later)."""
-
-    def __init__(self, submission: dict[str, Any]) -> None:
-        self.submission = submission
-        self.tcn: str = submission["type1"]["tcn"]
-        self.ori = _sender(submission)
-        self._n = 0
-
-    def type1(self, tot: str, *, ori: str = CJIS_ORI, dai: str | None = None) -> dict[str, Any]:
-        self._n += 1
-        return {
-            "tot": tot,
-            "dai": dai or sib_ori_of(self.ori),
-            "ori": ori,
-            "tcn": _tcn(self.tcn, tot, self._n),
-            "tcr": self.tcn,
-        }
-
-    def message(self, tot: str, type2: dict[str, Any], **where: str) -> dict[str, Any]:
-        return {"type1": self.type1(tot, **where), "type2": type2}
-
-
-def _ident_response(encounters: list[dict[str, Any]], iar: dict[str, Any] | None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "result": "match" if encounters else "no-match",
-        "encounters": encounters,
-    }
-    if iar is not None:
-        response["iar"] = iar
-    return response
-
-
-def _errt(build: _Builder, entries: list[dict[str, str]], *, permanent: bool) -> dict[str, Any]:
+def _errt(build: Builder, entries: list[dict[str, str]], *, permanent: bool) -> dict[str, Any]:
     return build.message("ERRT", {"msg": entries, "permanent": permanent})
 
 
-def _fault_steps(case: Case, build: _Builder, first: float) -> list[Step]:
+def _fault_steps(case: Case, build: Builder, first: float) -> list[Step]:
     steps: list[Step] = []
     if case.fault("malformed-delivery"):
         steps.append(Step(first, "deliver", "sib", None, raw='{"type1": {"tot": "SRE", '))
@@ -183,6 +113,18 @@ def _fault_steps(case: Case, build: _Builder, first: float) -> list[Step]:
         broken = build.message("SRE", {"srf": "I"})
         steps.append(Step(first, "deliver", "sib", broken))
     return steps
+
+
+class _Context(NamedTuple):
+    """What every step of one submission's plan needs: its templates, scenario case and timing."""
+
+    submission: dict[str, Any]
+    build: Builder
+    case: Case
+    timing: TimingProfile
+    facts: dict[str, Any]
+    copies: int
+    """How many times each delivery goes (2 under the `duplicate-delivery` fault)."""
 
 
 async def plan_submission(
@@ -196,11 +138,11 @@ async def plan_submission(
     valid: bool = False,
 ) -> Plan:
     """Plan everything a submission with a valid TCN starts (`valid`: already found to be a
-    valid CAR or CPI, at intake).
+    valid CAR or CPI, at intake), agency by agency: CJIS's checks (an ERRT), the IAFIS SRE, the
+    IDENT search, LESC and the DRO on a match, and the second response to the SIB.
 
     `key_for_fbi` looks up the biometric key of an FBI number on file (for a CPI).
     """
-    build = _Builder(submission)
     tot = submission["type1"].get("tot")
     accepted = tot in ("CAR", "CPI")
     found = (
@@ -214,189 +156,163 @@ async def plan_submission(
     elif not found:
         key = submission["prints"]["biometric_key"]
     case = (case_for or scenario.case)(submission, key)
-    timing = case.timing
+    copies = 2 if case.fault("duplicate-delivery") else 1
     facts: dict[str, Any] = {"tot": tot, "biometric_key": key}
+    ctx = _Context(submission, Builder(submission), case, case.timing, facts, copies)
+    refusal = _cjis_refusal(ctx, found, scenario, key)
+    if refusal is not None:
+        return _rejected(ctx, *refusal)
+    assert key is not None
+    fbi = submission["type2"]["fbi"] if tot == "CPI" else fbi_for_key(scenario.seed, key)
+    facts["fbi"] = fbi
+    steps = await _iafis_sre(ctx, fbi, key_for_fbi)
+    first = ctx.timing.delay("sre").total_seconds()
+    steps += _ident_search(ctx, scenario, repository, key, fbi, received)
+    first = min((s.delay for s in steps if s.action == "deliver"), default=first)
+    return Plan([*_fault_steps(case, ctx.build, first), *steps], facts)
 
-    def rejected(entries: list[dict[str, str]], permanent: bool) -> Plan:
-        facts["errt"] = entries
-        delay = timing.delay("errt").total_seconds()
-        steps = [
-            *_fault_steps(case, build, delay),
-            Step(delay, "deliver", "sib", _errt(build, entries, permanent=permanent)),
-        ]
-        return Plan(steps, facts)
 
+# -- CJIS: the EBTS checks at receipt (an ERRT) ---------------------------------------------
+
+
+def _cjis_refusal(
+    ctx: _Context, found: list[schemas.Problem], scenario: Scenario, key: str | None
+) -> tuple[list[dict[str, str]], bool] | None:
+    """The ERRT entries (and whether permanent) CJIS answers with, or None when it takes it."""
+    submission, tot = ctx.submission, ctx.facts["tot"]
     if found:
-        if not accepted:
+        if tot not in ("CAR", "CPI"):
             reason = f"TOT {tot!r} is not accepted here"
-            return rejected([_entry("A0004", "$.type1.tot", reason, "CAR or CPI")], True)
-        return rejected(errt_entries(found), True)
+            return [_entry("A0004", "$.type1.tot", reason, "CAR or CPI")], True
+        return errt_entries(found), True
     header = submission["type1"]
     if header["dai"] != CJIS_ORI:
         reason = f"{header['dai']} is not the CJIS ORI {CJIS_ORI}"
-        return rejected([_entry("H0002", "$.type1.dai", reason, "DAI of CJIS")], True)
-    nff = scenario.is_nff(header["ori"])
-    if tot == "CPI" and not nff:
+        return [_entry("H0002", "$.type1.dai", reason, "DAI of CJIS")], True
+    if tot == "CPI" and not scenario.is_nff(header["ori"]):
         reason = f"ORI {header['ori']} is not in an NFF state"
-        return rejected([_entry("A0004", "$.type1.tot", reason, "only NFF states send CPI")], True)
+        return [_entry("A0004", "$.type1.tot", reason, "only NFF states send CPI")], True
     if tot == "CPI" and key is None:
         reason = f"FBI number {submission['type2']['fbi']} is not on file"
-        return rejected([_entry("E0002", "$.type2.fbi", reason, "CPI names a master record")], True)
-    fault = case.fault("errt")
+        return [_entry("E0002", "$.type2.fbi", reason, "CPI names a master record")], True
+    fault = ctx.case.fault("errt")
     if fault:
-        field = fault.get("field", "$.type2")
         code = fault.get("code", "E0002")
-        entry = _entry(code, field, "rejected by the scenario's injected fault", code)
-        return rejected([entry], fault.get("permanent", True))
+        entry = _entry(
+            code, fault.get("field", "$.type2"), "rejected by the scenario's fault", code
+        )
+        return [entry], fault.get("permanent", True)
+    return None
 
-    assert key is not None
-    steps: list[Step] = []
-    copies = 2 if case.fault("duplicate-delivery") else 1
-    fbi = submission["type2"]["fbi"] if tot == "CPI" else fbi_for_key(scenario.seed, key)
-    facts["fbi"] = fbi
-    d_sre = timing.delay("sre").total_seconds()
-    first = d_sre
-    if tot == "CAR":
-        sre = {
-            "srf": "I" if await key_for_fbi(fbi) else "N",
-            "fbi": fbi,
-            "nam": submission["type2"]["nam"],
-        }
-        if "sid" in submission["type2"]:
-            sre["sid"] = submission["type2"]["sid"]
-        facts["srf"] = sre["srf"]
-        steps.append(Step(d_sre, "deliver", "sib", build.message("SRE", sre), copies=copies))
 
+def _rejected(ctx: _Context, entries: list[dict[str, str]], permanent: bool) -> Plan:
+    ctx.facts["errt"] = entries
+    delay = ctx.timing.delay("errt").total_seconds()
+    errt = _errt(ctx.build, entries, permanent=permanent)
+    steps = [*_fault_steps(ctx.case, ctx.build, delay), Step(delay, "deliver", "sib", errt)]
+    return Plan(steps, ctx.facts)
+
+
+# -- IAFIS: the SRE ---------------------------------------------------------------------------
+
+
+async def _iafis_sre(
+    ctx: _Context, fbi: str, key_for_fbi: Callable[[str], Awaitable[str | None]]
+) -> list[Step]:
+    """The IAFIS SRE of a CAR (identified when the FBI number is on file); a CPI gets none (its
+    NFF additional SRE is the second response)."""
+    if ctx.facts["tot"] != "CAR":
+        return []
+    type2 = ctx.submission["type2"]
+    sre = {"srf": "I" if await key_for_fbi(fbi) else "N", "fbi": fbi, "nam": type2["nam"]}
+    if "sid" in type2:
+        sre["sid"] = type2["sid"]
+    ctx.facts["srf"] = sre["srf"]
+    delay = ctx.timing.delay("sre").total_seconds()
+    return [Step(delay, "deliver", "sib", ctx.build.message("SRE", sre), copies=ctx.copies)]
+
+
+# -- IDENT: the search, and on a match LESC and the DRO ---------------------------------------
+
+
+def _ident_search(
+    ctx: _Context,
+    scenario: Scenario,
+    repository: IdentRepository,
+    key: str,
+    fbi: str,
+    received: datetime,
+) -> list[Step]:
+    """The IDENT search where the briefing's criteria say so; its IDR to CJIS; a no-match IDR
+    or, on a match, LESC's steps and the second response."""
+    submission, build, timing = ctx.submission, ctx.build, ctx.timing
     decision = ident_search(
         submission, received=received.date(), activated_oris=scenario.activated_oris()
     )
-    facts["ident_search"] = decision.yes
-    facts["ident_reason"] = decision.reason
-
-    def second(response: dict[str, Any]) -> dict[str, Any]:
-        if nff:
-            return build.message("SRE", {"srf": "I", "fbi": fbi, "ident": response})
-        return build.message("IDR", response)
-
-    if decision.yes:
-        person = repository.person(key, submission)
-        encounters = repository.search(key, person, case.outcome)
-        d_idr = timing.delay("idr").total_seconds()
-        facts["match"] = bool(encounters)
-        ident_idr = build.message(
-            "IDR", _ident_response(encounters, None), ori="DCIDENT00", dai=CJIS_ORI
-        )
-        steps.append(Step(d_idr, "record", "ident", ident_idr))
-        if not encounters:
-            d_nm = max(d_idr, timing.delay("no_match_idr").total_seconds())
-            steps.append(
-                Step(d_nm, "deliver", "sib", second(_ident_response([], None)), copies=copies)
-            )
-        else:
-            lea = header["ori"]
-            charges = submission["type2"]["asl"]
-            iaq = {
-                **{f: person[f] for f in ("nam", "dob", "pob", "sex")},
-                "fbi": fbi,
-                "asl": charges,
-                "lea": lea,
-                "srl": [e["srl"] for e in encounters],
-            }
-            steps.append(Step(d_idr, "record", "lesc", build.message("IAQ", iaq, dai=LESC_ORI)))
-            determination = repository.determine(
-                key, person, charges, lea=lea, outcome=case.outcome
-            )
-            determination["fbi"] = fbi
-            facts["offense_level"] = determination["offense_level"]
-            facts["alienage"] = determination["alienage"]
-            d_iar = max(d_idr, timing.delay("iar").total_seconds())
-            fallback = timing.delay("idr_alone_after").total_seconds()
-            steps.append(
-                Step(
-                    d_iar,
-                    "record",
-                    "lesc",
-                    build.message("IAR", determination, ori=LESC_ORI, dai=CJIS_ORI),
-                )
-            )
-            dro = dro_ori(ori_state(lea))
-            steps.append(
-                Step(
-                    d_iar,
-                    "record",
-                    "dro",
-                    build.message("IAR", determination, ori=LESC_ORI, dai=dro),
-                )
-            )
-            if determination["offense_level"] == 1 and determination["alienage"] == "alien":
-                steps.append(Step(d_iar, "record", "dro", _detainer(build, person, fbi, lea, dro)))
-            if d_iar <= fallback and not case.fault("out-of-order"):
-                facts["second_response"] = "IDR/IAR"
-                steps.append(
-                    Step(
-                        d_iar,
-                        "deliver",
-                        "sib",
-                        second(_ident_response(encounters, determination)),
-                        copies=copies,
-                    )
-                )
-            elif d_iar <= fallback:
-                facts["second_response"] = "IAR then IDR"
-                steps.append(
-                    Step(
-                        d_iar, "deliver", "sib", build.message("IAR", determination), copies=copies
-                    )
-                )
-                steps.append(
-                    Step(
-                        d_iar + 0.001,
-                        "deliver",
-                        "sib",
-                        second(_ident_response(encounters, None)),
-                        copies=copies,
-                    )
-                )
-            else:
-                facts["second_response"] = "IDR alone"
-                steps.append(
-                    Step(
-                        fallback,
-                        "deliver",
-                        "sib",
-                        second(_ident_response(encounters, None)),
-                        copies=copies,
-                    )
-                )
-                facts["late_iar"] = case.late_iar
-                if case.late_iar == "deliver":
-                    steps.append(
-                        Step(
-                            d_iar,
-                            "deliver",
-                            "sib",
-                            build.message("IAR", determination),
-                            copies=copies,
-                        )
-                    )
-    first = min((s.delay for s in steps if s.action == "deliver"), default=first)
-    return Plan([*_fault_steps(case, build, first), *steps], facts)
+    ctx.facts["ident_search"] = decision.yes
+    ctx.facts["ident_reason"] = decision.reason
+    if not decision.yes:
+        return []
+    nff = scenario.is_nff(submission["type1"]["ori"])
+    person = repository.person(key, submission)
+    encounters = repository.search(key, person, ctx.case.outcome)
+    d_idr = timing.delay("idr").total_seconds()
+    ctx.facts["match"] = bool(encounters)
+    ident_idr = build.message(
+        "IDR", ident_response(encounters, None), ori="DCIDENT00", dai=CJIS_ORI
+    )
+    steps = [Step(d_idr, "record", "ident", ident_idr)]
+    if not encounters:
+        d_nm = max(d_idr, timing.delay("no_match_idr").total_seconds())
+        no_match = _second(ctx, nff, fbi, ident_response([], None))
+        return [*steps, Step(d_nm, "deliver", "sib", no_match, copies=ctx.copies)]
+    lesc, determination, d_iar = lesc_steps(
+        build, repository, key=key, person=person, fbi=fbi, encounters=encounters,
+        case=ctx.case, d_idr=d_idr, facts=ctx.facts,
+    )  # fmt: skip
+    return [*steps, *lesc, *_second_response(ctx, nff, fbi, encounters, determination, d_iar)]
 
 
-def _detainer(
-    build: _Builder, person: dict[str, Any], fbi: str, lea: str, dro: str
-) -> dict[str, Any]:
-    digest = int(hashlib.blake2b(build.tcn.encode(), digest_size=4).hexdigest(), 16)
-    return {
-        "type1": build.type1("DET", ori=dro, dai=lea),
-        "form": "I-247",
-        "subject": {
-            **{f: person[f] for f in ("nam", "dob", "pob", "sex")},
-            "fbi": fbi,
-            "file_no": f"SYN-A{digest % 10**9:09d}",
-        },
-        "lea": lea,
-        "dro": dro,
-        "actions": ["investigation-initiated"],
-        "offense_level": 1,
-    }
+# -- the second response to the SIB: IDR/IAR, IAR then IDR, or the IDR alone at 24 hours -----
+
+
+def _second(ctx: _Context, nff: bool, fbi: str, response: dict[str, Any]) -> dict[str, Any]:
+    """The IDENT response as the SIB gets it: an NFF state's additional SRE, else an IDR."""
+    if nff:
+        return ctx.build.message("SRE", {"srf": "I", "fbi": fbi, "ident": response})
+    return ctx.build.message("IDR", response)
+
+
+def _second_response(
+    ctx: _Context,
+    nff: bool,
+    fbi: str,
+    encounters: list[dict[str, Any]],
+    determination: dict[str, Any],
+    d_iar: float,
+) -> list[Step]:
+    """On a match: the combined IDR/IAR when the IAR comes in time; with the `out-of-order` fault
+    the IAR first, then the IDR; past `idr_alone_after`, the IDR alone and the late IAR as the
+    case says (delivered or dropped)."""
+    build, copies = ctx.build, ctx.copies
+    fallback = ctx.timing.delay("idr_alone_after").total_seconds()
+    if d_iar <= fallback and not ctx.case.fault("out-of-order"):
+        ctx.facts["second_response"] = "IDR/IAR"
+        joint = _second(ctx, nff, fbi, ident_response(encounters, determination))
+        return [Step(d_iar, "deliver", "sib", joint, copies=copies)]
+    if d_iar <= fallback:
+        ctx.facts["second_response"] = "IAR then IDR"
+        iar = build.message("IAR", determination)
+        idr = _second(ctx, nff, fbi, ident_response(encounters, None))
+        return [
+            Step(d_iar, "deliver", "sib", iar, copies=copies),
+            Step(d_iar + 0.001, "deliver", "sib", idr, copies=copies),
+        ]
+    ctx.facts["second_response"] = "IDR alone"
+    alone = _second(ctx, nff, fbi, ident_response(encounters, None))
+    steps = [Step(fallback, "deliver", "sib", alone, copies=copies)]
+    ctx.facts["late_iar"] = ctx.case.late_iar
+    if ctx.case.late_iar == "deliver":
+        late = build.message("IAR", determination)
+        steps.append(Step(d_iar, "deliver", "sib", late, copies=copies))
+    return steps
