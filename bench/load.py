@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mocks.openapi import openapi
+from mocks.server import free_port, wait_until_answering
 from synthetic import Synthesizer
 
 _LUA = """
@@ -58,12 +58,6 @@ end
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _script(folder: Path, run: str) -> Path:
     """A wrk script posting one synthetic CAR with a new TCN each time."""
     synth = Synthesizer(2026)
@@ -75,24 +69,12 @@ def _script(folder: Path, run: str) -> Path:
     return path
 
 
-def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 @contextmanager
 def _process(command: list[str], ready: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         try:
-            _wait_http(ready)
+            wait_until_answering(ready)
             yield child
         finally:
             child.terminate()
@@ -164,13 +146,13 @@ def versus_prism(folder: Path, prism: str | None, seconds: float, repeat: int) -
         print("   Prism: not found (npm install @stoplight/prism-cli; or --prism PATH)")
     for n in range(repeat):
         for clock in ("manual", "realtime"):
-            port = _free_port()
+            port = free_port()
             with _ours(folder, port, clock, folder / f"versus-{clock}-{n}.sqlite3"):
                 url = f"http://127.0.0.1:{port}"
                 _wrk(url, _script(folder, f"w{clock[0]}{n}"), 3)  # not counted
                 runs[clock].append(_wrk(url, _script(folder, f"{clock[0]}{n}"), seconds))
         if prism is not None:
-            port = _free_port()
+            port = free_port()
             with _prism(folder, prism, port):
                 url = f"http://127.0.0.1:{port}"
                 _wrk(url, _script(folder, f"wp{n}"), 3)  # not counted: Node warms up
@@ -193,7 +175,7 @@ def versus_prism(folder: Path, prism: str | None, seconds: float, repeat: int) -
 
 def a_million(folder: Path, total: int, segment: float) -> None:
     print(f"\n2. {total:,} submissions, manual clock (all pending), wrk in {segment:g} s segments")
-    port = _free_port()
+    port = free_port()
     ledger = folder / "million.sqlite3"
     rates: list[tuple[int, float]] = []  # (submissions so far, rate of the segment)
     with _ours(folder, port, "manual", ledger) as child:

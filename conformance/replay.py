@@ -33,6 +33,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
+from mocks.server import free_port, wait_until_answering
 from synthetic import Synthesizer
 
 __all__ = ["BRIEFING", "NEW_YORK_YEAR", "add_command", "metrics", "replay"]
@@ -110,26 +111,6 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if result["lost"] == 0 else 1
 
 
-def _port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
 @contextlib.contextmanager
 def _processes(commands: list[tuple[list[str], str]], folder: Path) -> Iterator[None]:
     children: list[subprocess.Popen[bytes]] = []
@@ -138,7 +119,7 @@ def _processes(commands: list[tuple[list[str], str]], folder: Path) -> Iterator[
             for n, (command, ready) in enumerate(commands):
                 log = logs.enter_context((folder / f"process-{n}.log").open("wb"))
                 children.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
-                _wait(ready)
+                wait_until_answering(ready)
             yield
         finally:
             for child in children:
@@ -167,7 +148,7 @@ def _profile(state: str, mocks_url: str, sut_url: str) -> dict[str, Any]:
 
 def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) -> dict[str, Any]:
     """Run the replay; print the progress and the metrics; return the metrics and `lost`."""
-    mocks_port, sib_port = _port(), _port()
+    mocks_port, sib_port = free_port(), free_port()
     mocks_url = f"http://127.0.0.1:{mocks_port}"
     sut_url = (args.sut_url or f"http://127.0.0.1:{sib_port}").rstrip("/")
     python = [sys.executable, "-m", "conformance.cli"]

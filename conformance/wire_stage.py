@@ -22,7 +22,6 @@ import asyncio
 import json
 import re
 import smtplib
-import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from email import policy
@@ -33,7 +32,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.server import in_thread, server, uvicorn_server
+from mocks.server import free_port, in_thread, server, uvicorn_server
 from mocks.service import MockService
 from mocks.smtp import ServerWithSmtp, SubmissionHandler
 from wire import MEDIA_TYPE
@@ -51,12 +50,6 @@ SIB_ADDRESS = "sib@state.interop-harness.invalid"
 _CJIS_ADDRESS = "cjis@mocks.interop-harness.invalid"
 _ACK = re.compile(r"TCN (\S+) (\S+) at (\S+)")
 _FORWARDED = ("x-interop-message-id", "x-interop-virtual-time", "x-interop-tot")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _mail(relay: tuple[str, int], data: bytes, name: str) -> tuple[int, str]:
@@ -196,7 +189,7 @@ def mail_stage(
     """
     with ExitStack() as stack:
         service = MockService(clock=clock)
-        cjis_smtp, sib_smtp = _free_port(), _free_port()
+        cjis_smtp, sib_smtp = free_port(), free_port()
         handler = SubmissionHandler(service)
 
         def make_mocks(port: int) -> Any:

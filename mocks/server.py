@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,11 +21,13 @@ __all__ = [
     "CONNECTION_LIMIT",
     "HEADER_LIMIT",
     "KEEP_ALIVE_SECONDS",
+    "free_port",
     "in_thread",
     "is_loopback",
     "server",
     "serving",
     "uvicorn_server",
+    "wait_until_answering",
 ]
 
 CONNECTION_LIMIT = 1024
@@ -126,3 +129,24 @@ def serving(service: MockService, *, host: str = "127.0.0.1", port: int = 0) -> 
         lambda bound: server(service, host=host, port=bound), host=host, port=port
     ) as url:
         yield url
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on `host` right now (for a server about to be started there)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_answering(url: str, timeout: float = 60.0) -> None:
+    """Return once a GET of `url` answers (a server started in another process is up); raise
+    the last `OSError` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
@@ -70,13 +69,6 @@ def sib_transport(sib: RecordingSib) -> httpx.AsyncBaseTransport:
     router = respx.MockRouter(assert_all_called=False)
     router.post(CALLBACK).mock(side_effect=sib)
     return httpx.MockTransport(router.async_handler)
-
-
-def free_port() -> int:
-    """A loopback port free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -20,9 +20,8 @@ from conformance.catalog import requirements
 from conformance.cli import main
 from conformance.run import DEMO_PROFILES
 from conformance.variants import sib_class
-from mocks.server import in_thread, uvicorn_server
+from mocks.server import free_port, in_thread, uvicorn_server
 from tests._mutate import DELETE, mutate
-from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from conformance.cli import main
-from tests.conftest import free_port
+from mocks.server import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 
 from mocks.backoff import Backoff
-from mocks.server import serving
+from mocks.server import free_port, serving
 from mocks.service import MockService
 from synthetic import Synthesizer
-from tests.conftest import START, booking_car, free_port
+from tests.conftest import START, booking_car
 
 COMPRESSED = 100.0
 BACKOFF = Backoff(0.05 / COMPRESSED, 2.0, 30.0 / COMPRESSED)

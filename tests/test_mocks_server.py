@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from mocks.server import is_loopback, server, serving
+from mocks.server import free_port, is_loopback, server, serving
 from mocks.service import MockService
 from synthetic import Synthesizer
-from tests.conftest import booking_car, free_port
+from tests.conftest import booking_car
 
 REPO = Path(__file__).resolve().parent.parent
 

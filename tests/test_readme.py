@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.conftest import free_port
+from mocks.server import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 _FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)

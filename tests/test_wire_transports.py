@@ -14,9 +14,10 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 import schemas
+from mocks.server import free_port
 from mocks.smtp import parse_mailto, send_delivery, start_smtp
 from synthetic import Synthesizer
-from tests.conftest import MockApi, RecordingSib, booking_car, free_port
+from tests.conftest import MockApi, RecordingSib, booking_car
 from wire import MEDIA_TYPE
 from wire.codec import decode, encode
 from wire.mail import message_for, transaction_of
