@@ -41,6 +41,10 @@ def kind_of(message: Any) -> str:
     return tot
 
 
+_ADVANCE_TIMEOUT = 300.0
+"""Wall seconds the harness waits for `POST /admin/clock/advance` to answer."""
+
+
 class Mocks:
     """The mock federal endpoints, reset for each check."""
 
@@ -90,7 +94,11 @@ class Mocks:
         """Let `seconds` of virtual time pass: at once on a manual clock, else in wall time."""
         mode, scale = self.clock["mode"], float(self.clock["scale"])
         if mode == "manual":
-            response = self.http.post("/admin/clock/advance", json={"seconds": seconds})
+            # The mocks answer once what fell due was tried and owed deliveries settled (at most
+            # their `wait`, 30 s, after firing): give them ample time before calling them silent.
+            response = self.http.post(
+                "/admin/clock/advance", json={"seconds": seconds}, timeout=_ADVANCE_TIMEOUT
+            )
             response.raise_for_status()
         else:
             time.sleep(seconds / scale + 0.5)
