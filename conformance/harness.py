@@ -54,7 +54,6 @@ class Mocks:
         profile: dict[str, Any],
         sut_url: str,
         token: str | None = None,
-        settle_seconds: float = 2.0,
     ) -> None:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=base_url, timeout=60, headers=headers)
@@ -63,7 +62,6 @@ class Mocks:
         self.base_url = base_url
         self.profile = profile
         self.sut_url = sut_url.rstrip("/")
-        self.settle_seconds = settle_seconds
         self.clock = self.http.get("/admin/clock").json()
 
     def reset(self, **scenario: Any) -> None:

@@ -70,12 +70,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--progress", action="store_true", help="a live progress line on standard error"
     )
     group.addoption(
-        "--settle-seconds",
-        type=float,
-        default=2.0,
-        help="how long to wait for the SIB to route what it was sent (wall seconds)",
-    )
-    group.addoption(
         "--requirement", action="append", default=[], help="run only these requirement IDs"
     )
     group.addoption(
@@ -302,7 +296,6 @@ def _mocks_session(
         sut_profile,
         sut_url,
         pytestconfig.getoption("--mocks-token"),
-        pytestconfig.getoption("--settle-seconds"),
     )
     run = pytestconfig.stash[RUN]
     run.update(

@@ -55,6 +55,15 @@ class Reads:
     ) -> tuple[list[Any], bool]:
         raise NotImplementedError
 
+    async def _query_in(self, sql: str, values: Sequence[str]) -> list[Any]:
+        """The rows of `sql`, whose `{marks}` is the placeholder list of an `IN (...)`, over all
+        `values`, asked 500 at a time (SQLite caps the parameters of one statement)."""
+        rows: list[Any] = []
+        for start in range(0, len(values), 500):
+            chunk = tuple(values[start : start + 500])
+            rows += await self._query(sql.format(marks=",".join("?" * len(chunk))), chunk)
+        return rows
+
     async def page(
         self,
         *,
@@ -106,15 +115,8 @@ class Reads:
 
     async def bodies(self, ids: Sequence[str]) -> dict[str, MessageRow]:
         """The messages with these ids, by id (those not ledgered are missing)."""
-        found: dict[str, MessageRow] = {}
-        for start in range(0, len(ids), 500):
-            chunk = tuple(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = await self._query(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN ({marks})", chunk
-            )
-            found.update((row[1], MessageRow._make(row)) for row in rows)
-        return found
+        sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id IN ({{marks}})"
+        return {row[1]: MessageRow._make(row) for row in await self._query_in(sql, ids)}
 
     async def pending_timers(self, *, before: float | None = None) -> list[TimerRow]:
         """Timers not yet fired (due before `before`, if given), soonest first."""
@@ -144,13 +146,8 @@ class Reads:
 
     async def timers(self, ids: Sequence[str]) -> list[TimerRow]:
         """The timers with these ids, in any state, soonest first (to fire a batch)."""
-        rows: list[Any] = []
-        for start in range(0, len(ids), 500):
-            chunk = tuple(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows += await self._query(
-                f"SELECT id, due, kind, payload FROM timers WHERE id IN ({marks})", chunk
-            )
+        sql = "SELECT id, due, kind, payload FROM timers WHERE id IN ({marks})"
+        rows = await self._query_in(sql, ids)
         return sorted((TimerRow._make(row) for row in rows), key=lambda t: (t.due, t.id))
 
     async def pending_deliveries(self) -> list[DeliveryRow]:
@@ -177,17 +174,11 @@ class Reads:
 
     async def tried(self, ids: Sequence[str]) -> list[tuple[str, bool]]:
         """Of these deliveries, those tried at least once, each with whether it was taken."""
-        found: list[tuple[str, bool]] = []
-        for start in range(0, len(ids), 500):
-            chunk = tuple(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = await self._query(
-                "SELECT message_id, state = 'delivered' FROM deliveries"
-                f" WHERE message_id IN ({marks}) AND attempts > 0",
-                chunk,
-            )
-            found += [(str(i), bool(taken)) for i, taken in rows]
-        return found
+        sql = (
+            "SELECT message_id, state = 'delivered' FROM deliveries"
+            " WHERE message_id IN ({marks}) AND attempts > 0"
+        )
+        return [(str(i), bool(taken)) for i, taken in await self._query_in(sql, ids)]
 
     async def owed(self) -> Owed:
         """How many deliveries are owed, how many of them failed at least once, the oldest."""
@@ -200,15 +191,8 @@ class Reads:
 
     async def deliveries(self, ids: Sequence[str]) -> dict[str, DeliveryRow]:
         """The deliveries of these messages, by message id (messages owed to no one are missing)."""
-        found: dict[str, DeliveryRow] = {}
-        for start in range(0, len(ids), 500):
-            chunk = tuple(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = await self._query(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE message_id IN ({marks})", chunk
-            )
-            found.update((row[0], DeliveryRow._make(row)) for row in rows)
-        return found
+        sql = f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE message_id IN ({{marks}})"
+        return {row[0]: DeliveryRow._make(row) for row in await self._query_in(sql, ids)}
 
     async def delivery(self, message_id: str) -> DeliveryRow | None:
         """The delivery of this message in whatever state, or None."""
@@ -224,13 +208,8 @@ class Reads:
 
     async def states(self, keys: Sequence[str]) -> dict[str, str]:
         """The values stored under these keys, by key (keys with none are missing)."""
-        found: dict[str, str] = {}
-        for start in range(0, len(keys), 500):
-            chunk = tuple(keys[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = await self._query(f"SELECT key, value FROM state WHERE key IN ({marks})", chunk)
-            found.update((str(k), str(v)) for k, v in rows)
-        return found
+        sql = "SELECT key, value FROM state WHERE key IN ({marks})"
+        return {str(k): str(v) for k, v in await self._query_in(sql, keys)}
 
     async def counts(self) -> dict[str, int]:
         """Rows per table (for `/health` and the benchmark)."""

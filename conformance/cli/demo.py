@@ -126,9 +126,9 @@ def add_command(subparsers: Any) -> None:
     selftest = subparsers.add_parser(
         "selftest",
         help="run the suite against every faulty SIB: the kill matrix",
-        description="Run the suite against the reference SIB and each faulty variant; each "
-        "variant must fail the check of the rule it breaks and the reference none. Exit 0 "
-        "when so, 1 otherwise.",
+        description="Run the suite against the reference SIB, the other correct designs (each "
+        "must pass every check under every profile) and each faulty variant (each must fail the "
+        "check of the rule it breaks). Exit 0 when so, 1 otherwise.",
     )
     selftest.add_argument(
         "--jobs", type=int, default=2, help="variants checked at once (default: 2)"

@@ -46,6 +46,36 @@ def _validate_one(label: str, name: str | None, document: Any, out: TextIO) -> b
     return False
 
 
+def _validate_encoded(path: str, out: TextIO) -> bool:
+    from wire.ansi_nist import WireError
+    from wire.codec import decode
+
+    from .wire import read_input
+
+    try:
+        kind, document = decode(read_input(path))
+    except WireError as error:
+        print(f"FAIL {path} (EBTS)", file=out)
+        for problem in error.problems:
+            print(f"     {problem.code} {problem}", file=out)
+        return False
+    found = schemas.problems(kind, document)
+    print(f"{'FAIL' if found else 'ok  '} {path} ({kind}, EBTS)", file=out)
+    for violation in found:
+        print(f"     {violation}", file=out)
+    return not found
+
+
+def _is_encoded_file(path: str) -> bool:
+    from wire import is_encoded
+
+    try:
+        with open(path, "rb") as handle:
+            return is_encoded(handle.read(64))
+    except OSError:
+        return False
+
+
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
     ok = True
     if args.examples:
@@ -53,6 +83,9 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
             for i, example in enumerate(schemas.examples(name)):
                 ok &= _validate_one(f"{name} example {i + 1}", name, example, out)
     for path in args.files:
+        if _is_encoded_file(path):
+            ok &= _validate_encoded(path, out)
+            continue
         try:
             document = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:
@@ -105,6 +138,13 @@ def _example(args: argparse.Namespace, out: TextIO) -> int:
     }
     document = documents[args.kind]()
     schemas.validate(args.kind, document)
+    if args.format == "ebts":
+        from wire.codec import encode
+
+        from .wire import write_output
+
+        write_output(encode(document, args.kind), None, out)
+        return 0
     print(json.dumps(document, indent=2), file=out)
     return 0
 
@@ -115,7 +155,8 @@ def add_command(subparsers: Any) -> None:
         "validate",
         help="validate messages against the JSON Schemas",
         description="Validate JSON messages. The schema is chosen by $.type1.tot unless --schema "
-        "is given. Exit 0 when all are valid, 1 when one is not, 2 with nothing to validate.",
+        "is given. Encoded EBTS files are read too. Exit 0 when all are valid, 1 when one is "
+        "not, 2 with nothing to validate.",
     )
     validate.add_argument("files", nargs="*", metavar="FILE", help="JSON messages to validate")
     validate.add_argument(
@@ -137,6 +178,12 @@ def add_command(subparsers: Any) -> None:
     )
     example.add_argument("kind", choices=_KINDS, help=f"one of {', '.join(_KINDS)}")
     example.add_argument("--seed", type=int, default=0, help="the synthetic data's seed")
+    example.add_argument(
+        "--format",
+        choices=["json", "ebts"],
+        default="json",
+        help="JSON, or an EBTS file in the traditional encoding (default: json)",
+    )
     example.add_argument("--state", default="NC", type=_state, help="NCIC state code")
     example.add_argument(
         "--ori", type=_ori, help="the booking LEA's ORI (default: a synthetic one of --state)"

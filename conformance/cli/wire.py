@@ -1,4 +1,4 @@
-"""The `interop` commands of the EBTS wire: `convert`, and encoded files for `validate`/`example`.
+"""`interop convert`: a message between JSON and EBTS (the traditional encoding), both ways.
 
 `add_command(subparsers)` adds `convert` and, when the `validate` and `example` commands are
 already there, teaches them the wire: `validate` reads encoded files too, `example` takes
@@ -8,10 +8,8 @@ already there, teaches them the wire: `validate` reads encoded files too, `examp
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -21,9 +19,7 @@ from wire.ansi_nist import WireError
 from wire.codec import decode, encode, kind_of
 from wire.layout import by_tot
 
-__all__ = ["add_command", "convert", "read_input"]
-
-_Run = Callable[[argparse.Namespace, TextIO], int]
+__all__ = ["add_command", "convert", "read_input", "write_output"]
 
 
 def read_input(name: str) -> bytes:
@@ -33,7 +29,8 @@ def read_input(name: str) -> bytes:
     return Path(name).read_bytes()
 
 
-def _write(data: bytes, output: str | None, out: TextIO) -> None:
+def write_output(data: bytes, output: str | None, out: TextIO) -> None:
+    """Write `data` to the file `output`, or (None or ``-``) as bytes to the stream `out`."""
     if output and output != "-":
         Path(output).write_bytes(data)
         return
@@ -75,7 +72,7 @@ def _kind_for(document: Any) -> str:
 def _cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
     try:
         data = read_input(args.file)
-        _write(convert(data, args.to, args.kind), args.output, out)
+        write_output(convert(data, args.to, args.kind), args.output, out)
     except WireError as error:
         print(f"FAIL {args.file}: not a readable EBTS transaction", file=sys.stderr)
         for problem in error.problems:
@@ -87,61 +84,8 @@ def _cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _validate_encoded(path: str, out: TextIO) -> bool:
-    try:
-        kind, document = decode(read_input(path))
-    except WireError as error:
-        print(f"FAIL {path} (EBTS)", file=out)
-        for problem in error.problems:
-            print(f"     {problem.code} {problem}", file=out)
-        return False
-    found = schemas.problems(kind, document)
-    print(f"{'FAIL' if found else 'ok  '} {path} ({kind}, EBTS)", file=out)
-    for violation in found:
-        print(f"     {violation}", file=out)
-    return not found
-
-
-def _is_encoded_file(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return is_encoded(handle.read(64))
-    except OSError:
-        return False
-
-
-def _wrap_validate(original: _Run) -> _Run:
-    def run(args: argparse.Namespace, out: TextIO) -> int:
-        files: list[str] = list(args.files)
-        encoded = [f for f in files if _is_encoded_file(f)]
-        if not encoded:
-            return original(args, out)
-        results = [_validate_encoded(path, out) for path in encoded]
-        ok = all(results)
-        rest = [f for f in files if f not in encoded]
-        if not rest and not args.examples:
-            return 0 if ok else 1
-        code = original(argparse.Namespace(**{**vars(args), "files": rest}), out)
-        return code if ok else max(code, 1)
-
-    return run
-
-
-def _wrap_example(original: _Run) -> _Run:
-    def run(args: argparse.Namespace, out: TextIO) -> int:
-        if args.format == "json":
-            return original(args, out)
-        text = io.StringIO()
-        code = original(args, text)
-        document: Any = json.loads(text.getvalue())
-        _write(encode(document, args.kind), None, out)
-        return code
-
-    return run
-
-
 def add_command(subparsers: Any) -> None:
-    """Add `convert`; give `validate` encoded files and `example` ``--format ebts``."""
+    """Add `convert`."""
     convert_ = subparsers.add_parser(
         "convert",
         help="convert a message between JSON and EBTS (ANSI/NIST-ITL traditional encoding)",
@@ -153,17 +97,3 @@ def add_command(subparsers: Any) -> None:
     kinds = sorted(by_tot().values())
     convert_.add_argument("--kind", choices=kinds, help="the schema of a JSON without a TOT")
     convert_.set_defaults(run=_cmd_convert)
-    choices = subparsers.choices
-    if "validate" in choices:
-        validate = choices["validate"]
-        validate.set_defaults(run=_wrap_validate(validate.get_default("run")))
-        validate.description = (validate.description or "") + " Encoded EBTS files are read too."
-    if "example" in choices:
-        example = choices["example"]
-        example.add_argument(
-            "--format",
-            choices=["json", "ebts"],
-            default="json",
-            help="JSON, or an EBTS file in the traditional encoding (default: json)",
-        )
-        example.set_defaults(run=_wrap_example(example.get_default("run")))
