@@ -338,7 +338,7 @@ def selftest(
     return "\n".join(lines), not problems
 
 
-_RANK = ("not-applicable", "passed", "skipped", "error", "failed")
+_RANK = ("not-run", "not-applicable", "passed", "skipped", "error", "failed")
 """A requirement's cell shows its worst check: a failure over an error over a pass."""
 
 
@@ -357,7 +357,8 @@ def kill_matrix(runs: dict[str, list[dict[str, Any]]]) -> str:
         cells = []
         for column in columns:
             state = outcome.get(column, "")
-            mark = {"failed": "X", "error": "E", "not-applicable": "-", "": " "}.get(state, ".")
+            marks = {"failed": "X", "error": "E", "not-applicable": "-", "not-run": " ", "": " "}
+            mark = marks.get(state, ".")
             cells.append((mark + ("*" if column in wanted else "")).ljust(5))
         lines.append(variant.ljust(width) + " " + " ".join(cells))
     lines.append(

@@ -110,3 +110,13 @@ def test_correct_designs_pass_every_check_that_applies(
     ran = {r["requirement"] for r in found if r["outcome"] == "passed"}
     skipped = {r["requirement"] for r in found if r["outcome"] == "not-applicable"}
     assert ran | skipped == {r["id"] for r in requirements()}
+
+
+def test_the_kill_matrix_shows_checks_a_run_filtered_out_as_not_run() -> None:
+    found = [
+        {"requirement": "ROB-4", "outcome": "failed"},
+        {"requirement": "SUB-1", "outcome": "not-run"},
+        {"requirement": "NFF-2", "outcome": "not-applicable"},
+    ]
+    row = kill_matrix({"crashes-on-odd-booking": found}).splitlines()[1]
+    assert row.split() == ["crashes-on-odd-booking", "-", "X*"]
