@@ -48,102 +48,128 @@ _ORI = {
 }
 
 
-def _paths() -> dict[str, Any]:
+def _reading(
+    summary: str,
+    answer: dict[str, Any],
+    refusals: dict[str, Any] | None = None,
+    *,
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An operation that answers 200 with ``answer`` and takes no body."""
+    operation: dict[str, Any] = {"summary": summary}
+    if parameters is not None:
+        operation["parameters"] = parameters
+    operation["responses"] = {"200": answer, **(refusals or {})}
+    return operation
+
+
+def _taking(
+    summary: str,
+    body: dict[str, Any],
+    answer: tuple[str, dict[str, Any]],
+    refusals: dict[str, Any] = _BAD,
+    *,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """An operation that takes a required JSON ``body``; ``answer`` is (status, response)."""
+    operation: dict[str, Any] = {"summary": summary}
+    if description is not None:
+        operation["description"] = description
+    operation["requestBody"] = {"required": True, **body}
+    status, response = answer
+    operation["responses"] = {status: response, **refusals}
+    return operation
+
+
+def _cjis_paths() -> dict[str, Any]:
+    """FBI CJIS: where a SIB submits its CARs and CPIs."""
     return {
         "/cjis/submissions": {
-            "post": {
-                "summary": "FBI CJIS: take a CAR or CPI from a SIB",
-                "description": (
+            "post": _taking(
+                "FBI CJIS: take a CAR or CPI from a SIB",
+                _json(_schema("submission"), "CAR or CPI"),
+                ("202", _json(_schema("api", "/$defs/ack"), "Accepted, or a duplicate TCN")),
+                description=(
                     "Acknowledged with 202 once ledgered. EBTS-level problems come back "
                     "asynchronously as an ERRT delivered to the SIB's callback; a body without "
                     "a usable $.type1.tcn, or that is not JSON, gets 400."
                 ),
-                "requestBody": {"required": True, **_json(_schema("submission"), "CAR or CPI")},
-                "responses": {
-                    "202": _json(_schema("api", "/$defs/ack"), "Accepted, or a duplicate TCN"),
-                    **_BAD,
-                },
-            }
+            )
         },
+    }
+
+
+def _ident_and_lesc_paths() -> dict[str, Any]:
+    """DHS IDENT and ICE LESC, asked directly (not through CJIS)."""
+    return {
         "/ident/searches": {
-            "post": {
-                "summary": "DHS IDENT: search a CAR's prints directly",
-                "requestBody": {"required": True, **_json(_schema("car"), "A CAR")},
-                "responses": {
-                    "200": _json(_schema("idr", "/$defs/response"), "The IDENT result"),
-                    **_BAD,
-                },
-            }
+            "post": _taking(
+                "DHS IDENT: search a CAR's prints directly",
+                _json(_schema("car"), "A CAR"),
+                ("200", _json(_schema("idr", "/$defs/response"), "The IDENT result")),
+            )
         },
         "/lesc/iaq": {
-            "post": {
-                "summary": "ICE LESC: answer an Immigration Alien Query directly",
-                "requestBody": {"required": True, **_json(_schema("iaq"), "An IAQ")},
-                "responses": {
-                    "200": _json(_schema("iar", "/$defs/determination"), "The determination"),
-                    **_BAD,
-                },
-            }
+            "post": _taking(
+                "ICE LESC: answer an Immigration Alien Query directly",
+                _json(_schema("iaq"), "An IAQ"),
+                ("200", _json(_schema("iar", "/$defs/determination"), "The determination")),
+            )
         },
+    }
+
+
+def _inbox_paths() -> dict[str, Any]:
+    """The ICE DRO field office's inbox and the local LEAs' inboxes."""
+    inbox = _json(_schema("api", "/$defs/inbox"), "The inbox")
+    return {
         "/dro/inbox": {
-            "get": {
-                "summary": "ICE DRO field office: IAR copies and detainers received",
-                "responses": {"200": _json(_schema("api", "/$defs/inbox"), "The inbox")},
-            }
+            "get": _reading("ICE DRO field office: IAR copies and detainers received", inbox)
         },
         "/lea/{ori}/inbox": {
             "parameters": [_ORI],
-            "post": {
-                "summary": "A local LEA: take a response the SIB routed here",
-                "requestBody": {"required": True, **_json({}, "The routed message, as relayed")},
-                "responses": {
-                    "202": _json(_schema("api", "/$defs/received"), "Recorded"),
-                    **_BAD,
-                },
-            },
-            "get": {
-                "summary": "A local LEA: what the SIB routed here",
-                "responses": {
-                    "200": _json(_schema("api", "/$defs/inbox"), "The inbox"),
-                    "400": _BAD["400"],
-                },
-            },
+            "post": _taking(
+                "A local LEA: take a response the SIB routed here",
+                _json({}, "The routed message, as relayed"),
+                ("202", _json(_schema("api", "/$defs/received"), "Recorded")),
+            ),
+            "get": _reading("A local LEA: what the SIB routed here", inbox, {"400": _BAD["400"]}),
         },
+    }
+
+
+def _clock_paths() -> dict[str, Any]:
+    """The virtual clock, read and advanced by an admin."""
+    return {
         "/admin/clock": {
-            "get": {
-                "summary": "The virtual clock",
-                "responses": {"200": _json(_schema("api", "/$defs/clock"), "The clock"), **_ADMIN},
-            }
+            "get": _reading(
+                "The virtual clock", _json(_schema("api", "/$defs/clock"), "The clock"), _ADMIN
+            )
         },
         "/admin/clock/advance": {
-            "post": {
-                "summary": "Advance a manual clock, firing what falls due in order",
-                "requestBody": {
-                    "required": True,
-                    **_json(_schema("api", "/$defs/advance"), "How far"),
-                },
-                "responses": {
-                    "200": _json(_schema("api", "/$defs/advanced"), "Advanced"),
-                    **_BAD,
-                    **_ADMIN,
-                    "409": _problem("The clock is not manual."),
-                },
-            }
+            "post": _taking(
+                "Advance a manual clock, firing what falls due in order",
+                _json(_schema("api", "/$defs/advance"), "How far"),
+                ("200", _json(_schema("api", "/$defs/advanced"), "Advanced")),
+                {**_BAD, **_ADMIN, "409": _problem("The clock is not manual.")},
+            )
         },
+    }
+
+
+def _admin_paths() -> dict[str, Any]:
+    """The admin endpoints: the clock, the scenario, a reset and the ledger."""
+    scenario = _schema("scenario")
+    return {
+        **_clock_paths(),
         "/admin/scenario": {
-            "get": {
-                "summary": "The scenario in force",
-                "responses": {"200": _json(_schema("scenario"), "The scenario"), **_ADMIN},
-            },
-            "post": {
-                "summary": "Replace the scenario",
-                "requestBody": {"required": True, **_json(_schema("scenario"), "A scenario")},
-                "responses": {
-                    "200": _json(_schema("scenario"), "The scenario now in force"),
-                    **_BAD,
-                    **_ADMIN,
-                },
-            },
+            "get": _reading("The scenario in force", _json(scenario, "The scenario"), _ADMIN),
+            "post": _taking(
+                "Replace the scenario",
+                _json(scenario, "A scenario"),
+                ("200", _json(scenario, "The scenario now in force")),
+                {**_BAD, **_ADMIN},
+            ),
         },
         "/admin/reset": {
             "post": {
@@ -152,23 +178,30 @@ def _paths() -> dict[str, Any]:
             }
         },
         "/admin/ledger": {
-            "get": {
-                "summary": "Ledger entries by TCN (a submission and its responses), ORI or channel",
-                "parameters": [
+            "get": _reading(
+                "Ledger entries by TCN (a submission and its responses), ORI or channel",
+                _json(_schema("api", "/$defs/entries"), "Entries"),
+                _ADMIN,
+                parameters=[
                     {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
                     for n in ("tcn", "ori", "channel")
                 ],
-                "responses": {
-                    "200": _json(_schema("api", "/$defs/entries"), "Entries"),
-                    **_ADMIN,
-                },
-            }
+            )
         },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        **_cjis_paths(),
+        **_ident_and_lesc_paths(),
+        **_inbox_paths(),
+        **_admin_paths(),
         "/health": {
-            "get": {
-                "summary": "Liveness, clock and what is pending",
-                "responses": {"200": _json(_schema("api", "/$defs/health"), "Healthy")},
-            }
+            "get": _reading(
+                "Liveness, clock and what is pending",
+                _json(_schema("api", "/$defs/health"), "Healthy"),
+            )
         },
     }
 

@@ -159,45 +159,74 @@ class Encounters(People):
         and no history, a history of that level; with a history and no level,
         the level is the history's most serious (``protocol.levels.highest_level``).
         """
-        rng = self.rng
-        if alienage is None:
-            usc = 0.04 if offense_level is None else 0.0
-            alienage = weighted(rng, [("alien", 0.94), ("us-citizen", usc), ("undetermined", 0.02)])
-        if alienage not in ALIENAGES:
-            raise ValueError(f"alienage must be one of {ALIENAGES}, not {alienage!r}")
-        if alienage == "us-citizen":
-            if offense_level is not None:
-                raise ValueError("a US citizen has no offense level (iar.json)")
-            removability = "not-applicable"
-            level: int | None = None
-            entries = [dict(h) for h in history] if history is not None else []
-        elif history is not None:
-            entries = [dict(h) for h in history]
-            level = offense_level
-            if level is None:
-                level = highest_level(
-                    ((str(e["ncic"]), e.get("sentence_days")) for e in entries), table=level_table
-                )
-        else:
-            level = offense_level
-            if level is None:
-                level = weighted(rng, [(1, 8.0), (2, 44.0), (3, 44.0)])
-            entries = self.history(person, level=level, table=level_table)
-        if removability is None:
-            if alienage == "alien":
-                removability = weighted(
-                    rng, [("removable", 0.80), ("not-removable", 0.15), ("undetermined", 0.05)]
-                )
-            else:
-                removability = "undetermined"
+        alienage = self._alienage(alienage, offense_level)
+        level, entries = self._level_and_history(
+            person, alienage, offense_level, history, level_table
+        )
+        removability = self._removability(alienage, removability)
         out: Doc = {"nam": person["nam"], "dob": person["dob"]}
         if fbi:
             out["fbi"] = fbi
         out["alienage"] = alienage
         out["removability"] = removability
-        out["status"] = status or rng.choice(_STATUS.get(removability, ("STATUS UNDETERMINED",)))
+        out["status"] = status or self._status(removability)
         out["history"] = entries
         out["offense_level"] = level
         out["level_table"] = level_table
         out["dro"] = dro
         return out
+
+    def _alienage(self, alienage: str | None, offense_level: int | None) -> str:
+        """The given alienage, checked, or one drawn (never US citizen when a level is asked)."""
+        if alienage is None:
+            usc = 0.04 if offense_level is None else 0.0
+            alienage = weighted(
+                self.rng, [("alien", 0.94), ("us-citizen", usc), ("undetermined", 0.02)]
+            )
+        if alienage not in ALIENAGES:
+            raise ValueError(f"alienage must be one of {ALIENAGES}, not {alienage!r}")
+        if alienage == "us-citizen" and offense_level is not None:
+            raise ValueError("a US citizen has no offense level (iar.json)")
+        return alienage
+
+    def _level_and_history(
+        self,
+        person: Mapping[str, Any],
+        alienage: str,
+        offense_level: int | None,
+        history: Sequence[Mapping[str, Any]] | None,
+        table: str,
+    ) -> tuple[int | None, list[Doc]]:
+        """The offense level and the criminal history, each made to fit the other.
+
+        A US citizen has no level; a given history gives its most serious level unless one is
+        given; otherwise the level (given or drawn) gets a history made to fit.
+        """
+        if alienage == "us-citizen":
+            return None, [dict(h) for h in history or ()]
+        if history is not None:
+            entries = [dict(h) for h in history]
+            if offense_level is not None:
+                return offense_level, entries
+            charged = ((str(e["ncic"]), e.get("sentence_days")) for e in entries)
+            return highest_level(charged, table=table), entries
+        level = offense_level
+        if level is None:
+            level = weighted(self.rng, [(1, 8.0), (2, 44.0), (3, 44.0)])
+        return level, self.history(person, level=level, table=table)
+
+    def _removability(self, alienage: str, removability: str | None) -> str:
+        """Not applicable to a US citizen; else as given, or drawn for an alien, or undetermined."""
+        if alienage == "us-citizen":
+            return "not-applicable"
+        if removability is not None:
+            return removability
+        if alienage == "alien":
+            return weighted(
+                self.rng, [("removable", 0.80), ("not-removable", 0.15), ("undetermined", 0.05)]
+            )
+        return "undetermined"
+
+    def _status(self, removability: str) -> str:
+        """An immigration status that goes with the removability."""
+        return self.rng.choice(_STATUS.get(removability, ("STATUS UNDETERMINED",)))

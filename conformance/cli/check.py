@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from .common import CliError, exit_codes_help
-from .serving import clock_spec
+from .common import CliError, add_signing_key, exit_codes_help
+from .serving import add_mocks_clock
 from .summary import print_checks, publish_report, totals_line, verdict_line
 
 __all__ = ["add_command"]
@@ -74,14 +74,13 @@ def _suite(args: argparse.Namespace, sut_url: str, mocks_url: str, out: TextIO) 
     from .. import preflight
     from ..run import check
 
-    token = os.environ.get("INTEROP_ADMIN_TOKEN") or None
     began = time.monotonic()
     problem = preflight.round_trip(
         mocks_url=mocks_url,
         sut_url=sut_url,
         profile=args.profile,
         budget=args.preflight_budget,
-        token=token,
+        token=_admin_token(),
     )
     _stop([problem] if problem else [], out)
     print(
@@ -101,55 +100,56 @@ def _suite(args: argparse.Namespace, sut_url: str, mocks_url: str, out: TextIO) 
     )
 
 
-def _run(args: argparse.Namespace, out: TextIO) -> int:
-    from mocks.server import serving
-    from mocks.service import MockService
+def _admin_token() -> str | None:
+    return os.environ.get("INTEROP_ADMIN_TOKEN") or None
 
+
+def _profile(args: argparse.Namespace, key: str | None, out: TextIO) -> dict[str, Any]:
+    """The static preflight (clock, SUT profile, signing key): the profile, or the error verdict."""
     from .. import preflight
 
-    if args.list_requirements:
-        return _list_requirements(out)
-    if not args.sut_profile:
-        raise CliError("give --sut-profile FILE (or set SUT_PROFILE)")
-    key = args.signing_key or os.environ.get("INTEROP_SIGNING_KEY") or None
     profile, problems = preflight.static(
         clock=args.clock, profile_path=args.sut_profile, signing_key=key
     )
     _stop(problems, out)
     assert profile is not None
-    args.profile = profile
+    return profile
+
+
+def _sut_url(args: argparse.Namespace, profile: dict[str, Any]) -> str:
+    """The SIB under test: --sut-url (or SUT_URL), else the profile's sut_url."""
     sut_url = str(args.sut_url or profile.get("sut_url") or "").rstrip("/")
     if not sut_url:
         raise CliError("give --sut-url (or SUT_URL, or sut_url in the profile)")
-    _not_applicable(args, profile, out)
+    return sut_url
+
+
+def _mocks_address(profile: dict[str, Any]) -> tuple[str, int]:
+    """Where the mocks listen: where the profile's LEA inboxes point."""
     where = urlsplit(profile["lea_inbox_base"])
-    host, port = where.hostname or "127.0.0.1", where.port or 80
-    _stop(
-        preflight.network(
-            sut_url=sut_url,
-            mocks_url=args.mocks_url,
-            mocks_at=(host, port),
-            token=os.environ.get("INTEROP_ADMIN_TOKEN") or None,
-        ),
-        out,
-    )
-    folder = Path(args.report_dir)
-    for name in _OUTPUTS:
-        (folder / name).unlink(missing_ok=True)
-    with ExitStack() as stack:
-        mocks_url = args.mocks_url
-        if not mocks_url:
-            service = MockService(clock=args.clock, callback=f"{sut_url}/cjis/responses")
-            try:
-                mocks_url = stack.enter_context(serving(service, host=host, port=port))
-            except OSError as exc:
-                raise CliError(
-                    f"cannot start the mocks on port {port} ({exc.strerror or exc}): "
-                    "stop what holds it",
-                    _ERROR,
-                ) from None
-        print(f"mock CJIS/IDENT/LESC on {mocks_url}; checking {sut_url}", file=out, flush=True)
-        _suite(args, sut_url, mocks_url, out)
+    return where.hostname or "127.0.0.1", where.port or 80
+
+
+def _mocks(stack: ExitStack, args: argparse.Namespace, sut_url: str, at: tuple[str, int]) -> str:
+    """The mocks' URL: --mocks-url, else mocks started at ``at`` for as long as ``stack`` holds."""
+    from mocks.server import serving
+    from mocks.service import MockService
+
+    if args.mocks_url:
+        return str(args.mocks_url)
+    host, port = at
+    service = MockService(clock=args.clock, callback=f"{sut_url}/cjis/responses")
+    try:
+        return stack.enter_context(serving(service, host=host, port=port))
+    except OSError as exc:
+        raise CliError(
+            f"cannot start the mocks on port {port} ({exc.strerror or exc}): stop what holds it",
+            _ERROR,
+        ) from None
+
+
+def _report(folder: Path, key: str | None, sut_url: str, out: TextIO) -> int:
+    """Publish the signed report, print its checks, totals and verdict: the verdict's exit code."""
     report, throwaway = publish_report(folder, key, sut_url)
     print_checks(report, out)
     print(totals_line(report), file=out)
@@ -158,6 +158,34 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     print(verdict_line(report), file=out)
     code: int = report["exit_code"]
     return code
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from .. import preflight
+
+    if args.list_requirements:
+        return _list_requirements(out)
+    if not args.sut_profile:
+        raise CliError("give --sut-profile FILE (or set SUT_PROFILE)")
+    key = args.signing_key or os.environ.get("INTEROP_SIGNING_KEY") or None
+    args.profile = profile = _profile(args, key, out)
+    sut_url = _sut_url(args, profile)
+    _not_applicable(args, profile, out)
+    at = _mocks_address(profile)
+    _stop(
+        preflight.network(
+            sut_url=sut_url, mocks_url=args.mocks_url, mocks_at=at, token=_admin_token()
+        ),
+        out,
+    )
+    folder = Path(args.report_dir)
+    for name in _OUTPUTS:
+        (folder / name).unlink(missing_ok=True)
+    with ExitStack() as stack:
+        mocks_url = _mocks(stack, args, sut_url, at)
+        print(f"mock CJIS/IDENT/LESC on {mocks_url}; checking {sut_url}", file=out, flush=True)
+        _suite(args, sut_url, mocks_url, out)
+    return _report(folder, key, sut_url, out)
 
 
 def add_command(subparsers: Any) -> None:
@@ -184,12 +212,7 @@ def add_command(subparsers: Any) -> None:
         metavar="FILE",
         help="the SUT profile (JSON, schemas/sut-profile.json; default: SUT_PROFILE)",
     )
-    check.add_argument(
-        "--clock",
-        default="manual",
-        type=clock_spec,
-        help="the mocks' clock: manual, scaled:N or realtime",
-    )
+    add_mocks_clock(check)
     check.add_argument(
         "--mocks-url",
         metavar="URL",
@@ -225,12 +248,7 @@ def _add_selection(check: Any) -> None:
         metavar="SECONDS",
         help="wall seconds the preflight booking has to reach the mock CJIS",
     )
-    check.add_argument(
-        "--signing-key",
-        metavar="PEM",
-        help="Ed25519 private key (PKCS#8 PEM) that signs the report (default: "
-        "INTEROP_SIGNING_KEY, else a throwaway key)",
-    )
+    add_signing_key(check, "the report")
     check.add_argument(
         "-v",
         "--verbose",

@@ -10,7 +10,15 @@ from typing import Any, NoReturn
 
 import schemas
 
-__all__ = ["USAGE", "CliError", "HelpFormatter", "Parser", "exit_codes_help", "schema_value"]
+__all__ = [
+    "USAGE",
+    "CliError",
+    "HelpFormatter",
+    "Parser",
+    "add_signing_key",
+    "exit_codes_help",
+    "schema_value",
+]
 
 USAGE = 2
 """The exit code of a usage error (bad or missing arguments, unknown requirement IDs)."""
@@ -62,6 +70,16 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(USAGE)
+
+
+def add_signing_key(parser: Any, signs: str) -> None:
+    """`--signing-key`: the Ed25519 key that signs ``signs`` (e.g. "the report")."""
+    parser.add_argument(
+        "--signing-key",
+        metavar="PEM",
+        help=f"Ed25519 private key (PKCS#8 PEM) that signs {signs} (default: "
+        "INTEROP_SIGNING_KEY, else a throwaway key)",
+    )
 
 
 def exit_codes_help() -> str:

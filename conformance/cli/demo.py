@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from .common import CliError, exit_codes_help
-from .serving import clock_spec
+from .common import CliError, add_signing_key, exit_codes_help
+from .serving import add_mocks_clock
 from .summary import VERDICT_WORDS, print_checks, publish_report, worst
 
 __all__ = ["add_command"]
@@ -88,6 +88,12 @@ def _selftest(args: argparse.Namespace, out: TextIO) -> int:
 
 def add_command(subparsers: Any) -> None:
     """Register `demo` and `selftest`."""
+    _add_demo(subparsers)
+    _add_selftest(subparsers)
+
+
+def _add_demo(subparsers: Any) -> None:
+    """`interop demo`: where the reports go, the mocks' clock, the signing key and the wire."""
     demo = subparsers.add_parser(
         "demo",
         help="mocks + reference SIB + the whole suite, under three SUT profiles",
@@ -102,18 +108,8 @@ def add_command(subparsers: Any) -> None:
         metavar="DIR",
         help="where each profile's reports go (DIR/nff, DIR/non-nff, ...)",
     )
-    demo.add_argument(
-        "--clock",
-        default="manual",
-        type=clock_spec,
-        help="the mocks' clock: manual, scaled:N or realtime",
-    )
-    demo.add_argument(
-        "--signing-key",
-        metavar="PEM",
-        help="Ed25519 private key (PKCS#8 PEM) that signs the reports (default: "
-        "INTEROP_SIGNING_KEY, else a throwaway key)",
-    )
+    add_mocks_clock(demo)
+    add_signing_key(demo, "the reports")
     demo.add_argument(
         "--wire",
         choices=["json-http", "ebts-smtp"],
@@ -123,6 +119,10 @@ def add_command(subparsers: Any) -> None:
         "json-http)",
     )
     demo.set_defaults(run=_demo)
+
+
+def _add_selftest(subparsers: Any) -> None:
+    """`interop selftest`: how the kill matrix runs, and where each variant's results go."""
     selftest = subparsers.add_parser(
         "selftest",
         help="run the suite against every faulty SIB: the kill matrix",
@@ -130,6 +130,17 @@ def add_command(subparsers: Any) -> None:
         "must pass every check under every profile) and each faulty variant (each must fail the "
         "check of the rule it breaks). Exit 0 when so, 1 otherwise.",
     )
+    _add_kill_matrix_options(selftest)
+    selftest.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="where each variant's results go (default: a temporary folder)",
+    )
+    selftest.set_defaults(run=_selftest)
+
+
+def _add_kill_matrix_options(selftest: Any) -> None:
+    """How the variants are run: how many at once, the seed, the budgets, every check or not."""
     selftest.add_argument(
         "--jobs", type=int, default=2, help="variants checked at once (default: 2)"
     )
@@ -150,9 +161,3 @@ def add_command(subparsers: Any) -> None:
         help="run every check against each faulty SIB, not only the checks of the rule it "
         "breaks (slower)",
     )
-    selftest.add_argument(
-        "--report-dir",
-        metavar="DIR",
-        help="where each variant's results go (default: a temporary folder)",
-    )
-    selftest.set_defaults(run=_selftest)

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from .common import CliError
 
-__all__ = ["add_command", "clock_spec"]
+__all__ = ["add_command", "add_mocks_clock", "clock_spec"]
 
 
 def clock_spec(value: str) -> str:
@@ -23,6 +23,16 @@ def clock_spec(value: str) -> str:
             f"{value!r} is not a clock: give manual, scaled:N (N > 0, e.g. scaled:3600) or realtime"
         ) from None
     return value
+
+
+def add_mocks_clock(parser: Any) -> None:
+    """`--clock` of a run that starts the mocks itself: manual unless told otherwise."""
+    parser.add_argument(
+        "--clock",
+        default="manual",
+        type=clock_spec,
+        help="the mocks' clock: manual, scaled:N or realtime",
+    )
 
 
 def _check_port(host: str, port: int) -> None:
