@@ -33,6 +33,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
+from mocks.client import async_client
 from mocks.server import free_port, wait_until_answering
 from synthetic import Synthesizer
 
@@ -199,7 +200,7 @@ def _bookings(args: argparse.Namespace, start: datetime) -> Iterator[dict[str, A
 
 async def _drive(args: argparse.Namespace, mocks_url: str, sut_url: str, out: TextIO) -> int:
     """Book every submission on its virtual instant; the number the SIB refused."""
-    async with httpx.AsyncClient(timeout=60) as http:
+    async with async_client(timeout=60) as http:
         clock = (await http.get(f"{mocks_url}/admin/clock")).json()
         start = datetime.fromisoformat(clock["now"].replace("Z", "+00:00")).astimezone(UTC)
         wall0 = time.monotonic()

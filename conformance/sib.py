@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 import schemas
 from mocks.backoff import Backoff
+from mocks.client import async_client
 from protocol.ebts import CJIS_ORI, ebts_date, gmt, ori_state, parse_gmt
 from protocol.submission import expected_tot
 
@@ -201,7 +202,7 @@ class ReferenceSib:
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(transport=self._transport, timeout=self.timeout)
+            self._client = async_client(transport=self._transport, timeout=self.timeout)
         return self._client
 
     async def _health(self, request: Request) -> Response:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from .backoff import Backoff
+from .client import async_client
 from .ledger import Ledger
 from .records import OwedRow, delivery_result_op
 
@@ -74,7 +75,9 @@ class Courier:
         """Start paging owed deliveries out of the ledger (those left by a previous run too)."""
         if self._pump is not None:
             return
-        self._client = httpx.AsyncClient(transport=self._transport, timeout=self._timeout)
+        self._client = async_client(
+            transport=self._transport, timeout=self._timeout, connections=self.workers
+        )
         self._pump = asyncio.create_task(self._run(), name="interop.courier")
 
     async def stop(self) -> None:
