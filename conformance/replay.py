@@ -17,14 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
+import math
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -35,6 +37,7 @@ from rich.progress import Progress, TextColumn
 
 from mocks.client import async_client
 from mocks.server import free_port, wait_until_answering
+from protocol.levels import highest_level
 from synthetic import Synthesizer
 
 __all__ = ["BRIEFING", "NEW_YORK_YEAR", "add_command", "metrics", "replay"]
@@ -88,8 +91,16 @@ def add_command(subparsers: Any) -> None:
     parser.add_argument(
         "--scale",
         type=float,
-        default=60_000.0,
-        help="virtual seconds per wall second (default: %(default)s)",
+        help="run the mocks on a scaled clock, this many virtual seconds per wall second, and book"
+        " on it (bookings fall behind when the SIB is slower); default: a manual clock the replay"
+        " moves on slice by slice, so virtual time follows the bookings at the SIB's own pace",
+    )
+    parser.add_argument(
+        "--slice",
+        type=float,
+        default=6 * 3600.0,
+        help="manual clock: virtual seconds of bookings sent before the clock moves on"
+        " (default: %(default)s)",
     )
     parser.add_argument(
         "--state", default="NY", help="the NCIC state code of the LEAs (default: %(default)s)"
@@ -153,7 +164,8 @@ def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) ->
     mocks_url = f"http://127.0.0.1:{mocks_port}"
     sut_url = (args.sut_url or f"http://127.0.0.1:{sib_port}").rstrip("/")
     python = [sys.executable, "-m", "conformance.cli"]
-    serve = [*python, "serve", "--port", str(mocks_port), "--clock", f"scaled:{args.scale:g}"]
+    clock = "manual" if args.scale is None else f"scaled:{args.scale:g}"
+    serve = [*python, "serve", "--port", str(mocks_port), "--clock", clock]
     serve += ["--ledger", str(ledger), "--sut-callback", f"{sut_url}/cjis/responses"]
     commands = [(serve, f"{mocks_url}/health")]
     if args.sut_url is None:
@@ -169,9 +181,10 @@ def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) ->
     wall = time.monotonic() - began
     found = metrics(ledger)
     booked = args.submissions
-    lost = refused + max(0, booked - refused - found["total"]["transmissions"]) + owed
+    unsent = max(0, booked - refused - found["total"]["transmissions"])
+    lost = {"refused": refused, "not forwarded": unsent, "owed": owed}
     _print(found, args, wall, lost, out)
-    return {**found, "lost": lost, "wall": wall}
+    return {**found, "lost": sum(lost.values()), "wall": wall}
 
 
 def _health(url: str) -> dict[str, Any]:
@@ -180,104 +193,154 @@ def _health(url: str) -> dict[str, Any]:
     return result
 
 
-def _bookings(args: argparse.Namespace, start: datetime) -> Iterator[dict[str, Any]]:
-    """The year's bookings in order: a pool of synthetic people, each booking its own prints."""
+def _bookings(args: argparse.Namespace, start: datetime) -> Iterator[tuple[float, dict[str, Any]]]:
+    """The year's bookings in order, each with its virtual offset from `start` in seconds: a pool
+    of synthetic people, each booking its own prints."""
     synth = Synthesizer(2009)
     oris = [f"{args.state}0{n:02d}0000" for n in range(10, 60)]
-    pool = [synth.booking(oris[n % len(oris)], doa=start.date()) for n in range(500)]
+    made = (synth.booking(oris[n % len(oris)], doa=start.date()) for n in itertools.count())
+    pool = list(itertools.islice(filter(_not_level_1, made), 500))
     step = args.days * 86400.0 / max(1, args.submissions)
     for n in range(args.submissions):
         booking = json.loads(json.dumps(pool[n % len(pool)]))
-        when = start + timedelta(seconds=n * step)
         booking["booking_id"] = f"R{n:09d}"
         booking["ori"] = oris[n % len(oris)]
-        booking["doa"] = when.strftime("%Y%m%d")
         booking["prints"]["biometric_key"] = f"SYN-{n:016X}"
-        for charge in booking["charges"]:
-            charge["doo"] = booking["doa"]
-        yield booking
+        yield n * step, booking
+
+
+def _not_level_1(booking: dict[str, Any]) -> bool:
+    """Whether no instant charge is Level 1: in the briefing's mix Level 1 comes from the LESC
+    determinations (the scenario's `level_1` share); a pool of random charges would swamp it."""
+    charges = ((c["ncic"], c.get("sentence_days")) for c in booking["charges"])
+    return highest_level(charges) != 1
+
+
+def _arrested(booking: dict[str, Any], when: datetime) -> dict[str, Any]:
+    """The booking as arrested on `when`'s date (its charges too)."""
+    booking["doa"] = when.strftime("%Y%m%d")
+    for charge in booking["charges"]:
+        charge["doo"] = booking["doa"]
+    return booking
+
+
+class _Driver:
+    """Books into the SIB (`concurrency` at once), counts what it refused, shows progress."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, args: argparse.Namespace, urls: tuple[str, str], out: TextIO
+    ) -> None:
+        self.http, self.args = http, args
+        self.mocks_url, self.sut_url = urls
+        self.refused = 0
+        self.booked = 0
+        self.wall0 = time.monotonic()
+        self._gate = asyncio.Semaphore(args.concurrency)
+        self.progress = Progress(TextColumn("{task.description}"), console=Console(file=out))
+        self.task = self.progress.add_task("starting", total=args.submissions)
+
+    async def book(self, booking: dict[str, Any]) -> None:
+        async with self._gate:
+            try:
+                answer = await self.http.post(f"{self.sut_url}/bookings", json=booking)
+                self.refused += answer.status_code >= 300
+            except httpx.HTTPError:
+                self.refused += 1
+        self.booked += 1
+
+    async def now(self) -> datetime:
+        clock = (await self.http.get(f"{self.mocks_url}/admin/clock")).json()
+        return datetime.fromisoformat(clock["now"].replace("Z", "+00:00")).astimezone(UTC)
+
+    async def show(self) -> dict[str, Any]:
+        """Update the progress line from the mocks' health; return the health."""
+        health: dict[str, Any] = (await self.http.get(f"{self.mocks_url}/health")).json()
+        self.progress.update(
+            self.task,
+            completed=self.booked,
+            description=(
+                f"wall {time.monotonic() - self.wall0:6.0f} s  "
+                f"virtual {health['clock']['now'][:16]}  booked {self.booked:,}  "
+                f"owed {health['deliveries']['owed']:,}  lost {self.refused:,}"
+            ),
+        )
+        return health
+
+    async def advance(self, seconds: float) -> None:
+        """Move the mocks' manual clock on (they fire what falls due and settle deliveries)."""
+        body = {"seconds": seconds, "wait": 60}
+        answer = await self.http.post(
+            f"{self.mocks_url}/admin/clock/advance", json=body, timeout=600
+        )
+        answer.raise_for_status()
 
 
 async def _drive(args: argparse.Namespace, mocks_url: str, sut_url: str, out: TextIO) -> int:
     """Book every submission on its virtual instant; the number the SIB refused."""
     async with async_client(timeout=60) as http:
-        clock = (await http.get(f"{mocks_url}/admin/clock")).json()
-        start = datetime.fromisoformat(clock["now"].replace("Z", "+00:00")).astimezone(UTC)
-        wall0 = time.monotonic()
-        step = args.days * 86400.0 / max(1, args.submissions) / args.scale
-        refused = 0
-        gate = asyncio.Semaphore(args.concurrency)
-
-        async def book(booking: dict[str, Any]) -> None:
-            nonlocal refused
-            async with gate:
-                try:
-                    answer = await http.post(f"{sut_url}/bookings", json=booking)
-                    refused += answer.status_code >= 300
-                except httpx.HTTPError:
-                    refused += 1
-
-        columns = [TextColumn("{task.description}")]
-        with Progress(*columns, console=Console(file=out), transient=False) as progress:
-            task = progress.add_task("starting", total=args.submissions)
-            pending: set[asyncio.Task[None]] = set()
-            for n, booking in enumerate(_bookings(args, start)):
-                delay = wall0 + n * step - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                while len(pending) >= 4 * args.concurrency:
-                    _, pending = await asyncio.wait(pending, return_when="FIRST_COMPLETED")
-                job = asyncio.create_task(book(booking))
-                pending.add(job)
-                job.add_done_callback(pending.discard)
-                if n % 500 == 0:
-                    await _show(http, mocks_url, progress, task, n, wall0, refused)
-            if pending:
-                await asyncio.wait(pending)
-            await _settle(http, mocks_url, progress, task, args, wall0, refused)
-        return refused
+        driver = _Driver(http, args, (mocks_url, sut_url), out)
+        with driver.progress:
+            if args.scale is None:
+                await _stepped(driver)
+            else:
+                await _paced(driver)
+        return driver.refused
 
 
-async def _show(
-    http: httpx.AsyncClient,
-    mocks_url: str,
-    progress: Progress,
-    task: Any,
-    booked: int,
-    wall0: float,
-    refused: int,
-) -> int:
-    health = (await http.get(f"{mocks_url}/health")).json()
-    owed = int(health["deliveries"]["owed"])
-    progress.update(
-        task,
-        completed=booked,
-        description=(
-            f"wall {time.monotonic() - wall0:6.0f} s  virtual {health['clock']['now'][:16]}  "
-            f"booked {booked:,}  owed {owed:,}  lost {refused:,}"
-        ),
-    )
-    return owed
+async def _stepped(driver: _Driver) -> None:
+    """Manual clock, slice by slice: a slice's bookings go while the clock moves over the slice
+    (so virtual time follows the bookings at whatever pace the SIB keeps); then two virtual days
+    more for the 24-hour paths."""
+    args = driver.args
+    start = await driver.now()
+    slices = itertools.groupby(_bookings(args, start), key=lambda item: int(item[0] // args.slice))
+    done = 0
+    for index, group in slices:
+        if index > done:
+            await driver.advance((index - done) * args.slice)
+        when = start + timedelta(seconds=index * args.slice)
+        bookings = (driver.book(_arrested(b, when)) for _, b in group)
+        await asyncio.gather(driver.advance(args.slice), *bookings)
+        done = index + 1
+        await driver.show()
+    for _ in range(math.ceil(2 * 86400 / args.slice)):
+        await driver.advance(args.slice)
+    await _settle(driver, pending=lambda: driver.advance(args.slice))
 
 
-async def _settle(
-    http: httpx.AsyncClient,
-    mocks_url: str,
-    progress: Progress,
-    task: Any,
-    args: argparse.Namespace,
-    wall0: float,
-    refused: int,
-) -> None:
-    """Let two virtual days pass (the 24-hour paths), then wait for what is owed."""
+async def _paced(driver: _Driver) -> None:
+    """Scaled clock: book each submission at its wall instant (late ones as soon as they can go),
+    then let two virtual days pass."""
+    args = driver.args
+    start = await driver.now()
+    pending: set[asyncio.Task[None]] = set()
+    for n, (offset, booking) in enumerate(_bookings(args, start)):
+        delay = driver.wall0 + offset / args.scale - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        while len(pending) >= 4 * args.concurrency:
+            _, pending = await asyncio.wait(pending, return_when="FIRST_COMPLETED")
+        job = asyncio.create_task(
+            driver.book(_arrested(booking, start + timedelta(seconds=offset)))
+        )
+        pending.add(job)
+        job.add_done_callback(pending.discard)
+        if n % 500 == 0:
+            await driver.show()
+    if pending:
+        await asyncio.wait(pending)
     await asyncio.sleep(2 * 86400 / args.scale)
+    await _settle(driver, pending=lambda: asyncio.sleep(0.5))
+
+
+async def _settle(driver: _Driver, pending: Callable[[], Awaitable[None]]) -> None:
+    """Wait (two minutes at most) until nothing is owed and no timer is pending."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        owed = await _show(http, mocks_url, progress, task, args.submissions, wall0, refused)
-        pending = (await http.get(f"{mocks_url}/health")).json()["pending_timers"]
-        if owed == 0 and pending == 0:
+        health = await driver.show()
+        if health["deliveries"]["owed"] == 0 and health["pending_timers"] == 0:
             return
-        await asyncio.sleep(0.5)
+        await pending()
 
 
 def metrics(ledger: Path) -> dict[str, Any]:
@@ -297,11 +360,19 @@ def _ratio(part: int, whole: int) -> str:
 
 
 def _print(
-    found: dict[str, Any], args: argparse.Namespace, wall: float, lost: int, out: TextIO
+    found: dict[str, Any],
+    args: argparse.Namespace,
+    wall: float,
+    lost: dict[str, int],
+    out: TextIO,
 ) -> None:
     total, brief = found["total"], BRIEFING
     print(f"\nreplay: {args.submissions:,} bookings over {args.days:g} virtual days", file=out)
-    print(f"  wall {wall:.0f} s at scaled:{args.scale:g}; lost {lost}", file=out)
+    pace = f"slices of {args.slice:g} s" if args.scale is None else f"scaled:{args.scale:g}"
+    rate = f"{args.submissions / wall:,.0f} bookings/s"
+    why = ", ".join(f"{k} {v}" for k, v in lost.items() if v)
+    print(f"  wall {wall:.0f} s, {rate} ({pace}); lost {sum(lost.values())}", file=out, end="")
+    print(f" ({why})" if why else "", file=out)
     print(f"  {'month':8} " + " ".join(f"{c:>13}" for c in _COLUMNS), file=out)
     for month, row in found["months"].items():
         print(f"  {month:8} " + " ".join(f"{row[c]:13,}" for c in _COLUMNS), file=out)

@@ -11,7 +11,12 @@ from __future__ import annotations
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-__all__ = ["async_client"]
+__all__ = ["KEEP_ALIVE_SECONDS", "async_client"]
+
+KEEP_ALIVE_SECONDS = 1.0
+"""An idle connection is not used again after this long: well inside the 5 s after which uvicorn
+(ours, and most servers' defaults) closes one, so a request never goes out on a connection the
+server is closing at that moment (a POST lost in that race is not retried)."""
 
 
 def async_client(
@@ -22,6 +27,10 @@ def async_client(
 ) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` over `transport`, or over aiohttp's pool of `connections`."""
     if transport is None:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        limits = httpx.Limits(
+            max_connections=connections,
+            max_keepalive_connections=connections,
+            keepalive_expiry=KEEP_ALIVE_SECONDS,
+        )
         transport = AiohttpTransport(limits=limits)
     return httpx.AsyncClient(transport=transport, timeout=timeout)
