@@ -87,6 +87,7 @@ async def cjis_mocks(
         clock="manual",
         scenario=cjis_scenario,
         callback=sib_callback_url if sib_app is not None else None,
+        transport=httpx.AsyncHTTPTransport(),  # httpx's own pool: the one respx routes
     )
     with respx.mock(assert_all_called=False) as router:
         mount(router, create_app(service), cjis_base_url)
