@@ -8,7 +8,6 @@ restarted on the same ledger delivers every response it owes.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import sqlite3
 import time
@@ -21,48 +20,31 @@ from typing import Any
 import httpx
 
 import schemas
-from protocol.ebts import gmt, parse_ebts_date, parse_gmt
+from protocol.ebts import gmt, parse_ebts_date
 
+from ._utils import gmt_cached as _gmt
+from ._utils import part as _part
+from ._utils import text as _text
 from .backoff import Backoff
-from .cjis import earliest, fbi_for_key, plan_submission
+from .cjis import earliest, fbi_for_key
 from .clock import VirtualClock
 from .courier import Courier
+from .firing import Firing
 from .ident import IdentRepository
 from .ledger import Ledger
 from .records import (
-    Op,
-    TimerRow,
-    delivery_op,
     intake_op,
     message_op,
     retarget_op,
     state_op,
-    timer_done_op,
     timer_op,
 )
 from .scenario import Scenario
-from .scheduler import Scheduler, Timer
+from .scheduler import Scheduler
 
 __all__ = ["FaultResponse", "MockService", "Submitted"]
 
 _TRANSIENT = ("http-400", "http-500", "http-503", "connection-reset")
-_FBI_CACHED = 10_000
-"""FBI numbers whose biometric keys are kept in memory; the rest are looked up in the ledger."""
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _part(document: Any, key: str) -> dict[str, Any]:
-    value = document.get(key) if isinstance(document, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-@functools.lru_cache(maxsize=4)
-def _gmt(when: datetime) -> str:
-    """`gmt(when)`, remembered: submissions arriving within one virtual second share it."""
-    return gmt(when)
 
 
 class Submitted(dict[str, Any]):
@@ -79,7 +61,7 @@ class FaultResponse(Exception):
         self.attempt = attempt
 
 
-class MockService:
+class MockService(Firing):
     """The mock FBI CJIS, DHS IDENT, ICE LESC and DRO, and the LEA inboxes, on one virtual clock."""
 
     def __init__(
@@ -166,20 +148,6 @@ class MockService:
 
     # -- CJIS submissions ------------------------------------------------------------------
 
-    async def key_for_fbi(self, fbi: str) -> str | None:
-        """The biometric key of an FBI number on file (scenario subjects or earlier CARs)."""
-        key = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
-        if key is None:
-            key = await self.ledger.state(f"fbi:{fbi}")
-            if key is not None:
-                self._cache_fbi(fbi, key)
-        return key
-
-    def _cache_fbi(self, fbi: str, key: str) -> None:
-        self._fbi[fbi] = key
-        if len(self._fbi) > _FBI_CACHED:
-            self._fbi.popitem(last=False)
-
     async def submit(self, submission: dict[str, Any], *, text: str | None = None) -> Submitted:
         """Take a CAR or CPI whose `$.type1.tcn` is valid: validate it, ledger it (`text`: as
         received, else re-encoded), ack it; its responses (an ERRT for an invalid one) are planned
@@ -237,160 +205,6 @@ class MockService:
                     )
                 )
                 raise FaultResponse(kind, tcn, attempt)
-
-    async def _fbi_on_file(self, submissions: list[Any]) -> dict[str, str | None]:
-        """The FBI numbers a batch of submissions may look up, read from the ledger at once
-        (None: not on file before this batch)."""
-        numbers = set()
-        for submission in submissions:
-            key = _part(submission, "prints").get("biometric_key")
-            if isinstance(key, str):
-                numbers.add(fbi_for_key(self.scenario.seed, key))
-            fbi = _part(submission, "type2").get("fbi")
-            if isinstance(fbi, str):
-                numbers.add(fbi)
-        stored = await self.ledger.states([f"fbi:{n}" for n in sorted(numbers)])
-        return {n: stored.get(f"fbi:{n}") for n in numbers}
-
-    async def _plan(self, rows: list[TimerRow]) -> tuple[list[Op], list[tuple[float, str]]]:
-        """Plan the submissions whose first timer fell due: their steps become timers."""
-        ops: list[Op] = []
-        timers: list[tuple[float, str]] = []
-        found = await self.ledger.bodies([f"in:{json.loads(r.payload)[0]}" for r in rows])
-        on_file = await self._fbi_on_file([json.loads(m.body) for m in found.values()])
-
-        async def key_for_fbi(fbi: str) -> str | None:
-            known = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
-            if known is None and fbi in on_file:
-                return on_file[fbi]
-            return known or await self.key_for_fbi(fbi)
-
-        for n, row in enumerate(rows, 1):
-            if n % 32 == 0:
-                await asyncio.sleep(0)  # planning is CPU work: let requests in between
-            ops.append(timer_done_op(row.id))
-            tcn, valid = json.loads(row.payload)
-            taken = found.get(f"in:{tcn}")
-            if taken is None:
-                continue
-            submission = json.loads(taken.body)
-            received = parse_gmt(taken.virtual_time)
-            plan = await plan_submission(
-                submission,
-                received=received,
-                scenario=self.scenario,
-                repository=self.repository,
-                key_for_fbi=key_for_fbi,
-                valid=valid,
-            )
-            facts = plan.facts
-            if facts.get("tot") == "CAR" and "fbi" in facts:
-                self._cache_fbi(facts["fbi"], facts["biometric_key"])
-                ops.append(state_op(f"fbi:{facts['fbi']}", facts["biometric_key"]))
-            ops.append(state_op(f"facts:{tcn}", json.dumps(facts, sort_keys=True)))
-            lea = _text(_part(submission, "type1").get("ori"))
-            base = received.timestamp()
-            for i, step in enumerate(plan.steps):
-                timer_id = f"{tcn}#{i:02d}"
-                due = base + step.delay
-                payload = {"step": step._asdict(), "tcn": tcn, "lea": lea}
-                ops.append(
-                    timer_op(id=timer_id, due=due, kind=step.action, payload=json.dumps(payload))
-                )
-                timers.append((due, timer_id))
-        return ops, timers
-
-    def _message_op(
-        self,
-        id: str,
-        direction: str,
-        channel: str,
-        message: dict[str, Any],
-        about: str,
-        when: Any,
-        *,
-        lea: str | None = None,
-        body: str | None = None,
-    ) -> Op:
-        header = _part(message, "type1")
-        own = _text(header.get("tcn"))
-        return message_op(
-            id=id,
-            direction=direction,
-            channel=channel,
-            tot=_text(header.get("tot")),
-            tcn=own if direction == "out" else about,
-            tcr=about if direction == "out" else _text(header.get("tcr")),
-            ori=lea or _text(header.get("ori")),
-            virtual_time=_gmt(when),
-            body=body if body is not None else json.dumps(message),
-        )
-
-    # -- timers firing ---------------------------------------------------------------------
-
-    async def _fire(self, batch: list[Timer]) -> None:
-        rows = await self.ledger.timers([t.id for t in batch])
-        now = self.clock.now()
-        stamp = gmt(now)
-        wall = time.time()
-        ops, planned = await self._plan([r for r in rows if r.kind == "plan"])
-        owed: list[str] = []
-        for row in rows:
-            if row.kind == "plan":
-                continue
-            payload = json.loads(row.payload)
-            step = payload["step"]
-            tcn: str = payload["tcn"]
-            message_id, op = self._stamped(row.id, step, tcn, payload["lea"], now, stamp)
-            ops.append(op)
-            if step["action"] == "deliver":
-                ops.append(
-                    delivery_op(
-                        message_id=message_id,
-                        target=self.callback or "",
-                        order_key=tcn,
-                        copies=int(step.get("copies", 1)),
-                        due=wall,
-                    )
-                )
-                owed.append(message_id)
-            ops.append(timer_done_op(row.id))
-        await self.ledger.write(*ops)
-        for due, timer_id in planned:
-            self.scheduler.add(due, timer_id)
-        if not owed:
-            return
-        self.courier.kick()
-        if self.clock.mode == "manual" and self.callback:
-            # On a manual clock each delivery is tried before time moves on, so what the SIB
-            # does with it (routing to an LEA) is stamped with the delivery's own virtual time.
-            await self.courier.attempted(owed, 30)
-
-    def _stamped(
-        self,
-        timer_id: str,
-        step: dict[str, Any],
-        tcn: str,
-        lea: str | None,
-        now: datetime,
-        stamp: str,
-    ) -> tuple[str, Op]:
-        """A planned step's message stamped with the virtual now, as a ledger write."""
-        message = step["message"]
-        if message is None:
-            message_id = f"{timer_id}:raw"
-            op = self._message_op(
-                message_id, "out", step["channel"], {}, tcn, now, lea=lea, body=step["raw"]
-            )
-            return message_id, op
-        message["type1"]["dat"] = stamp[:10].replace("-", "")
-        message["type1"]["gmt"] = stamp
-        if message["type1"]["tot"] == "DET":
-            message["lodged_at"] = stamp
-        message_id = message["type1"]["tcn"]
-        return message_id, self._message_op(
-            message_id, "out", step["channel"], message, tcn, now, lea=lea
-        )
 
     # -- admin -----------------------------------------------------------------------------
 

@@ -1,0 +1,218 @@
+"""Timers falling due: a submission's first timer plans it (its steps become timers of their
+own), each later timer stamps its step's message with the virtual now and owes its delivery.
+
+`Firing` is a part of `MockService` (`service.py`), the state it works on declared below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+from protocol.ebts import gmt, parse_gmt
+
+from ._utils import gmt_cached, part, text
+from .cjis import fbi_for_key, plan_submission
+from .clock import VirtualClock
+from .courier import Courier
+from .ident import IdentRepository
+from .ledger import Ledger
+from .records import (
+    Op,
+    TimerRow,
+    delivery_op,
+    message_op,
+    state_op,
+    timer_done_op,
+    timer_op,
+)
+from .scenario import Scenario
+from .scheduler import Scheduler, Timer
+
+__all__ = ["FBI_CACHED", "Firing"]
+
+FBI_CACHED = 10_000
+"""FBI numbers whose biometric keys are kept in memory; the rest are looked up in the ledger."""
+
+
+class Firing:
+    """What `MockService` does when its timers fall due (and the FBI numbers it plans with)."""
+
+    scenario: Scenario
+    repository: IdentRepository
+    ledger: Ledger
+    clock: VirtualClock
+    scheduler: Scheduler
+    courier: Courier
+    callback: str | None
+    _fbi: OrderedDict[str, str]
+
+    async def key_for_fbi(self, fbi: str) -> str | None:
+        """The biometric key of an FBI number on file (scenario subjects or earlier CARs)."""
+        key = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
+        if key is None:
+            key = await self.ledger.state(f"fbi:{fbi}")
+            if key is not None:
+                self._cache_fbi(fbi, key)
+        return key
+
+    def _cache_fbi(self, fbi: str, key: str) -> None:
+        self._fbi[fbi] = key
+        if len(self._fbi) > FBI_CACHED:
+            self._fbi.popitem(last=False)
+
+    async def _fbi_on_file(self, submissions: list[Any]) -> dict[str, str | None]:
+        """The FBI numbers a batch of submissions may look up, read from the ledger at once
+        (None: not on file before this batch)."""
+        numbers = set()
+        for submission in submissions:
+            key = part(submission, "prints").get("biometric_key")
+            if isinstance(key, str):
+                numbers.add(fbi_for_key(self.scenario.seed, key))
+            fbi = part(submission, "type2").get("fbi")
+            if isinstance(fbi, str):
+                numbers.add(fbi)
+        stored = await self.ledger.states([f"fbi:{n}" for n in sorted(numbers)])
+        return {n: stored.get(f"fbi:{n}") for n in numbers}
+
+    async def _plan(self, rows: list[TimerRow]) -> tuple[list[Op], list[tuple[float, str]]]:
+        """Plan the submissions whose first timer fell due: their steps become timers."""
+        ops: list[Op] = []
+        timers: list[tuple[float, str]] = []
+        found = await self.ledger.bodies([f"in:{json.loads(r.payload)[0]}" for r in rows])
+        on_file = await self._fbi_on_file([json.loads(m.body) for m in found.values()])
+
+        async def key_for_fbi(fbi: str) -> str | None:
+            known = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
+            if known is None and fbi in on_file:
+                return on_file[fbi]
+            return known or await self.key_for_fbi(fbi)
+
+        for n, row in enumerate(rows, 1):
+            if n % 32 == 0:
+                await asyncio.sleep(0)  # planning is CPU work: let requests in between
+            ops.append(timer_done_op(row.id))
+            tcn, valid = json.loads(row.payload)
+            taken = found.get(f"in:{tcn}")
+            if taken is None:
+                continue
+            submission = json.loads(taken.body)
+            received = parse_gmt(taken.virtual_time)
+            plan = await plan_submission(
+                submission,
+                received=received,
+                scenario=self.scenario,
+                repository=self.repository,
+                key_for_fbi=key_for_fbi,
+                valid=valid,
+            )
+            facts = plan.facts
+            if facts.get("tot") == "CAR" and "fbi" in facts:
+                self._cache_fbi(facts["fbi"], facts["biometric_key"])
+                ops.append(state_op(f"fbi:{facts['fbi']}", facts["biometric_key"]))
+            ops.append(state_op(f"facts:{tcn}", json.dumps(facts, sort_keys=True)))
+            lea = text(part(submission, "type1").get("ori"))
+            base = received.timestamp()
+            for i, step in enumerate(plan.steps):
+                timer_id = f"{tcn}#{i:02d}"
+                due = base + step.delay
+                payload = {"step": step._asdict(), "tcn": tcn, "lea": lea}
+                ops.append(
+                    timer_op(id=timer_id, due=due, kind=step.action, payload=json.dumps(payload))
+                )
+                timers.append((due, timer_id))
+        return ops, timers
+
+    def _message_op(
+        self,
+        id: str,
+        direction: str,
+        channel: str,
+        message: dict[str, Any],
+        about: str,
+        when: Any,
+        *,
+        lea: str | None = None,
+        body: str | None = None,
+    ) -> Op:
+        header = part(message, "type1")
+        own = text(header.get("tcn"))
+        return message_op(
+            id=id,
+            direction=direction,
+            channel=channel,
+            tot=text(header.get("tot")),
+            tcn=own if direction == "out" else about,
+            tcr=about if direction == "out" else text(header.get("tcr")),
+            ori=lea or text(header.get("ori")),
+            virtual_time=gmt_cached(when),
+            body=body if body is not None else json.dumps(message),
+        )
+
+    async def _fire(self, batch: list[Timer]) -> None:
+        rows = await self.ledger.timers([t.id for t in batch])
+        now = self.clock.now()
+        stamp = gmt(now)
+        wall = time.time()
+        ops, planned = await self._plan([r for r in rows if r.kind == "plan"])
+        owed: list[str] = []
+        for row in rows:
+            if row.kind == "plan":
+                continue
+            payload = json.loads(row.payload)
+            step = payload["step"]
+            tcn: str = payload["tcn"]
+            message_id, op = self._stamped(row.id, step, tcn, payload["lea"], now, stamp)
+            ops.append(op)
+            if step["action"] == "deliver":
+                ops.append(
+                    delivery_op(
+                        message_id=message_id,
+                        target=self.callback or "",
+                        order_key=tcn,
+                        copies=int(step.get("copies", 1)),
+                        due=wall,
+                    )
+                )
+                owed.append(message_id)
+            ops.append(timer_done_op(row.id))
+        await self.ledger.write(*ops)
+        for due, timer_id in planned:
+            self.scheduler.add(due, timer_id)
+        if not owed:
+            return
+        self.courier.kick()
+        if self.clock.mode == "manual" and self.callback:
+            # On a manual clock each delivery is tried before time moves on, so what the SIB
+            # does with it (routing to an LEA) is stamped with the delivery's own virtual time.
+            await self.courier.attempted(owed, 30)
+
+    def _stamped(
+        self,
+        timer_id: str,
+        step: dict[str, Any],
+        tcn: str,
+        lea: str | None,
+        now: datetime,
+        stamp: str,
+    ) -> tuple[str, Op]:
+        """A planned step's message stamped with the virtual now, as a ledger write."""
+        message = step["message"]
+        if message is None:
+            message_id = f"{timer_id}:raw"
+            op = self._message_op(
+                message_id, "out", step["channel"], {}, tcn, now, lea=lea, body=step["raw"]
+            )
+            return message_id, op
+        message["type1"]["dat"] = stamp[:10].replace("-", "")
+        message["type1"]["gmt"] = stamp
+        if message["type1"]["tot"] == "DET":
+            message["lodged_at"] = stamp
+        message_id = message["type1"]["tcn"]
+        return message_id, self._message_op(
+            message_id, "out", step["channel"], message, tcn, now, lea=lea
+        )
