@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 import schemas
 from mocks.backoff import Backoff
-from mocks.client import async_client
+from mocks.client import Outbound
 from protocol.ebts import CJIS_ORI, ebts_date, gmt, ori_state, parse_gmt
 from protocol.submission import expected_tot
 
@@ -37,6 +37,8 @@ from .harness import kind_of
 from .sibstore import Owed, Store, Transaction
 
 __all__ = ["ReferenceSib", "is_ident"]
+
+_JSON = {"content-type": "application/json"}
 
 
 def _problem(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> Response:
@@ -77,7 +79,7 @@ class ReferenceSib:
         self.opted_out = frozenset(profile.get("opted_out_oris", []))
         self.store = Store(store)
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client: Outbound | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.app = Starlette(
             lifespan=self._lifespan,
@@ -200,9 +202,9 @@ class ReferenceSib:
 
     # -- HTTP: bookings --------------------------------------------------------------------
 
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> Outbound:
         if self._client is None:
-            self._client = async_client(transport=self._transport, timeout=self.timeout)
+            self._client = Outbound(transport=self._transport, timeout=self.timeout)
         return self._client
 
     async def _health(self, request: Request) -> Response:
@@ -265,7 +267,9 @@ class ReferenceSib:
 
     async def _post_submission(self, message: dict[str, Any]) -> tuple[int | None, Any]:
         try:
-            response = await self.client().post(f"{self.cjis_url}/cjis/submissions", json=message)
+            response = await self.client().post(
+                f"{self.cjis_url}/cjis/submissions", json.dumps(message).encode(), _JSON
+            )
             return response.status_code, response.json() if response.content else {}
         except (httpx.HTTPError, ValueError) as exc:
             return None, str(exc)
@@ -325,7 +329,7 @@ class ReferenceSib:
         url = f"{self.profile['lea_inbox_base'].rstrip('/')}/{owed.ori}/inbox"
         headers = {"content-type": "application/json", "x-interop-message-id": owed.message_id}
         try:
-            response = await self.client().post(url, content=owed.body, headers=headers)
+            response = await self.client().post(url, owed.body, headers)
         except httpx.HTTPError:
             return False
         if response.status_code >= 500 or response.status_code in (408, 425, 429):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from .backoff import Backoff
-from .client import async_client
+from .client import Outbound
 from .ledger import Ledger
 from .records import OwedRow, delivery_result_op
 
@@ -67,7 +67,7 @@ class Courier:
         self._failing = False
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._client: Outbound | None = None
         self.delivered = 0
         self.retried = 0
 
@@ -75,7 +75,7 @@ class Courier:
         """Start paging owed deliveries out of the ledger (those left by a previous run too)."""
         if self._pump is not None:
             return
-        self._client = async_client(
+        self._client = Outbound(
             transport=self._transport, timeout=self._timeout, connections=self.workers
         )
         self._pump = asyncio.create_task(self._run(), name="interop.courier")
@@ -203,7 +203,7 @@ class Courier:
             del headers["content-type"]
             return await send_delivery(target, row.body, headers, row.message_id)
         try:
-            response = await self._client.post(target, content=row.body.encode(), headers=headers)
+            response = await self._client.post(target, row.body.encode(), headers)
         except httpx.HTTPError as exc:
             return False, f"{type(exc).__name__}: {exc}"[:300]
         status = response.status_code
