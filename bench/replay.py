@@ -1,0 +1,54 @@
+"""A state's year end to end: `interop replay` through the reference SIB into the mocks.
+
+Prints the replay's own lines (Figure 1 from the ledger beside the briefing's ratios), then the
+figures: wall time, bookings per second, lost, and the CPU all its processes (the replay, the
+reference SIB, the mocks) spent per booking, with the rate that CPU allows on this machine's cores.
+
+    python bench/replay.py [--submissions 1104840] [--days 365]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from conformance.replay import NEW_YORK_YEAR
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=NEW_YORK_YEAR)
+    parser.add_argument("--days", type=float, default=365.0)
+    args = parser.parse_args()
+    print(f"\n3. interop replay: {args.submissions:,} bookings over {args.days:g} virtual days")
+    command = [sys.executable, "-m", "conformance.cli", "replay"]
+    command += ["--submissions", str(args.submissions), "--days", f"{args.days:g}"]
+    began = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - began
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = done.stdout.splitlines()
+    start = next((n for n, line in enumerate(lines) if line.startswith("replay:")), len(lines))
+    print("\n".join("   " + line for line in lines[start:]))
+    if done.returncode not in (0, 1):
+        print(done.stderr[-2000:])
+    found = re.search(r"lost (\d+)", "\n".join(lines[start:]))
+    cpu = (used.ru_utime + used.ru_stime) / max(1, args.submissions)
+    cores = os.cpu_count() or 1
+    print(f"   wall            {wall:.0f} s ({args.submissions / wall:,.0f} bookings/s)")
+    print(f"   lost            {found.group(1) if found else '?'} (target 0)")
+    print(f"   CPU per booking {cpu * 1000:.2f} ms, all processes: at most")
+    print(f"                   {cores / cpu:,.0f} bookings/s on {cores} cores", end="")
+    print(f" (a year in {NEW_YORK_YEAR * cpu / cores / 60:.0f} min; target 10 min)")
+
+
+if __name__ == "__main__":
+    main()
