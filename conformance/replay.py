@@ -1,15 +1,17 @@
 """`interop replay`: a state's year of bookings through a SIB into the mocks, end to end.
 
-The mocks (`interop serve`, scaled clock, a file ledger) and the reference SIB (`interop sib`, or
-your SIB at `--sut-url`) run as processes of their own; the replay plays the LEAs, booking
-synthetic people into the SIB evenly over the virtual span, which forwards CARs to the mock CJIS,
-takes its responses and routes them to the LEA inboxes. A progress bar shows wall and virtual time,
-what is owed and what is lost; at the end the program metrics of the briefing's Figure 1 are read
-from the ledger (transmissions, IDENT matches, Level 1, Level 2/3, US citizens, and per month) and
-printed beside the briefing's own ratios.
+The mocks (`interop serve`, a file ledger) and the reference SIB (`interop sib`, or your SIB at
+`--sut-url`) run as processes of their own; the replay plays the LEAs, booking synthetic people
+into the SIB, which forwards CARs to the mock CJIS, takes its responses and routes them to the LEA
+inboxes. By default the mocks run on a manual clock that the replay moves on slice by slice while
+the slice's bookings go, so virtual time keeps pace with the SIB however fast it is (`--scale`
+runs a scaled clock instead, and books on it). A progress bar shows wall and virtual time, what is
+owed and what is lost; at the end the program metrics of the briefing's Figure 1 are read from the
+ledger (transmissions, IDENT matches, Level 1, Level 2/3, US citizens, and per month) and printed
+beside the briefing's own ratios.
 
-Lost counts bookings the SIB refused or never forwarded to CJIS, and deliveries still owed when the
-run ends.
+Lost counts bookings the SIB refused, bookings it never forwarded to CJIS, and deliveries still
+owed when the run ends.
 """
 
 from __future__ import annotations
