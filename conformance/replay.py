@@ -71,6 +71,7 @@ FROM state AS s JOIN messages AS m ON m.id = 'in:' || substr(s.key, 7)
 WHERE s.key LIKE 'facts:%'
 GROUP BY month ORDER BY month
 """
+_NAMES = ("mocks", "reference SIB")
 _COLUMNS = ("transmissions", "searched", "matches", "level_1", "level_2_3", "us_citizens")
 
 
@@ -126,7 +127,9 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
 
 
 @contextlib.contextmanager
-def _processes(commands: list[tuple[list[str], str]], folder: Path) -> Iterator[None]:
+def _processes(
+    commands: list[tuple[list[str], str]], folder: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     children: list[subprocess.Popen[bytes]] = []
     with contextlib.ExitStack() as logs:
         try:
@@ -134,7 +137,7 @@ def _processes(commands: list[tuple[list[str], str]], folder: Path) -> Iterator[
                 log = logs.enter_context((folder / f"process-{n}.log").open("wb"))
                 children.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
                 wait_until_answering(ready)
-            yield
+            yield children
         finally:
             for child in children:
                 child.terminate()
@@ -177,16 +180,29 @@ def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) ->
         sib += ["--cjis-url", mocks_url, "--store", str(folder / "sib.sqlite3")]
         commands.append((sib, f"{sut_url}/health"))
     began = time.monotonic()
-    with _processes(commands, folder):
+    with _processes(commands, folder) as children:
         refused = asyncio.run(_drive(args, mocks_url, sut_url, out))
         owed = _health(mocks_url)["deliveries"]["owed"]
+        peaks = {
+            name: _peak_rss_mb(child.pid) for name, child in zip(_NAMES, children, strict=False)
+        }
     wall = time.monotonic() - began
     found = metrics(ledger)
     booked = args.submissions
     unsent = max(0, booked - refused - found["total"]["transmissions"])
     lost = {"refused": refused, "not forwarded": unsent, "owed": owed}
     _print(found, args, wall, lost, out)
+    print("  peak RSS " + ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()), file=out)
     return {**found, "lost": sum(lost.values()), "wall": wall}
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The most memory the process ever held (Linux; 0 where /proc has no answer)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _health(url: str) -> dict[str, Any]:
