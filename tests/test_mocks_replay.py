@@ -10,7 +10,7 @@ import httpx
 import respx
 
 from conformance.cli import main
-from conformance.replay import metrics
+from conformance.figure1 import metrics
 from mocks.service import MockService
 from synthetic import Synthesizer
 from tests.conftest import START, booking_car
