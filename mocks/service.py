@@ -46,6 +46,7 @@ from .scheduler import Scheduler, Timer
 __all__ = ["FaultResponse", "MockService", "Submitted"]
 
 _TRANSIENT = ("http-400", "http-500", "http-503", "connection-reset")
+_JSON_BOOL = {True: "true", False: "false"}
 _FBI_CACHED = 10_000
 """FBI numbers whose biometric keys are kept in memory; the rest are looked up in the ledger."""
 
@@ -197,7 +198,8 @@ class MockService:
         if key is None and isinstance(type2.get("fbi"), str):
             key = await self.key_for_fbi(type2["fbi"])
         case = self.scenario.case(submission, key)
-        await self._transient_faults(submission, case, tcn, now)
+        if case.faults:
+            await self._transient_faults(submission, case, tcn, now)
         tot = _part(submission, "type1").get("tot")
         valid = tot in ("CAR", "CPI") and not schemas.problems(str(tot).lower(), submission)
         base = now.timestamp()
@@ -205,7 +207,8 @@ class MockService:
         due = base + earliest(case.timing)
         ops = [
             intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text)),
-            timer_op(id=timer_id, due=due, kind="plan", payload=json.dumps([tcn, valid])),
+            # json.dumps([tcn, valid]): a TCN holds only JSON-safe characters (its pattern).
+            timer_op(id=timer_id, due=due, kind="plan", payload=f'["{tcn}", {_JSON_BOOL[valid]}]'),
         ]
         try:
             await self.ledger.write(*ops)
@@ -213,7 +216,7 @@ class MockService:
             return Submitted(tcn=tcn, status="duplicate", virtual_time=_gmt(now))
         self._attempts.pop(tcn, None)
         self.scheduler.add(due, timer_id)
-        hang = case.fault("hang")
+        hang = case.fault("hang") if case.faults else None
         if hang is not None:
             await asyncio.sleep(float(hang.get("seconds", 30)))
         return Submitted(tcn=tcn, status="accepted", virtual_time=_gmt(now))
