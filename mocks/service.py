@@ -13,6 +13,7 @@ import json
 import sqlite3
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,6 +65,17 @@ def _part(document: Any, key: str) -> dict[str, Any]:
 def _gmt(when: datetime) -> str:
     """`gmt(when)`, remembered: submissions arriving within one virtual second share it."""
     return gmt(when)
+
+
+_FIRST_STEPS: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+
+def _first_step(timing: Any) -> float:
+    """`earliest(timing)`, remembered for each timing profile (each is read-only once made)."""
+    first = _FIRST_STEPS.get(timing)
+    if first is None:
+        first = _FIRST_STEPS[timing] = earliest(timing)
+    return first
 
 
 class Submitted(dict[str, Any]):
@@ -204,7 +216,7 @@ class MockService:
         valid = tot in ("CAR", "CPI") and not schemas.problems(str(tot).lower(), submission)
         base = now.timestamp()
         timer_id = f"{tcn}#plan"
-        due = base + earliest(case.timing)
+        due = base + _first_step(case.timing)
         ops = [
             intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text)),
             # json.dumps([tcn, valid]): a TCN holds only JSON-safe characters (its pattern).

@@ -120,14 +120,15 @@ _EBTS_DATE = re.compile(r"^[0-9]{8}$")
 
 
 def _is_ebts_date(value: object) -> bool:
-    if not isinstance(value, str) or not _EBTS_DATE.match(value):
-        return True
-    return _real_day(value)
+    return _real_day(value) if isinstance(value, str) else True
 
 
 @lru_cache(maxsize=4096)
 def _real_day(value: str) -> bool:
-    """Whether eight digits CCYYMMDD name a real day (what `strptime(value, "%Y%m%d")` takes)."""
+    """Whether eight digits CCYYMMDD name a real day (what `strptime(value, "%Y%m%d")` takes);
+    any other string is for the schema's pattern to refuse."""
+    if not _EBTS_DATE.match(value):
+        return True
     try:
         _dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
