@@ -38,12 +38,12 @@ import queue
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future as ThreadFuture
-from operator import attrgetter
 from types import TracebackType
 from typing import Any, Literal
 
+from .bulk import run
 from .reads import Reads
 from .records import SCHEMA_VERSION, TABLES, Op, migrations
 
@@ -69,16 +69,6 @@ def _settle(outcomes: list[_Outcome]) -> None:
             future.set_result(None)
         else:
             future.set_exception(error)
-
-
-def _apply(conn: sqlite3.Connection, ops: Sequence[Op]) -> None:
-    """Run `ops` in order, each run of one statement as one `executemany`."""
-    for sql, run in itertools.groupby(ops, key=attrgetter("sql")):
-        params = [op.params for op in run]
-        if len(params) == 1:
-            conn.execute(sql, params[0])
-        else:
-            conn.executemany(sql, params)
 
 
 class Ledger(Reads):
@@ -256,7 +246,7 @@ class Ledger(Reads):
         with self._write_guard():
             conn.execute("BEGIN IMMEDIATE")
             try:
-                _apply(conn, list(ops))
+                run(conn, list(ops))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:

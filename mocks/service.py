@@ -12,6 +12,7 @@ import json
 import sqlite3
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,18 @@ from .scheduler import Scheduler
 __all__ = ["FaultResponse", "MockService", "Submitted"]
 
 _TRANSIENT = ("http-400", "http-500", "http-503", "connection-reset")
+_JSON_BOOL = {True: "true", False: "false"}
+
+
+_FIRST_STEPS: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+
+def _first_step(timing: Any) -> float:
+    """`earliest(timing)`, remembered for each timing profile (each is read-only once made)."""
+    first = _FIRST_STEPS.get(timing)
+    if first is None:
+        first = _FIRST_STEPS[timing] = earliest(timing)
+    return first
 
 
 class Submitted(dict[str, Any]):
@@ -165,15 +178,17 @@ class MockService(Firing):
         if key is None and isinstance(type2.get("fbi"), str):
             key = await self.key_for_fbi(type2["fbi"])
         case = self.scenario.case(submission, key)
-        await self._transient_faults(submission, case, tcn, now)
+        if case.faults:
+            await self._transient_faults(submission, case, tcn, now)
         tot = _part(submission, "type1").get("tot")
         valid = tot in ("CAR", "CPI") and not schemas.problems(str(tot).lower(), submission)
         base = now.timestamp()
         timer_id = f"{tcn}#plan"
-        due = base + earliest(case.timing)
+        due = base + _first_step(case.timing)
         ops = [
             intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text)),
-            timer_op(id=timer_id, due=due, kind="plan", payload=json.dumps([tcn, valid])),
+            # json.dumps([tcn, valid]): a TCN holds only JSON-safe characters (its pattern).
+            timer_op(id=timer_id, due=due, kind="plan", payload=f'["{tcn}", {_JSON_BOOL[valid]}]'),
         ]
         try:
             await self.ledger.write(*ops)
@@ -181,7 +196,7 @@ class MockService(Firing):
             return Submitted(tcn=tcn, status="duplicate", virtual_time=_gmt(now))
         self._attempts.pop(tcn, None)
         self.scheduler.add(due, timer_id)
-        hang = case.fault("hang")
+        hang = case.fault("hang") if case.faults else None
         if hang is not None:
             await asyncio.sleep(float(hang.get("seconds", 30)))
         return Submitted(tcn=tcn, status="accepted", virtual_time=_gmt(now))

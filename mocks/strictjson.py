@@ -42,6 +42,10 @@ def _finite(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
+"""One decoder for every body (what `json.loads` would build anew for each call)."""
+
+
 def _walk(document: Any, *, depth: bool, scalars: bool) -> None:
     """Check nesting depth and/or Unicode scalar strings without recursion."""
     stack: list[tuple[Any, int, str]] = [(document, 1, "$")]
@@ -77,7 +81,7 @@ def _scalar(text: str, path: str) -> None:
 def loads(data: bytes) -> Any:
     """The JSON document in `data`, or `JsonRuleError` naming the rule it breaks."""
     try:
-        document = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite)
+        document = _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
     except RecursionError:
         raise JsonRuleError("$", "max-depth", f"nested deeper than {MAX_DEPTH} levels") from None
     except JsonRuleError:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -120,10 +120,17 @@ _EBTS_DATE = re.compile(r"^[0-9]{8}$")
 
 
 def _is_ebts_date(value: object) -> bool:
-    if not isinstance(value, str) or not _EBTS_DATE.match(value):
+    return _real_day(value) if isinstance(value, str) else True
+
+
+@lru_cache(maxsize=4096)
+def _real_day(value: str) -> bool:
+    """Whether eight digits CCYYMMDD name a real day (what `strptime(value, "%Y%m%d")` takes);
+    any other string is for the schema's pattern to refuse."""
+    if not _EBTS_DATE.match(value):
         return True
     try:
-        _dt.datetime.strptime(value, "%Y%m%d")
+        _dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         return False
     return True

@@ -1,0 +1,149 @@
+"""`POST /cjis/submissions`, the hot path, as a lean ASGI app: read, parse strictly, check the TCN,
+hand the submission to `MockService.submit` (validated and ledgered there) and answer 202.
+
+Its refusals are the same `Problem`s as every other endpoint's; a fault the scenario injects is
+answered as the scenario says (an HTTP error, or a connection reset mid-answer).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+import schemas
+from wire import MEDIA_TYPE
+
+from .bodies import ebts_document, json_and_text, receive_bytes
+from .problem import Problem
+from .service import FaultResponse, MockService
+
+__all__ = ["Intake"]
+
+_MEDIA_TYPE = MEDIA_TYPE.encode("latin-1")
+_TCN = "common.json#/$defs/tcn"
+
+
+class _InjectedResets(logging.Filter):
+    """Keeps the server's log free of the one error line each injected connection reset makes
+    ("ASGI callable returned without completing response"): it is the fault working, not a bug.
+    Only as many lines are dropped as resets were injected; any other such line still shows."""
+
+    _LINE = "ASGI callable returned without completing response."
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owed = 0
+        self._lock = threading.Lock()
+
+    def expect_one(self) -> None:
+        with self._lock:
+            self.owed += 1
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() != self._LINE:
+            return True
+        with self._lock:
+            if self.owed <= 0:
+                return True
+            self.owed -= 1
+            return False
+
+
+_RESETS = _InjectedResets()
+logging.getLogger("uvicorn.error").addFilter(_RESETS)
+
+
+class _ConnectionReset(Response):
+    """Start a 202, send part of it, and stop: the server then drops the connection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        _RESETS.expect_one()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 202,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"256")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"tcn": ', "more_body": True})
+
+
+def _require_tcn(body: Any) -> None:
+    """A 400 naming what is wrong with the submission's `$.type1.tcn`, unless it is valid."""
+    header = body.get("type1") if isinstance(body, dict) else None
+    tcn = header.get("tcn") if isinstance(header, dict) else None
+    found = schemas.problems(_TCN, tcn) if tcn is not None else []
+    if tcn is not None and not found:
+        return
+    errors = [
+        {"path": "$.type1.tcn", "rule": p.rule if tcn is not None else "required",
+         "message": p.message if tcn is not None else "'tcn' is required"}
+        for p in (found or [schemas.Problem("$", "required", "", "")])
+    ]  # fmt: skip
+    raise Problem(
+        400,
+        "Bad Request",
+        "a submission needs a valid $.type1.tcn to be answered (an ERRT names it)",
+        errors,
+    )
+
+
+def _fault(fault: FaultResponse) -> Response:
+    """The answer the scenario injects in place of a 202."""
+    if fault.kind == "connection-reset":
+        return _ConnectionReset()
+    status = {"http-503": 503, "http-400": 400}.get(fault.kind, 500)
+    raise Problem(
+        status,
+        {503: "Service Unavailable", 400: "Bad Request"}.get(status, "Internal Server Error"),
+        f"injected by the scenario: {fault}",
+        headers={"retry-after": "1"} if status == 503 else None,
+    )
+
+
+class Intake:
+    """The ASGI app of `POST /cjis/submissions` over `service`."""
+
+    def __init__(self, service: MockService) -> None:
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            answer = await self._answer(scope, receive)
+        except Problem as problem:
+            answer = problem.response()
+        except ClientDisconnect:
+            return
+        if isinstance(answer, Response):
+            await answer(scope, receive, send)
+            return
+        length = str(len(answer)).encode()
+        headers = [(b"content-length", length), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 202, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+    async def _answer(self, scope: Scope, receive: Receive) -> bytes | Response:
+        """The 202's body, or the response a fault injects."""
+        media, length = b"", None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                media = value
+            elif name == b"content-length":
+                length = value.decode("latin-1")
+        raw = await receive_bytes(length, receive)
+        body, text = (
+            (ebts_document(raw), None) if media.startswith(_MEDIA_TYPE) else json_and_text(raw)
+        )
+        _require_tcn(body)
+        try:
+            ack = await self.service.submit(body, text=text)
+        except FaultResponse as fault:
+            return _fault(fault)
+        # The TCN and the time hold only JSON-safe characters (their schemas' patterns).
+        tcn, status, when = ack["tcn"], ack["status"], ack["virtual_time"]
+        return f'{{"tcn":"{tcn}","status":"{status}","virtual_time":"{when}"}}'.encode()

@@ -1,0 +1,58 @@
+"""The mocks' HTTP errors: problems (RFC 9457, `application/problem+json`) naming field and rule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+import schemas
+
+__all__ = ["Problem", "check", "violations"]
+
+
+class Problem(Exception):
+    """An HTTP problem (RFC 9457) naming the fields and rules broken."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        errors: list[dict[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        """The problem as an `application/problem+json` response."""
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            body["errors"] = self.errors
+        return JSONResponse(
+            body, self.status, headers=self.headers, media_type="application/problem+json"
+        )
+
+
+def violations(found: list[schemas.Problem]) -> list[dict[str, str]]:
+    """Schema problems as a problem's `errors` (path, rule, message)."""
+    return [{"path": p.path, "rule": p.rule, "message": p.message} for p in found]
+
+
+def check(ref: str, document: Any, what: str) -> None:
+    """Raise a 400 `Problem` naming each path and rule when `document` is not a valid `ref`."""
+    found = schemas.problems(ref, document)
+    if found:
+        listed = "; ".join(str(p) for p in found[:5])
+        raise Problem(400, "Bad Request", f"not a valid {what}: {listed}", violations(found))
