@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import Final
 
 __all__ = [
@@ -42,9 +43,15 @@ def ebts_date(day: datetime.date) -> str:
 def parse_ebts_date(text: str) -> datetime.date:
     """The date of an EBTS CCYYMMDD string; ValueError naming the value otherwise."""
     try:
-        return datetime.datetime.strptime(text, "%Y%m%d").date()
+        return _ebts_date(text)
     except (TypeError, ValueError):
         raise ValueError(f"{text!r} is not a CCYYMMDD date") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _ebts_date(text: str) -> datetime.date:
+    """`strptime`, remembered: a run's messages carry a few thousand distinct dates at most."""
+    return datetime.datetime.strptime(text, "%Y%m%d").date()
 
 
 def gmt(ts: datetime.datetime) -> str:
