@@ -10,6 +10,7 @@ is written at the latest on the next turn of the event loop, or before the conne
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -37,6 +38,13 @@ class _OneWrite:
             self._loop.call_soon(self.flush)
         else:
             self._transport.write(data)
+
+    def writelines(self, chunks: Iterable[bytes]) -> None:
+        self.write(b"".join(chunks))
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
 
     def flush(self) -> None:
         """Write what is held, if anything."""
