@@ -33,8 +33,7 @@ class IdentRepository:
 
     def _reseed(self, *parts: object) -> Synthesizer:
         value = _seed_of(self.seed, *parts)
-        self._synth.rng.seed(value)
-        self._synth.faker.seed_instance(value)
+        self._synth.reseed(value)
         return self._synth
 
     def person(self, key: str, submission: dict[str, Any]) -> dict[str, Any]:

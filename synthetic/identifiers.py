@@ -27,6 +27,13 @@ class Identifiers:
         self._tcn_count = 0
         self._response_count = 0
 
+    def reseed(self, seed: int) -> None:
+        """Start over from `seed`: what is drawn next depends on it alone (the identifiers issued
+        before are forgotten, so a long-lived source does not hold every one it ever drew)."""
+        self.rng.seed(seed)
+        self.faker.seed_instance(seed)
+        self._issued.clear()
+
     # -- identifiers -----------------------------------------------------------------------
 
     def _unique(self, make: Callable[[], str]) -> str:
