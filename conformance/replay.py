@@ -36,7 +36,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
-from mocks.client import async_client
+from mocks.client import Outbound
 from mocks.server import free_port, wait_until_answering
 from protocol.levels import highest_level
 from synthetic import Synthesizer
@@ -49,6 +49,7 @@ NEW_YORK_YEAR = 1_104_840
 """Annual fingerprint submissions the New York deployment briefing expects."""
 
 _NAMES = ("mocks", "reference SIB")
+_JSON = {"content-type": "application/json"}
 
 
 def add_command(subparsers: Any) -> None:
@@ -196,10 +197,8 @@ def _bookings(args: argparse.Namespace, start: datetime) -> Iterator[tuple[float
     pool = list(itertools.islice(filter(_not_level_1, made), 500))
     step = args.days * 86400.0 / max(1, args.submissions)
     for n in range(args.submissions):
-        booking = json.loads(json.dumps(pool[n % len(pool)]))
-        booking["booking_id"] = f"R{n:09d}"
-        booking["ori"] = oris[n % len(oris)]
-        booking["prints"]["biometric_key"] = f"SYN-{n:016X}"
+        booking = dict(pool[n % len(pool)], booking_id=f"R{n:09d}", ori=oris[n % len(oris)])
+        booking["prints"] = dict(booking["prints"], biometric_key=f"SYN-{n:016X}")
         yield n * step, booking
 
 
@@ -211,18 +210,17 @@ def _not_level_1(booking: dict[str, Any]) -> bool:
 
 
 def _arrested(booking: dict[str, Any], when: datetime) -> dict[str, Any]:
-    """The booking as arrested on `when`'s date (its charges too)."""
-    booking["doa"] = when.strftime("%Y%m%d")
-    for charge in booking["charges"]:
-        charge["doo"] = booking["doa"]
-    return booking
+    """The booking (a copy of what is shared) as arrested on `when`'s date (its charges too)."""
+    doa = when.strftime("%Y%m%d")
+    charges = [dict(charge, doo=doa) for charge in booking["charges"]]
+    return dict(booking, doa=doa, charges=charges)
 
 
 class _Driver:
     """Books into the SIB (`concurrency` at once), counts what it refused, shows progress."""
 
     def __init__(
-        self, http: httpx.AsyncClient, args: argparse.Namespace, urls: tuple[str, str], out: TextIO
+        self, http: Outbound, args: argparse.Namespace, urls: tuple[str, str], out: TextIO
     ) -> None:
         self.http, self.args = http, args
         self.mocks_url, self.sut_url = urls
@@ -236,7 +234,8 @@ class _Driver:
     async def book(self, booking: dict[str, Any]) -> None:
         async with self._gate:
             try:
-                answer = await self.http.post(f"{self.sut_url}/bookings", json=booking)
+                body = json.dumps(booking).encode()
+                answer = await self.http.post(f"{self.sut_url}/bookings", body, _JSON)
                 self.refused += answer.status_code >= 300
             except httpx.HTTPError:
                 self.refused += 1
@@ -262,16 +261,17 @@ class _Driver:
 
     async def advance(self, seconds: float) -> None:
         """Move the mocks' manual clock on (they fire what falls due and settle deliveries)."""
-        body = {"seconds": seconds, "wait": 60}
-        answer = await self.http.post(
-            f"{self.mocks_url}/admin/clock/advance", json=body, timeout=600
-        )
-        answer.raise_for_status()
+        body = json.dumps({"seconds": seconds, "wait": 60}).encode()
+        url = f"{self.mocks_url}/admin/clock/advance"
+        answer = await self.http.request("POST", url, body, _JSON, timeout=600)
+        if answer.status_code >= 300:
+            raise RuntimeError(f"the mocks refused to move the clock: {answer.content[:500]!r}")
 
 
 async def _drive(args: argparse.Namespace, mocks_url: str, sut_url: str, out: TextIO) -> int:
     """Book every submission on its virtual instant; the number the SIB refused."""
-    async with async_client(timeout=60) as http:
+    http = Outbound(timeout=60, connections=args.concurrency + 4)
+    try:
         driver = _Driver(http, args, (mocks_url, sut_url), out)
         with driver.progress:
             if args.scale is None:
@@ -279,6 +279,8 @@ async def _drive(args: argparse.Namespace, mocks_url: str, sut_url: str, out: Te
             else:
                 await _paced(driver)
         return driver.refused
+    finally:
+        await http.aclose()
 
 
 async def _stepped(driver: _Driver) -> None:
