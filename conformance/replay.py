@@ -22,6 +22,7 @@ import contextlib
 import itertools
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -160,9 +161,9 @@ def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) ->
     with _processes(commands, folder) as children:
         refused = asyncio.run(_drive(args, mocks_url, sut_url, out))
         owed = _health(mocks_url)["deliveries"]["owed"]
-        peaks = {
-            name: _peak_rss_mb(child.pid) for name, child in zip(_NAMES, children, strict=False)
-        }
+        named = list(zip(_NAMES, children, strict=False))
+        peaks = {name: _peak_rss_mb(child.pid) for name, child in named}
+        cpu = {name: _cpu_seconds(child.pid) for name, child in named}
     wall = time.monotonic() - began
     found = metrics(ledger)
     booked = args.submissions
@@ -170,6 +171,9 @@ def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) ->
     lost = {"refused": refused, "not forwarded": unsent, "owed": owed}
     print_figure_1(found, args, wall, lost, out)
     print("  peak RSS " + ", ".join(f"{k} {v:.0f} MB" for k, v in peaks.items()), file=out)
+    cpu["replay"] = time.process_time()
+    each = ", ".join(f"{k} {v / max(1, booked) * 1000:.2f} ms" for k, v in cpu.items())
+    print(f"  CPU per booking {each}", file=out)
     return {**found, "lost": sum(lost.values()), "wall": wall}
 
 
@@ -179,6 +183,14 @@ def _peak_rss_mb(pid: int) -> float:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) the process has used so far (Linux; 0 elsewhere)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return 0.0
 
 

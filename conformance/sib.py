@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import schemas
 from mocks.backoff import Backoff
@@ -81,13 +82,16 @@ class ReferenceSib:
         self._transport = transport
         self._client: Outbound | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.app = Starlette(
-            lifespan=self._lifespan,
-            routes=[
-                Route("/bookings", self._bookings, methods=["POST"]),
-                Route("/cjis/responses", self._responses, methods=["POST"]),
-                Route("/health", self._health, methods=["GET"]),
-            ],
+        self.app = _StoredFirst(
+            self.store,
+            Starlette(
+                lifespan=self._lifespan,
+                routes=[
+                    Route("/bookings", self._bookings, methods=["POST"]),
+                    Route("/cjis/responses", self._responses, methods=["POST"]),
+                    Route("/health", self._health, methods=["GET"]),
+                ],
+            ),
         )
 
     @contextlib.asynccontextmanager
@@ -96,6 +100,7 @@ class ReferenceSib:
             self.later(self._forward_until_taken(tx.body))
         for owed in self.store.owed():
             self.later(self._route_until_taken(owed))
+        self.later(self._flushing())
         try:
             yield
         finally:
@@ -105,6 +110,13 @@ class ReferenceSib:
             if self._client is not None:
                 await self._client.aclose()
                 self._client = None
+            self.store.flush()
+
+    async def _flushing(self) -> None:
+        """Commit what background work wrote (retries' attempts) though no answer follows it."""
+        while True:
+            await asyncio.sleep(0.05)
+            self.store.flush()
 
     def later(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` in the background, keeping hold of it."""
@@ -336,6 +348,21 @@ class ReferenceSib:
             return False
         self.store.attempted(owed, done=True)
         return True
+
+
+class _StoredFirst:
+    """An ASGI app whose every answer goes out once the store holds what led to it."""
+
+    def __init__(self, store: Store, app: ASGIApp) -> None:
+        self.store, self.app = store, app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.store.flush()
+            await send(message)
+
+        await self.app(scope, receive, answer)
 
 
 def is_ident(message: dict[str, Any]) -> bool:

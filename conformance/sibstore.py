@@ -3,7 +3,9 @@ taken (for idempotency), and the outbox of messages owed to LEA inboxes.
 
 Everything the SIB owes (a submission CJIS has not taken yet, a message an LEA inbox has not taken
 yet) is in the store before the SIB acknowledges what caused it, so a SIB restarted on the same
-store file resumes it.
+store file resumes it. Statements go into an open transaction that `flush` commits, and the SIB
+flushes before every answer it gives: what concurrent requests wrote between two answers is one
+commit (group commit), and each answer still follows its own writes to disk.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ class Owed(NamedTuple):
 
 
 class Store:
-    """The SIB's SQLite store; every method is one short, locked statement."""
+    """The SIB's SQLite store; every method is one short, locked statement, in the open
+    transaction until `flush`."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self._db = sqlite3.connect(
@@ -76,10 +79,23 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self.run = self.setting("run") or self.set_setting("run", uuid.uuid4().hex[:6].upper())
+        self.flush()
 
     def sql(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            return self._execute(sql, params).fetchall()
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """Run a statement in the open transaction (opening one); hold the lock."""
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
+        return self._db.execute(sql, params)
+
+    def flush(self) -> None:
+        """Commit what was written since the last flush (nothing to do when nothing was)."""
+        with self._lock:
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
 
     def setting(self, key: str) -> str | None:
         rows = self.sql("SELECT value FROM settings WHERE key = ?", (key,))
@@ -92,9 +108,9 @@ class Store:
     def count(self) -> int:
         """The next number of the TCN counter (never the same twice, across restarts too)."""
         with self._lock:
-            row = self._db.execute("SELECT value FROM settings WHERE key = 'count'").fetchone()
+            row = self._execute("SELECT value FROM settings WHERE key = 'count'").fetchone()
             count = int(row[0]) + 1 if row else 1
-            self._db.execute("INSERT OR REPLACE INTO settings VALUES ('count', ?)", (str(count),))
+            self._execute("INSERT OR REPLACE INTO settings VALUES ('count', ?)", (str(count),))
         return count
 
     def add(self, tcn: str, booking: dict[str, Any], tot: str, message: dict[str, Any]) -> None:
@@ -141,7 +157,7 @@ class Store:
     def first_time(self, message_id: str) -> bool:
         """Record a delivery; False when it was taken before."""
         with self._lock:
-            cursor = self._db.execute("INSERT OR IGNORE INTO deliveries VALUES (?)", (message_id,))
+            cursor = self._execute("INSERT OR IGNORE INTO deliveries VALUES (?)", (message_id,))
             return cursor.rowcount == 1
 
     def forget(self, message_id: str) -> None:
@@ -150,7 +166,7 @@ class Store:
 
     def owe(self, ori: str, message_id: str, body: bytes) -> Owed:
         with self._lock:
-            cursor = self._db.execute(
+            cursor = self._execute(
                 "INSERT INTO outbox (ori, message_id, body) VALUES (?, ?, ?)",
                 (ori, message_id, body),
             )
@@ -168,4 +184,5 @@ class Store:
         return owed._replace(attempts=attempts)
 
     def close(self) -> None:
+        self.flush()
         self._db.close()

@@ -1,0 +1,74 @@
+"""The reference SIB's store: writes wait in one open transaction until `flush`, and the SIB
+flushes before each answer, so whatever it acknowledged is on disk (another connection sees it)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conformance.replay import _profile
+from conformance.sib import ReferenceSib
+from conformance.sibstore import Store
+from synthetic import Synthesizer
+
+pytestmark = pytest.mark.anyio
+
+
+def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """What another connection (another process, after a crash) reads from the store file."""
+    with sqlite3.connect(path) as other:
+        return other.execute(sql).fetchall()
+
+
+def test_writes_reach_the_file_at_flush(tmp_path: Path) -> None:
+    path = tmp_path / "sib.sqlite3"
+    store = Store(path)
+    store.owe("NY0100000", "m-1", b"{}")
+    store.set_fbi("SYN-1", "FBI0001")
+    assert _rows(path, "SELECT message_id FROM outbox") == []
+    store.flush()
+    assert _rows(path, "SELECT message_id FROM outbox") == [("m-1",)]
+    assert _rows(path, "SELECT fbi FROM subjects") == [("FBI0001",)]
+    store.owe("NY0100000", "m-2", b"{}")
+    store.close()
+    assert len(_rows(path, "SELECT * FROM outbox")) == 2
+
+
+def test_a_tcn_counter_never_repeats_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "sib.sqlite3"
+    store = Store(path)
+    first = [store.count() for _ in range(3)]
+    store.close()
+    again = Store(path)
+    assert first == [1, 2, 3]
+    assert again.count() == 4
+    assert again.run == store.run
+
+
+async def test_what_the_sib_acknowledged_is_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "sib.sqlite3"
+    mocks = "http://mocks.test"
+
+    def cjis(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(202, json={"virtual_time": "20270101000000Z"})
+
+    sib = ReferenceSib(
+        _profile("NY", mocks, "http://sib.test"),
+        cjis_url=mocks,
+        store=path,
+        transport=httpx.MockTransport(cjis),
+    )
+    booking = Synthesizer(7).booking("NY0100000", doa=date(2027, 1, 1))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sib.app), base_url="http://sib.test"
+    ) as lea:
+        answer = await lea.post("/bookings", content=json.dumps(booking))
+    assert answer.status_code == 202
+    tcn = answer.json()["tcn"]
+    assert _rows(path, "SELECT tcn, state FROM transactions") == [(tcn, "open")]
+    sib.store.close()
