@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import itertools
 import json
 import math
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -159,7 +160,7 @@ def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) ->
         commands.append((sib, f"{sut_url}/health"))
     began = time.monotonic()
     with _processes(commands, folder) as children:
-        refused = asyncio.run(_drive(args, mocks_url, sut_url, out))
+        refused = _run_fast(_drive(args, mocks_url, sut_url, out))
         owed = _health(mocks_url)["deliveries"]["owed"]
         named = list(zip(_NAMES, children, strict=False))
         peaks = {name: _peak_rss_mb(child.pid) for name, child in named}
@@ -175,6 +176,15 @@ def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) ->
     each = ", ".join(f"{k} {v / max(1, booked) * 1000:.2f} ms" for k, v in cpu.items())
     print(f"  CPU per booking {each}", file=out)
     return {**found, "lost": sum(lost.values()), "wall": wall}
+
+
+def _run_fast(main: Coroutine[Any, Any, int]) -> int:
+    """Run `main` on uvloop where it is installed (it is with uvicorn's extras), else asyncio."""
+    if importlib.util.find_spec("uvloop") is None:
+        return asyncio.run(main)
+    import uvloop
+
+    return uvloop.run(main)
 
 
 def _peak_rss_mb(pid: int) -> float:
