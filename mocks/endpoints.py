@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .bodies import body, json_body, ori_of
+from .bodies import body_and_text, json_body, ori_of
 from .openapi import openapi
 from .problem import Problem, check
 from .service import MockService
@@ -38,8 +38,8 @@ class Endpoints:
         message_id = request.headers.get("x-interop-message-id")
         if await self.service.lea_refuses(ori, await request.body(), message_id):
             raise Problem(503, "Service Unavailable", f"the inbox of {ori} is down (scenario)")
-        document = await body(request)
-        ledger_id = await self.service.lea_receive(ori, document, message_id)
+        document, text = await body_and_text(request)
+        ledger_id = await self.service.lea_receive(ori, document, message_id, text=text)
         return JSONResponse({"id": ledger_id}, 202)
 
     async def health(self, request: Request) -> Response:

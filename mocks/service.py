@@ -317,8 +317,11 @@ class MockService(Firing):
         )
         return True
 
-    async def lea_receive(self, ori: str, message: Any, message_id: str | None) -> str:
-        """Record what a SIB routed to the LEA with this ORI; returns the ledger id."""
+    async def lea_receive(
+        self, ori: str, message: Any, message_id: str | None, *, text: str | None = None
+    ) -> str:
+        """Record what a SIB routed to the LEA with this ORI (`text`: its JSON as received);
+        returns the ledger id."""
         header = _part(message, "type1")
         own = message_id or str(uuid.uuid4())
         ledger_id = f"lea:{ori}:{own}:{uuid.uuid4().hex[:8]}"
@@ -332,7 +335,7 @@ class MockService(Firing):
                 tcr=_text(header.get("tcr")),
                 ori=ori,
                 virtual_time=gmt(self.clock.now()),
-                body=json.dumps(message),
+                body=json.dumps(message) if text is None else text,
             )
         )
         return ledger_id
