@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +198,28 @@ async def test_restart_on_the_same_ledger_delivers_what_is_owed_once(
     async with third:
         await third.advance(48 * 3600)
     assert sib.kinds() == ["SRE", "IDR/IAR"]
+
+
+async def test_health_counts_the_ledger_again_only_when_the_last_count_is_old(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = MockService(clock="manual")
+    await service.start()
+    try:
+        counted: list[float] = []
+        count = service.ledger.counts
+
+        async def slow_count() -> dict[str, int]:
+            counted.append(time.monotonic())
+            await asyncio.sleep(0.05)  # a large ledger: counting takes a while
+            return await count()
+
+        monkeypatch.setattr(service.ledger, "counts", slow_count)
+        polls = [await service.health() for _ in range(5)]
+        assert len(counted) == 1  # the next count waits ten times as long as this one took
+        await service.reset()
+        assert (await service.health())["ledger"]["messages"] == 0
+        assert len(counted) == 2  # a reset forgets the count
+        assert all(p["ledger"] == polls[0]["ledger"] for p in polls)
+    finally:
+        await service.stop()
