@@ -35,9 +35,13 @@ class Plan(NamedTuple):
     facts: dict[str, Any]
 
 
-def _tcn(submission_tcn: str, tot: str, n: int) -> str:
+def _tcn(submission_tcn: str, tot: str, n: int, dat: Any = None) -> str:
+    """A response's TCN: the same for the same submission and step (planning again sends nothing
+    twice), led by the submission's date so that the ledger's indexes on TCNs grow at one end (a
+    year of random keys spread their writes over the whole index)."""
     digest = hashlib.blake2b(f"{submission_tcn}\x1f{n}".encode(), digest_size=10).hexdigest()
-    return f"{tot}-{digest.upper()}"
+    day = f"{dat}-" if isinstance(dat, str) and len(dat) == 8 and dat.isdigit() else ""
+    return f"{tot}-{day}{digest.upper()}"
 
 
 def _sender(submission: dict[str, Any]) -> str:
@@ -68,7 +72,7 @@ class Builder:
             "tot": tot,
             "dai": dai or sib_ori_of(self.ori),
             "ori": ori,
-            "tcn": _tcn(self.tcn, tot, self._n),
+            "tcn": _tcn(self.tcn, tot, self._n, self.submission["type1"].get("dat")),
             "tcr": self.tcn,
         }
 
