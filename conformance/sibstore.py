@@ -48,9 +48,15 @@ class Transaction:
         self.biometric_key: str | None = row[3]
         self.tot: str = row[4]
         self.submitted: datetime | None = parse_gmt(row[5]) if row[5] else None
-        self.body: dict[str, Any] = json.loads(row[6])
+        self._body: str = row[6]
         self.state: str = row[7]
         self.seen: list[str] = json.loads(row[8])
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The submission as sent (parsed when asked: routing a delivery never needs it)."""
+        parsed: dict[str, Any] = json.loads(self._body)
+        return parsed
 
 
 class Owed(NamedTuple):
