@@ -52,7 +52,6 @@ CREATE TABLE IF NOT EXISTS messages (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_tcn ON messages (tcn);
-CREATE INDEX IF NOT EXISTS messages_tcr ON messages (tcr);
 CREATE INDEX IF NOT EXISTS messages_ori ON messages (ori);
 CREATE INDEX IF NOT EXISTS messages_channel ON messages (channel);
 CREATE TABLE IF NOT EXISTS timers (
@@ -80,7 +79,11 @@ CREATE TABLE IF NOT EXISTS state (
 );
 """
 
+# `messages_tcr` indexes only the messages that answer a submission: a submission itself (the
+# intake's row) has no `tcr`, and a full index spent a seventh of the writer's time keeping NULLs.
 _INDEXES = """
+DROP INDEX IF EXISTS messages_tcr;
+CREATE INDEX IF NOT EXISTS messages_tcr_set ON messages (tcr) WHERE tcr IS NOT NULL;
 DROP INDEX IF EXISTS deliveries_state;
 DROP INDEX IF EXISTS timers_state_due;
 CREATE INDEX IF NOT EXISTS timers_due ON timers (state, due, id);
