@@ -83,8 +83,11 @@ class Firing:
         """Plan the submissions whose first timer fell due: their steps become timers."""
         ops: list[Op] = []
         timers: list[tuple[float, str]] = []
-        found = await self.ledger.bodies([f"in:{json.loads(r.payload)[0]}" for r in rows])
-        on_file = await self._fbi_on_file([json.loads(m.body) for m in found.values()])
+        # Each payload and each submission's text parsed once (planning reads both twice).
+        payloads: list[tuple[str, bool]] = [json.loads(r.payload) for r in rows]
+        found = await self.ledger.bodies([f"in:{tcn}" for tcn, _ in payloads])
+        documents = {id: json.loads(m.body) for id, m in found.items()}
+        on_file = await self._fbi_on_file(list(documents.values()))
 
         async def key_for_fbi(fbi: str) -> str | None:
             known = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
@@ -92,15 +95,14 @@ class Firing:
                 return on_file[fbi]
             return known or await self.key_for_fbi(fbi)
 
-        for n, row in enumerate(rows, 1):
+        for n, (row, (tcn, valid)) in enumerate(zip(rows, payloads, strict=True), 1):
             if n % 32 == 0:
                 await asyncio.sleep(0)  # planning is CPU work: let requests in between
             ops.append(timer_done_op(row.id))
-            tcn, valid = json.loads(row.payload)
             taken = found.get(f"in:{tcn}")
             if taken is None:
                 continue
-            submission = json.loads(taken.body)
+            submission = documents[taken.id]
             received = parse_gmt(taken.virtual_time)
             plan = await plan_submission(
                 submission,
