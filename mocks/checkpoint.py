@@ -58,7 +58,7 @@ class Checkpointer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.checkpoints = 0
-        """Checkpoints run so far (passive and restarting)."""
+        """Checkpoints the thread ran so far."""
         self.wanted = False
         """Whether the WAL has grown past `wal_pages`: the writer checkpoints it (`between`)."""
         self.restarts = 0
