@@ -33,7 +33,7 @@ from .records import (
 from .scenario import Scenario
 from .scheduler import Scheduler, Timer
 
-__all__ = ["FBI_CACHED", "Firing"]
+__all__ = ["FBI_CACHED", "WRITE_OPS", "Firing"]
 
 FBI_CACHED = 10_000
 """FBI numbers whose biometric keys are kept in memory; the rest are looked up in the ledger."""
