@@ -8,7 +8,7 @@ Prints, in one run:
      p99 latency, and the ratios;
   2. `--submissions` (default 1,000,000) unique CARs into `interop serve` on a manual clock (every
      submission stays pending), in wrk segments: RSS of the server, ledger bytes per submission, and
-     the rate of the last 10 % of submissions against the first 10 %.
+     the rate of the last 10 % of submissions against the first 10 % (`--submissions 0`: skipped).
 
 Needs `wrk` (Debian: `apt-get install wrk`) and Prism (`npm install @stoplight/prism-cli`; found
 through `--prism`, `$PRISM` or PATH); says so plainly and goes on without what is missing.
@@ -158,6 +158,13 @@ def versus_prism(folder: Path, prism: str | None, seconds: float, repeat: int) -
                 _wrk(url, _script(folder, f"wp{n}"), 3)  # not counted: Node warms up
                 runs["Prism"].append(_wrk(url, _script(folder, f"p{n}"), seconds))
     names = {"manual": "ours, manual", "realtime": "ours, realtime", "Prism": "Prism"}
+    for key, found in runs.items():
+        for n, run in enumerate(found, 1):
+            print(
+                f"   {names[key]:15} run {n}: {run['req_per_s']:6.0f} req/s"
+                f"   p50 {run.get('p50_ms', float('nan')):6.2f} ms"
+                f"   p99 {run.get('p99_ms', float('nan')):6.2f} ms"
+            )
     for key, found in runs.items():
         if found:
             print(

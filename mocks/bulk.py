@@ -1,6 +1,8 @@
 """A group commit's operations run as few statements: each stretch of INSERTs grouped by statement
-where order allows, each run of one INSERT as multi-row statements, any other run as one
-`executemany`. For the writer thread this means fewer steps, each a hand-back of the GIL."""
+where order allows, each run of one INSERT as one multi-row statement (up to `_BULK_ROWS` rows),
+any other run as one `executemany`. For the writer thread this means fewer steps, each a hand-back
+of the GIL; a group that comes down to one statement (a group of submissions, `intake_op`) needs
+no `BEGIN` and `COMMIT` of its own (`single`)."""
 
 from __future__ import annotations
 
@@ -9,31 +11,54 @@ import itertools
 import sqlite3
 from collections.abc import Sequence
 from operator import attrgetter
+from typing import NamedTuple
 
-from .records import Op
+from .records import WRITES, Op
 
-__all__ = ["run"]
+__all__ = ["Step", "run", "single", "steps"]
 
 
-def run(conn: sqlite3.Connection, ops: Sequence[Op]) -> None:
-    """Run `ops` in order, each run of one statement as one multi-row INSERT (in chunks of a power
-    of two rows, so that few statements are prepared) or one `executemany`."""
-    for sql, run in itertools.groupby(_in_runs(ops), key=attrgetter("sql")):
-        params = [op.params for op in run]
-        values = _values(sql)
+class Step(NamedTuple):
+    """One call into SQLite: `sql` once with `params`, or (`many`) once for each of `params`."""
+
+    sql: str
+    params: Sequence[object]
+    many: bool = False
+
+
+def steps(ops: Sequence[Op]) -> list[Step]:
+    """`ops` as few calls, in an order with the same outcome: each run of one statement as one
+    multi-row INSERT (in chunks of at most `_BULK_ROWS` rows) or one `executemany`."""
+    out: list[Step] = []
+    for sql, group in itertools.groupby(_in_runs(ops), key=attrgetter("sql")):
+        params = [op.params for op in group]
         if len(params) == 1:
-            conn.execute(sql, params[0])
-        elif values is None:
-            conn.executemany(sql, params)
+            out.append(Step(sql, params[0]))
+        elif _values(sql) is None:
+            out.append(Step(sql, params, many=True))
         else:
             while params:
-                rows = min(_BULK_ROWS, 1 << (len(params).bit_length() - 1))
-                chunk, params = params[:rows], params[rows:]
-                conn.execute(_bulk(sql, rows), [value for row in chunk for value in row])
+                chunk, params = params[:_BULK_ROWS], params[_BULK_ROWS:]
+                out.append(Step(_bulk(sql, len(chunk)), [v for row in chunk for v in row]))
+    return out
+
+
+def single(todo: list[Step]) -> bool:
+    """Whether `todo` is one statement run once: a transaction by itself in autocommit mode."""
+    return len(todo) == 1 and not todo[0].many
+
+
+def run(conn: sqlite3.Connection, todo: list[Step]) -> None:
+    """Run the steps in order."""
+    for sql, params, many in todo:
+        if many:
+            conn.executemany(sql, params)  # type: ignore[arg-type]
+        else:
+            conn.execute(sql, params)
 
 
 _BULK_ROWS = 64
-"""The most rows one multi-row INSERT takes (64 rows of 10 values: under any SQLite's limit)."""
+"""The most rows one multi-row INSERT takes (64 rows of 13 values: under any SQLite's limit)."""
 
 
 @functools.cache
@@ -60,12 +85,13 @@ def _bulk(sql: str, rows: int) -> str:
 
 
 @functools.cache
-def _table(sql: str) -> str | None:
-    """The table an `INSERT` writes to, else None."""
+def _tables(sql: str) -> tuple[str, ...] | None:
+    """The tables an `INSERT` writes to (a view's, `WRITES`), else None."""
     words = sql.split(None, 5)
-    if words[0] != "INSERT":
+    if words[0] != "INSERT" or "INTO" not in words:
         return None
-    return words[words.index("INTO") + 1] if "INTO" in words else None
+    table = words[words.index("INTO") + 1]
+    return WRITES.get(table, (table,))
 
 
 def _in_runs(ops: Sequence[Op]) -> Sequence[Op]:
@@ -75,17 +101,18 @@ def _in_runs(ops: Sequence[Op]) -> Sequence[Op]:
     stretch: list[Op] = []
     tables: dict[str, str] = {}
     for op in ops:
-        table = _table(op.sql)
-        if table is not None and tables.setdefault(table, op.sql) == op.sql:
+        written = _tables(op.sql)
+        if written is not None and all(tables.get(t, op.sql) == op.sql for t in written):
             stretch.append(op)
+            tables.update(dict.fromkeys(written, op.sql))
             continue
         out.extend(_grouped(stretch))
         stretch, tables = [], {}
-        if table is None:
+        if written is None:
             out.append(op)
         else:
             stretch.append(op)
-            tables[table] = op.sql
+            tables.update(dict.fromkeys(written, op.sql))
     out.extend(_grouped(stretch))
     return out
 

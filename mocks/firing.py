@@ -33,10 +33,30 @@ from .records import (
 from .scenario import Scenario
 from .scheduler import Scheduler, Timer
 
-__all__ = ["FBI_CACHED", "Firing"]
+__all__ = ["FBI_CACHED", "WRITE_OPS", "Firing"]
 
 FBI_CACHED = 10_000
 """FBI numbers whose biometric keys are kept in memory; the rest are looked up in the ledger."""
+
+WRITE_OPS = 2000
+"""About the most operations one ledger write of fired timers carries: a batch of a thousand plans
+is written in a few commits (some 300 plans each), each of whole timers, so that submissions'
+commits go in between (one write of six thousand operations held them back for 40 ms and more)."""
+
+_Written = tuple[list[Op], list[tuple[float, str]]]
+"""A fired timer's ledger operations, and the timers (due, id) to schedule once they are written."""
+
+
+def _chunks(written: list[_Written]) -> list[_Written]:
+    """`written` joined into writes of about `WRITE_OPS` operations, never splitting one timer's."""
+    out: list[_Written] = []
+    for ops, timers in written:
+        if out and len(out[-1][0]) + len(ops) <= WRITE_OPS:
+            out[-1][0].extend(ops)
+            out[-1][1].extend(timers)
+        else:
+            out.append((list(ops), list(timers)))
+    return out
 
 
 class Firing:
@@ -79,12 +99,14 @@ class Firing:
         stored = await self.ledger.states([f"fbi:{n}" for n in sorted(numbers)])
         return {n: stored.get(f"fbi:{n}") for n in numbers}
 
-    async def _plan(self, rows: list[TimerRow]) -> tuple[list[Op], list[tuple[float, str]]]:
+    async def _plan(self, rows: list[TimerRow]) -> list[_Written]:
         """Plan the submissions whose first timer fell due: their steps become timers."""
-        ops: list[Op] = []
-        timers: list[tuple[float, str]] = []
-        found = await self.ledger.bodies([f"in:{json.loads(r.payload)[0]}" for r in rows])
-        on_file = await self._fbi_on_file([json.loads(m.body) for m in found.values()])
+        written: list[_Written] = []
+        # Each payload and each submission's text parsed once (planning reads both twice).
+        payloads: list[tuple[str, bool]] = [json.loads(r.payload) for r in rows]
+        found = await self.ledger.bodies([f"in:{tcn}" for tcn, _ in payloads])
+        documents = {id: json.loads(m.body) for id, m in found.items()}
+        on_file = await self._fbi_on_file(list(documents.values()))
 
         async def key_for_fbi(fbi: str) -> str | None:
             known = self.scenario.subjects.get(fbi) or self._fbi.get(fbi)
@@ -92,15 +114,16 @@ class Firing:
                 return on_file[fbi]
             return known or await self.key_for_fbi(fbi)
 
-        for n, row in enumerate(rows, 1):
+        for n, (row, (tcn, valid)) in enumerate(zip(rows, payloads, strict=True), 1):
             if n % 32 == 0:
                 await asyncio.sleep(0)  # planning is CPU work: let requests in between
-            ops.append(timer_done_op(row.id))
-            tcn, valid = json.loads(row.payload)
+            ops: list[Op] = [timer_done_op(row.id)]
+            timers: list[tuple[float, str]] = []
+            written.append((ops, timers))
             taken = found.get(f"in:{tcn}")
             if taken is None:
                 continue
-            submission = json.loads(taken.body)
+            submission = documents[taken.id]
             received = parse_gmt(taken.virtual_time)
             plan = await plan_submission(
                 submission,
@@ -125,7 +148,7 @@ class Firing:
                     timer_op(id=timer_id, due=due, kind=step.action, payload=json.dumps(payload))
                 )
                 timers.append((due, timer_id))
-        return ops, timers
+        return written
 
     def _message_op(
         self,
@@ -156,18 +179,32 @@ class Firing:
     async def _fire(self, batch: list[Timer]) -> None:
         rows = await self.ledger.timers([t.id for t in batch])
         now = self.clock.now()
+        written = await self._plan([r for r in rows if r.kind == "plan"])
+        owed = self._steps([r for r in rows if r.kind != "plan"], now, written)
+        for ops, planned in _chunks(written):
+            await self.ledger.write(*ops)
+            for due, timer_id in planned:
+                self.scheduler.add(due, timer_id)
+        if not owed:
+            return
+        self.courier.kick()
+        if self.clock.mode == "manual" and self.callback:
+            # On a manual clock each delivery is tried before time moves on, so what the SIB
+            # does with it (routing to an LEA) is stamped with the delivery's own virtual time.
+            await self.courier.attempted(owed, 30)
+
+    def _steps(self, rows: list[TimerRow], now: datetime, written: list[_Written]) -> list[str]:
+        """The planned steps that fell due, each stamped (its message ledgered, its delivery owed)
+        as a write of its own in `written`; the ids of the messages owed."""
         stamp = gmt(now)
         wall = time.time()
-        ops, planned = await self._plan([r for r in rows if r.kind == "plan"])
         owed: list[str] = []
         for row in rows:
-            if row.kind == "plan":
-                continue
             payload = json.loads(row.payload)
             step = payload["step"]
             tcn: str = payload["tcn"]
             message_id, op = self._stamped(row.id, step, tcn, payload["lea"], now, stamp)
-            ops.append(op)
+            ops = [op]
             if step["action"] == "deliver":
                 ops.append(
                     delivery_op(
@@ -180,16 +217,8 @@ class Firing:
                 )
                 owed.append(message_id)
             ops.append(timer_done_op(row.id))
-        await self.ledger.write(*ops)
-        for due, timer_id in planned:
-            self.scheduler.add(due, timer_id)
-        if not owed:
-            return
-        self.courier.kick()
-        if self.clock.mode == "manual" and self.callback:
-            # On a manual clock each delivery is tried before time moves on, so what the SIB
-            # does with it (routing to an LEA) is stamped with the delivery's own virtual time.
-            await self.courier.attempted(owed, 30)
+            written.append((ops, []))
+        return owed
 
     def _stamped(
         self,

@@ -12,7 +12,8 @@ if a batch fails, its calls are retried one by one, each in its own transaction,
 call raises. Cancelling a waiting `write` does not withdraw it.
 
 Reads run in `asyncio.to_thread` on a second, query-only connection; WAL lets them run beside
-writes.
+writes. A file ledger's WAL is checkpointed by a third thread (`mocks.checkpoint`), never within the
+writer's commits, and stays bounded.
 
 Durability: a file ledger uses WAL with `synchronous=NORMAL`: a write that returned survives the
 process being killed (even SIGKILL), but a power loss or OS crash may lose the last committed
@@ -43,7 +44,8 @@ from concurrent.futures import Future as ThreadFuture
 from types import TracebackType
 from typing import Any, Literal
 
-from .bulk import run
+from .bulk import run, single, steps
+from .checkpoint import Checkpointer
 from .reads import Reads
 from .records import SCHEMA_VERSION, TABLES, Op, migrations
 
@@ -95,6 +97,8 @@ class Ledger(Reads):
         self._thread: threading.Thread | None = None
         self._accepting = False
         self._reader: sqlite3.Connection | None = None
+        self.checkpointer: Checkpointer | None = None
+        """The thread checkpointing a file ledger's WAL while it is open (None in memory)."""
         # Reads hold this lock; in memory (shared-cache) mode the writer holds it too, since a
         # shared cache locks tables instead of offering WAL snapshots.
         self._read_lock = threading.Lock()
@@ -107,7 +111,11 @@ class Ledger(Reads):
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, uri=self.memory, check_same_thread=False, isolation_level=None
+            self.path,
+            uri=self.memory,
+            check_same_thread=False,
+            isolation_level=None,
+            cached_statements=256,  # a multi-row INSERT is prepared once for each row count
         )
         conn.execute("PRAGMA busy_timeout = 10000")
         return conn
@@ -135,6 +143,9 @@ class Ledger(Reads):
         self._reader = reader
         self._thread = thread
         self._accepting = True
+        if not self.memory:
+            self.checkpointer = Checkpointer(self._connect, lambda: self.commits)
+            self.checkpointer.start()
 
     async def close(self) -> None:
         """Commit everything queued, stop the writer thread, close the connections; idempotent."""
@@ -147,6 +158,9 @@ class Ledger(Reads):
         await asyncio.to_thread(thread.join)
         if self._thread is thread:
             self._thread = None
+            checkpointer, self.checkpointer = self.checkpointer, None
+            if checkpointer is not None:
+                await asyncio.to_thread(checkpointer.stop)
             with self._read_lock:
                 if self._reader is not None:
                     self._reader.close()
@@ -207,6 +221,7 @@ class Ledger(Reads):
                 raise sqlite3.OperationalError(f"{self.path}: cannot use WAL (journal mode {mode})")
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             conn.execute("PRAGMA journal_size_limit = 67108864")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpoint thread's work
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise RuntimeError(
@@ -241,17 +256,26 @@ class Ledger(Reads):
             self._commit(conn, batch)
             if stop:
                 return
+            checkpointer = self.checkpointer
+            if checkpointer is not None and checkpointer.wanted:
+                checkpointer.between(conn)
 
     def _transaction(self, conn: sqlite3.Connection, ops: Iterator[Op]) -> None:
+        todo = steps(list(ops))
         with self._write_guard():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                run(conn, list(ops))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            if single(todo):
+                # One statement is a transaction by itself: one step of SQLite, one hand-back of
+                # the GIL (a group of submissions comes to this).
+                conn.execute(todo[0].sql, todo[0].params)
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    run(conn, todo)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
         self.commits += 1
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:

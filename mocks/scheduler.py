@@ -36,6 +36,8 @@ LATENESS_KEPT = 100_000
 
 _log = logging.getLogger("interop.scheduler")
 
+_NUMBERS = (int, float)
+
 # Rebuild the heap without cancelled entries once they are this many and outnumber live ones.
 _COMPACT_AT = 1024
 
@@ -103,15 +105,19 @@ class Scheduler:
 
     def add(self, due: float, id: str) -> None:
         """Schedule `id` at virtual POSIX time `due` (replacing a pending timer of that id)."""
-        if isinstance(due, bool) or not isinstance(due, int | float) or not math.isfinite(due):
+        if due.__class__ is not float:  # the common case checked first, no union type built
+            if isinstance(due, bool) or not isinstance(due, _NUMBERS):
+                raise ValueError(f"due: must be a finite number of POSIX seconds (got {due!r})")
+            due = float(due)
+        if not math.isfinite(due):
             raise ValueError(f"due: must be a finite number of POSIX seconds (got {due!r})")
-        if (float(due), id) > self._last:
+        if (due, id) > self._last:
             self._beyond += 1
             if self._loading is not None:
-                self._loading.append((float(due), id))
+                self._loading.append((due, id))
             return
         seq = next(self._seq)
-        entry = (float(due), seq, id)
+        entry = (due, seq, id)
         self._live[id] = seq
         heapq.heappush(self._heap, entry)
         if self._heap[0] is entry:

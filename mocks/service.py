@@ -186,13 +186,13 @@ class MockService(Firing):
         base = now.timestamp()
         timer_id = f"{tcn}#plan"
         due = base + _first_step(case.timing)
-        ops = [
-            intake_op(self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text)),
+        op = intake_op(
+            self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text),
             # json.dumps([tcn, valid]): a TCN holds only JSON-safe characters (its pattern).
             timer_op(id=timer_id, due=due, kind="plan", payload=f'["{tcn}", {_JSON_BOOL[valid]}]'),
-        ]
+        )
         try:
-            await self.ledger.write(*ops)
+            await self.ledger.write(op)
         except sqlite3.IntegrityError:
             return Submitted(tcn=tcn, status="duplicate", virtual_time=_gmt(now))
         self._attempts.pop(tcn, None)

@@ -477,3 +477,33 @@ def test_an_unusable_path_fails_to_open(tmp_path: Path) -> None:
 def test_rows_are_plain_for_json() -> None:
     row: Any = TimerRow("t", 1.0, "idr", "{}")
     assert as_dict(row) == {"id": "t", "due": 1.0, "kind": "idr", "payload": "{}"}
+
+
+def test_responses_are_found_by_their_tcr_through_an_index_of_responses_only(
+    tmp_path: Path,
+) -> None:
+    """A submission (no `tcr`) costs the `tcr` index nothing; a ledger made with the full index
+    of before is given the partial one when it is opened."""
+    path = tmp_path / "tcr.sqlite3"
+
+    async def fill(ledger: Ledger) -> None:
+        await ledger.write(msg("car", tcn="T1"), msg("sre", tcn="S1", tcr="T1", direction="out"))
+
+    run(fill, path)
+    with contextlib.closing(sqlite3.connect(path)) as db:  # as a ledger of before had it
+        db.executescript("DROP INDEX messages_tcr_set; CREATE INDEX messages_tcr ON messages(tcr)")
+
+    async def check(ledger: Ledger) -> None:
+        assert [m.id for m in await ledger.messages(tcn="T1")] == ["car", "sre"]
+
+    run(check, path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        indexed = "SELECT id FROM messages INDEXED BY messages_tcr_set WHERE tcr IS NOT NULL"
+        assert db.execute(indexed).fetchall() == [("sre",)]
+        names = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "messages_tcr" not in names
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT seq FROM messages WHERE seq > 0 AND (tcn = ? OR tcr = ?)",
+            ("T1", "T1"),
+        ).fetchall()
+        assert any("messages_tcr_set" in str(step) for step in plan)

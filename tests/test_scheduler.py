@@ -183,9 +183,13 @@ def test_cancelled_entries_do_not_pile_up_in_the_heap() -> None:
 
 def test_bad_due_names_the_field() -> None:
     _, _, sched = manual()
-    with pytest.raises(ValueError, match=r"^due: must be a finite number"):
-        sched.add(float("nan"), "x")
+    for bad in (float("nan"), float("inf"), True, "1", None):
+        with pytest.raises(ValueError, match=r"^due: must be a finite number"):
+            sched.add(bad, "x")  # type: ignore[arg-type]
     assert len(sched) == 0
+    sched.add(int(S0), "whole")  # an int is taken as float seconds
+    assert sched.next_due() == int(S0)
+    assert isinstance(sched.next_due(), float)
 
 
 def test_run_until_refuses_other_clocks_and_going_backwards() -> None:

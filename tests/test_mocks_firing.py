@@ -1,0 +1,56 @@
+"""Timers falling due in large batches: written in several commits of whole timers (so that
+submissions' commits go in between), every planned step scheduled and nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+import mocks.firing
+from mocks.firing import _chunks
+from mocks.records import Op, state_op
+from mocks.service import MockService
+from synthetic import Synthesizer
+from tests.conftest import booking_car
+
+
+def _ops(n: int) -> list[Op]:
+    return [state_op(f"k{i}", "v") for i in range(n)]
+
+
+def test_chunks_keep_each_timer_whole_and_stay_near_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mocks.firing, "WRITE_OPS", 10)
+    written = [(_ops(4), [(1.0, "a")]), (_ops(4), []), (_ops(4), [(2.0, "b")]), (_ops(12), [])]
+    chunks = _chunks(written)
+    assert [len(ops) for ops, _ in chunks] == [8, 4, 12]  # 12: one timer's, never split
+    assert [timers for _, timers in chunks] == [[(1.0, "a")], [(2.0, "b")], []]
+    assert [op for ops, _ in chunks for op in ops] == [op for ops, _ in written for op in ops]
+
+
+def test_a_large_batch_of_plans_is_written_in_several_commits_and_all_scheduled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mocks.firing, "WRITE_OPS", 100)
+    synth = Synthesizer(77)
+
+    async def main() -> None:
+        async with MockService(clock="manual") as service:
+            for _ in range(60):
+                assert (await service.submit(booking_car(synth)))["status"] == "accepted"
+            plans = len(service.scheduler)
+            due = service.scheduler.next_due()
+            assert due is not None
+            commits = service.ledger.commits
+            assert await service.scheduler.run_until(datetime.fromtimestamp(due, UTC)) == plans
+            assert service.ledger.commits - commits > 2  # the plans went in several writes
+            planned = await service.ledger.pending_timers()
+            assert len(planned) == len(service.scheduler) > plans  # each step scheduled
+            assert not [t for t in planned if t.kind == "plan"]  # every submission planned
+            facts = await service.ledger.states([f"facts:{t.id.split('#')[0]}" for t in planned])
+            assert len(facts) == 60
+
+    asyncio.run(main())
