@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
@@ -474,3 +475,32 @@ def test_resume_takes_the_soonest_from_the_source() -> None:
 
     asyncio.run(main())
     assert fired == [f"r{i:02d}" for i in reversed(range(30))]
+
+
+def test_a_large_window_is_cut_near_its_size_and_all_still_fire_in_order() -> None:
+    clock = VirtualClock("manual", start=T0)
+    source = ListSource()
+    fired: list[Timer] = []
+    sizes: list[int] = []
+
+    async def fire(batch: list[Timer]) -> None:
+        fired.extend(batch)
+        for timer in batch:
+            del source.timers[timer.id]
+
+    async def main() -> None:
+        scheduler = Scheduler(clock, fire, source=source, window=2000)
+        for i in range(9000):  # past the sample `_shrink` cuts by: the cut is estimated
+            due = S0 + (i * 7919) % 3000
+            source.timers[f"t{i:04d}"] = due
+            scheduler.add(due, f"t{i:04d}")
+            sizes.append(len(scheduler._live))
+        assert await scheduler.run_until(T0 + timedelta(seconds=4000)) == 9000
+
+    asyncio.run(main())
+    assert max(sizes) <= 4001
+    cuts = [b for a, b in itertools.pairwise(sizes) if b < a]
+    assert cuts
+    assert all(1800 <= n <= 2200 for n in cuts)
+    assert [(t.due, t.id) for t in fired] == sorted((t.due, t.id) for t in fired)
+    assert len({t.id for t in fired}) == 9000
