@@ -145,8 +145,10 @@ class Reads:
         return int(rows[0][0])
 
     async def timers(self, ids: Sequence[str]) -> list[TimerRow]:
-        """The timers with these ids, in any state, soonest first (to fire a batch)."""
-        sql = "SELECT id, due, kind, payload FROM timers WHERE id IN ({marks})"
+        """The pending timers with these ids, soonest first (to fire a batch: one fired already,
+        its payload dropped, is not fired again)."""
+        sql = "SELECT id, due, kind, payload FROM timers"
+        sql += " WHERE state = 'pending' AND id IN ({marks})"
         rows = await self._query_in(sql, ids)
         return sorted((TimerRow._make(row) for row in rows), key=lambda t: (t.due, t.id))
 

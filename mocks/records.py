@@ -210,7 +210,7 @@ _INTAKE_SQL = (
 _TIMER_SQL = (
     "INSERT INTO timers (id, due, kind, payload) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 )
-_TIMER_DONE_SQL = "UPDATE timers SET state = 'fired' WHERE id = ?"
+_TIMER_DONE_SQL = "UPDATE timers SET state = 'fired', payload = '' WHERE id = ?"
 _DELIVERY_SQL = (
     "INSERT INTO deliveries (message_id, target, state, attempts, last_error, updated,"
     " next_due, order_key, copies, since)"
@@ -262,7 +262,9 @@ def timer_op(*, id: str, due: float, kind: str, payload: str) -> Op:
 
 
 def timer_done_op(id: str) -> Op:
-    """Mark a timer fired: it leaves `pending_timers()`."""
+    """Mark a timer fired: it leaves `pending_timers()`, and its id stays taken. Its payload is
+    dropped (the messages it sent are the record of it): a year of fired timers' payloads was a
+    fifth of a flowing ledger."""
     return Op(_TIMER_DONE_SQL, (id,))
 
 
