@@ -11,6 +11,7 @@ import pytest
 
 import schemas
 from mocks.backoff import Backoff
+from mocks.steps import Builder
 from protocol.ebts import parse_gmt
 from synthetic import Synthesizer
 from tests.conftest import START, MockApi, RecordingSib, booking_car
@@ -314,3 +315,17 @@ async def test_delivery_retries_a_sib_that_fails_then_settles(
     entries = (await client.get("/admin/ledger", params={"channel": "sib"})).json()["entries"]
     assert entries[0]["delivery"]["state"] == "delivered"
     assert entries[0]["delivery"]["attempts"] == 3
+
+
+def test_response_tcns_lead_with_the_submission_date_and_are_stable() -> None:
+    """A response's TCN is the same each time its submission is planned, valid EBTS, and led by
+    the submission's date (so the ledger's TCN indexes grow at one end)."""
+    car = booking_car(Synthesizer(11))
+    tcns = [Builder(car).type1(tot)["tcn"] for tot in ("SRE", "IDR", "ERRT")]
+    assert tcns == [Builder(car).type1(tot)["tcn"] for tot in ("SRE", "IDR", "ERRT")]
+    day = car["type1"]["dat"]
+    assert [t.split("-")[:2] for t in tcns] == [["SRE", day], ["IDR", day], ["ERRT", day]]
+    for tcn in tcns:
+        assert schemas.problems("common.json#/$defs/tcn", tcn) == []
+    undated = dict(car, type1={k: v for k, v in car["type1"].items() if k != "dat"})
+    assert Builder(undated).type1("ERRT")["tcn"].count("-") == 1
