@@ -417,6 +417,13 @@ class ListSource:
     def __init__(self) -> None:
         self.timers: dict[str, float] = {}
         self.pages = 0
+        self.fired: list[Timer] = []
+
+    async def fire(self, batch: list[Timer]) -> None:
+        """A scheduler's `fire`: what fires leaves the source."""
+        self.fired.extend(batch)
+        for timer in batch:
+            del self.timers[timer.id]
 
     async def timer_page(self, after: tuple[float, str] | None, limit: int) -> list[Timer]:
         self.pages += 1
@@ -431,12 +438,7 @@ class ListSource:
 def test_with_a_source_only_the_soonest_are_in_memory_and_all_fire_in_order() -> None:
     clock = VirtualClock("manual", start=T0)
     source = ListSource()
-    fired: list[Timer] = []
-
-    async def fire(batch: list[Timer]) -> None:
-        fired.extend(batch)
-        for timer in batch:
-            del source.timers[timer.id]
+    fired, fire = source.fired, source.fire
 
     async def main() -> None:
         scheduler = Scheduler(clock, fire, source=source, window=10)
@@ -480,13 +482,8 @@ def test_resume_takes_the_soonest_from_the_source() -> None:
 def test_a_large_window_is_cut_near_its_size_and_all_still_fire_in_order() -> None:
     clock = VirtualClock("manual", start=T0)
     source = ListSource()
-    fired: list[Timer] = []
+    fired, fire = source.fired, source.fire
     sizes: list[int] = []
-
-    async def fire(batch: list[Timer]) -> None:
-        fired.extend(batch)
-        for timer in batch:
-            del source.timers[timer.id]
 
     async def main() -> None:
         scheduler = Scheduler(clock, fire, source=source, window=2000)
