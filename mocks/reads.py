@@ -145,8 +145,9 @@ class Reads:
         return int(rows[0][0])
 
     async def timers(self, ids: Sequence[str]) -> list[TimerRow]:
-        """The pending timers with these ids, soonest first (to fire a batch: one fired already,
-        its payload dropped, is not fired again)."""
+        """The pending timers with these ids, soonest first (to fire a batch: a timer fired
+        already has left the ledger, or, in a ledger written before that, is marked fired; either
+        way it is not fired again)."""
         sql = "SELECT id, due, kind, payload FROM timers"
         sql += " WHERE state = 'pending' AND id IN ({marks})"
         rows = await self._query_in(sql, ids)
