@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -20,6 +20,13 @@ from synthetic import Synthesizer
 
 CALLBACK = "http://sib.test/cjis/responses"
 START = "2026-11-23T09:00:00+00:00"
+"""The one instant the mocks' tests start their clocks at and date their bookings from: a test
+never depends on the day it runs (`tox -e timeshift` runs the clocked tests on other days)."""
+
+
+def manual_clock() -> VirtualClock:
+    """A manual clock at `START`, the day `booking_car` arrests people on by default."""
+    return VirtualClock("manual", start=datetime.fromisoformat(START))
 
 
 class RecordingSib:
@@ -90,10 +97,8 @@ async def mock_api(sib: RecordingSib) -> AsyncIterator[MockApi]:
     started: list[tuple[MockService, httpx.AsyncClient]] = []
 
     async def start(scenario: dict[str, Any] | None = None, **options: Any) -> httpx.AsyncClient:
-        from datetime import datetime
-
         service = MockService(
-            clock=VirtualClock("manual", start=datetime.fromisoformat(START)),
+            clock=manual_clock(),
             scenario=scenario or {},
             callback=CALLBACK,
             transport=sib_transport(sib),
@@ -122,13 +127,14 @@ def booking_car(
     synth: Synthesizer,
     *,
     ori: str = "NC0920000",
-    arrested: date = date(2026, 11, 23),
+    arrested: date | None = None,
     key: str | None = None,
     charges: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A valid CAR for a fresh synthetic person booked by `ori`."""
-    from datetime import datetime
-
+    """A valid CAR for a fresh synthetic person booked by `ori`, arrested on `START`'s day unless
+    told otherwise."""
+    if arrested is None:
+        arrested = datetime.fromisoformat(START).date()
     prints = synth.prints("rolled-ten-print", key=key) if key else None
     booking = synth.booking(ori, doa=arrested, prints=prints, charges=charges)
     car = synth.car(booking, tcn=synth.tcn(ori, arrested), gmt=datetime.fromisoformat(START))

@@ -30,9 +30,12 @@ def _message(k: int) -> Op:
     )  # fmt: skip
 
 
-def test_the_wal_stays_bounded_and_the_ledger_readable_under_steady_writes(
+def test_the_wal_starts_over_once_checkpointed_and_the_ledger_stays_readable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every tenth round of writes waits for the checkpoint thread's next look (however slow the
+    machine), so the WAL's bound is the rounds between looks, not the machine's speed; how large
+    it grows when nothing waits for the thread is a figure of `bench/mocks.py` (run 4)."""
     monkeypatch.setattr(mocks.checkpoint, "WAL_PAGES", 64)
     monkeypatch.setattr(mocks.checkpoint, "INTERVAL", 0.002)
     path = tmp_path / "steady.sqlite3"
@@ -42,21 +45,25 @@ def test_the_wal_stays_bounded_and_the_ledger_readable_under_steady_writes(
     async def main() -> tuple[int, int, int]:
         largest = 0
         async with Ledger(path) as ledger:
+            checkpointer = ledger.checkpointer
+            assert checkpointer is not None
             for r in range(rounds):
                 await asyncio.gather(*(ledger.write(_message(r * width + k)) for k in range(width)))
                 largest = max(largest, wal.stat().st_size)
                 if r % 10 == 0:  # readable while written and checkpointed
                     assert await ledger.message(f"m{r * width}") is not None
+                    looked = checkpointer.checkpoints
+                    deadline = time.monotonic() + 60
+                    while checkpointer.checkpoints == looked and time.monotonic() < deadline:
+                        await asyncio.sleep(0.001)
             assert (await ledger.counts())["messages"] == rounds * width
-            checkpointer = ledger.checkpointer
-            assert checkpointer is not None
             return largest, checkpointer.checkpoints, checkpointer.restarts
 
     largest, checkpoints, restarts = asyncio.run(main())
     written = rounds * width * len(BODY)
-    assert checkpoints > 0
+    assert checkpoints >= rounds // 10
     assert restarts > 0
-    # 32 MB written; the WAL never held more than a part of it (however slow the machine).
+    # 32 MB written; the WAL never held more than a part of it.
     assert largest < written / 2, (largest, written)
     with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -13,7 +13,7 @@ from mocks.firing import _chunks
 from mocks.records import Op, state_op
 from mocks.service import MockService
 from synthetic import Synthesizer
-from tests.conftest import booking_car
+from tests.conftest import booking_car, manual_clock
 
 
 def _ops(n: int) -> list[Op]:
@@ -38,7 +38,7 @@ def test_a_large_batch_of_plans_is_written_in_several_commits_and_all_scheduled(
     synth = Synthesizer(77)
 
     async def main() -> None:
-        async with MockService(clock="manual") as service:
+        async with MockService(clock=manual_clock()) as service:
             for _ in range(60):
                 assert (await service.submit(booking_car(synth)))["status"] == "accepted"
             plans = len(service.scheduler)

@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from mocks.openapi import openapi
 from mocks.server import serving
 from mocks.service import MockService
+from tests.conftest import manual_clock
 
 schemathesis.openapi.format(
     "ebts-date",
@@ -50,7 +51,7 @@ def base_url() -> Iterator[str]:
     sib = respx.MockRouter(assert_all_called=False)
     sib.route().respond(200)
     service = MockService(
-        clock="manual",
+        clock=manual_clock(),
         scenario={"ident": {"match_rate": 0.5}},
         transport=httpx.MockTransport(sib.async_handler),
     )

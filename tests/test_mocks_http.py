@@ -17,7 +17,14 @@ from mocks.clock import VirtualClock
 from mocks.openapi import SUBMISSION_LIMIT, openapi
 from mocks.service import MockService
 from synthetic import Synthesizer
-from tests.conftest import CALLBACK, MockApi, RecordingSib, booking_car, sib_transport
+from tests.conftest import (
+    CALLBACK,
+    MockApi,
+    RecordingSib,
+    booking_car,
+    manual_clock,
+    sib_transport,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -177,7 +184,7 @@ async def test_restart_on_the_same_ledger_delivers_what_is_owed_once(
 
     def service() -> MockService:
         return MockService(
-            clock="manual",
+            clock=manual_clock(),
             scenario=scenario,
             ledger=ledger,
             callback=CALLBACK,
@@ -203,7 +210,7 @@ async def test_restart_on_the_same_ledger_delivers_what_is_owed_once(
 async def test_health_counts_the_ledger_again_only_when_the_last_count_is_old(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    service = MockService(clock="manual")
+    service = MockService(clock=manual_clock())
     await service.start()
     try:
         counted: list[float] = []

@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from mocks.backoff import Backoff
 from mocks.server import free_port, serving
 from mocks.service import MockService
 from synthetic import Synthesizer
-from tests.conftest import START, booking_car
+from tests.conftest import booking_car, manual_clock
 
 COMPRESSED = 100.0
 BACKOFF = Backoff(0.05 / COMPRESSED, 2.0, 30.0 / COMPRESSED)
@@ -62,18 +61,12 @@ def sib_on(port: int, received: list[str]) -> Iterator[None]:
 
 def _service(ledger: Path, port: int) -> MockService:
     return MockService(
-        clock=_manual(),
+        clock=manual_clock(),
         scenario=SCENARIO,
         ledger=ledger,
         callback=f"http://127.0.0.1:{port}/cjis/responses",
         backoff=BACKOFF,
     )
-
-
-def _manual() -> Any:
-    from mocks.clock import VirtualClock
-
-    return VirtualClock("manual", start=datetime.fromisoformat(START))
 
 
 def _wait_for(http: httpx.Client, done: Any, timeout: float) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from conformance.cli import main
 from conformance.figure1 import metrics
 from mocks.service import MockService
 from synthetic import Synthesizer
-from tests.conftest import START, booking_car
+from tests.conftest import START, booking_car, manual_clock
 
 
 def test_metrics_count_transmissions_matches_and_levels_from_the_ledger(tmp_path: Path) -> None:
@@ -36,12 +36,9 @@ def test_metrics_count_transmissions_matches_and_levels_from_the_ledger(tmp_path
     ledger = tmp_path / "ledger.sqlite3"
 
     async def run() -> None:
-        from datetime import datetime
-
-        from mocks.clock import VirtualClock
 
         service = MockService(
-            clock=VirtualClock("manual", start=datetime.fromisoformat(START)),
+            clock=manual_clock(),
             scenario={"overrides": overrides},
             ledger=ledger,
             callback="http://sib.test/cjis/responses",

@@ -21,7 +21,7 @@ import pytest
 from mocks.server import free_port, is_loopback, server, serving
 from mocks.service import MockService
 from synthetic import Synthesizer
-from tests.conftest import booking_car
+from tests.conftest import booking_car, manual_clock
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,7 +59,7 @@ def test_connection_reset_drops_the_connection_then_the_tcn_is_accepted() -> Non
     fault = {"kind": "connection-reset", "times": 1}
     scenario = {"overrides": [{"when": {"biometric_key": key}, "faults": [fault]}]}
     car = booking_car(synth, key=key)
-    service = MockService(clock="manual", scenario=scenario)
+    service = MockService(clock=manual_clock(), scenario=scenario)
     with serving(service) as url, httpx.Client(base_url=url, timeout=5) as client:
         with pytest.raises(httpx.RemoteProtocolError):
             client.post("/cjis/submissions", json=car)

@@ -13,7 +13,7 @@ from mocks.server import serving
 from mocks.service import MockService
 from mocks.strictjson import MAX_DEPTH, JsonRuleError, loads
 from synthetic import Synthesizer
-from tests.conftest import MockApi, booking_car
+from tests.conftest import MockApi, booking_car, manual_clock
 
 pytestmark = pytest.mark.anyio
 
@@ -105,7 +105,7 @@ async def test_with_a_token_the_inboxes_and_the_ledger_need_it(mock_api: MockApi
 
 def test_fifty_concurrent_posts_of_one_new_tcn_are_one_accept() -> None:
     car = booking_car(Synthesizer(50))
-    service = MockService(clock="manual")
+    service = MockService(clock=manual_clock())
 
     async def post_all(url: str) -> list[str]:
         limits = httpx.Limits(max_connections=50)
