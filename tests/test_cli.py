@@ -3,6 +3,7 @@ the right verdict and its exit code; no traceback unless --debug."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import socket
@@ -330,6 +331,34 @@ def test_every_option_has_help_and_sib_lists_its_variants(
         assert name in listed, name
     assert main(["serve", "--help"]) == 0
     assert "all-match" in capsys.readouterr().out
+
+
+def _commands(
+    parser: argparse.ArgumentParser, words: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    """Every command line that has a help of its own: `()`, `("check",)`, ... (nested ones too)."""
+    yield words
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*words, name))
+
+
+def test_no_help_line_says_its_default_twice(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance.cli import parser
+
+    monkeypatch.setenv("COLUMNS", "10000")  # each option's help on one line
+    commands = list(_commands(parser()))
+    assert {("check",), ("demo",), ("selftest",), ("report",), ("replay",)} <= set(commands)
+    said = 0
+    for words in commands:
+        assert main([*words, "--help"]) == 0
+        for line in capsys.readouterr().out.splitlines():
+            assert line.count("(default:") <= 1, f"interop {' '.join(words)} --help: {line}"
+            said += "(default:" in line
+    assert said > 20  # the defaults are said, once each
 
 
 # -- validate, schemas, example -------------------------------------------------------------------

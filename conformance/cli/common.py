@@ -34,8 +34,9 @@ class CliError(Exception):
 
 
 class HelpFormatter(argparse.HelpFormatter):
-    """Help that ends each option's text with its default, when it has one; descriptions are
-    wrapped by line, and lines that start with a space are kept as they are."""
+    """Help that ends each option's text with its default, when it has one and the text does not
+    say it already; descriptions are wrapped by line, and lines that start with a space are kept
+    as they are."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         lines = []
@@ -53,6 +54,7 @@ class HelpFormatter(argparse.HelpFormatter):
         default = action.default
         if (
             "%(default)" not in text
+            and "(default:" not in text
             and default not in (None, False, [], argparse.SUPPRESS)
             and action.option_strings
         ):

@@ -115,8 +115,7 @@ def _add_demo(subparsers: Any) -> None:
         choices=["json-http", "ebts-smtp"],
         default="json-http",
         help="json-http: JSON over HTTP everywhere; ebts-smtp: the reference SIB sends and takes "
-        "EBTS files by e-mail, bookings and LEA routing as EBTS files over HTTP (default: "
-        "json-http)",
+        "EBTS files by e-mail, bookings and LEA routing as EBTS files over HTTP",
     )
     demo.set_defaults(run=_demo)
 
@@ -142,7 +141,7 @@ def _add_selftest(subparsers: Any) -> None:
 def _add_kill_matrix_options(selftest: Any) -> None:
     """How the variants are run: how many at once, the seed, the budgets, every check or not."""
     selftest.add_argument(
-        "--jobs", type=int, default=2, help="variants checked at once (default: 2)"
+        "--jobs", type=int, default=2, help="variants checked at once"
     )
     selftest.add_argument(
         "--run-seed",

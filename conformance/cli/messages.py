@@ -182,7 +182,7 @@ def add_command(subparsers: Any) -> None:
         "--format",
         choices=["json", "ebts"],
         default="json",
-        help="JSON, or an EBTS file in the traditional encoding (default: json)",
+        help="JSON, or an EBTS file in the traditional encoding",
     )
     example.add_argument("--state", default="NC", type=_state, help="NCIC state code")
     example.add_argument(
