@@ -426,6 +426,40 @@ def test_example_prints_a_valid_synthetic_document(kind: str) -> None:
     assert schemas.problems(kind, json.loads(text)) == []
 
 
+@pytest.mark.parametrize("kind", ["sut-profile", "scenario"])
+def test_example_in_ebts_of_what_has_no_ebts_form_is_a_usage_error(
+    kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["example", kind, "--format", "ebts"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"interop example: argument --format: a {kind} has no EBTS form; --format ebts is for "
+        f"car and booking (give --format json for a {kind}) (see interop example --help)\n"
+    )
+
+
+@pytest.mark.parametrize("kind", ["car", "booking"])
+def test_example_in_ebts_reads_back_as_a_valid_document(kind: str) -> None:
+    from wire.codec import decode
+
+    code, text = _run("example", kind, "--format", "ebts")
+    assert code == 0
+    decoded, document = decode(text.encode("latin-1"))
+    assert decoded == kind
+    assert schemas.problems(kind, document) == []
+
+
+def test_check_without_a_profile_points_at_its_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SUT_PROFILE", raising=False)
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == (
+        "interop check: give --sut-profile FILE (or set SUT_PROFILE) (see interop check --help)\n"
+    )
+
+
 @pytest.mark.parametrize("command", ["serve", "sib"])
 def test_serve_and_sib_on_a_port_in_use_say_so_in_one_line(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

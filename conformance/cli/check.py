@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from .common import CliError, add_signing_key, exit_codes_help
+from .common import CliError, UsageError, add_signing_key, exit_codes_help
 from .serving import add_mocks_clock
 from .summary import print_checks, publish_report, totals_line, verdict_line
 
@@ -120,7 +120,7 @@ def _sut_url(args: argparse.Namespace, profile: dict[str, Any]) -> str:
     """The SIB under test: --sut-url (or SUT_URL), else the profile's sut_url."""
     sut_url = str(args.sut_url or profile.get("sut_url") or "").rstrip("/")
     if not sut_url:
-        raise CliError("give --sut-url (or SUT_URL, or sut_url in the profile)")
+        raise UsageError("give --sut-url (or SUT_URL, or sut_url in the profile)")
     return sut_url
 
 
@@ -166,7 +166,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     if args.list_requirements:
         return _list_requirements(out)
     if not args.sut_profile:
-        raise CliError("give --sut-profile FILE (or set SUT_PROFILE)")
+        raise UsageError("give --sut-profile FILE (or set SUT_PROFILE)")
     key = args.signing_key or os.environ.get("INTEROP_SIGNING_KEY") or None
     args.profile = profile = _profile(args, key, out)
     sut_url = _sut_url(args, profile)

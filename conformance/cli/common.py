@@ -15,6 +15,7 @@ __all__ = [
     "CliError",
     "HelpFormatter",
     "Parser",
+    "UsageError",
     "add_signing_key",
     "exit_codes_help",
     "schema_value",
@@ -31,6 +32,14 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = USAGE) -> None:
         super().__init__(message)
         self.code = code
+
+
+class UsageError(CliError):
+    """A usage error found after the arguments were parsed (an option that does not fit the
+    others): said in one line that ends pointing at the command's help, exit code 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, USAGE)
 
 
 class HelpFormatter(argparse.HelpFormatter):
