@@ -101,6 +101,22 @@ def test_a_partial_run_is_incomplete_never_conformant(start_sib: StartSib, tmp_p
     assert report["totals"]["not-run"] == len(others_checks)
 
 
+def test_check_takes_the_run_seed_budget_factor_and_random_order_and_records_them(
+    start_sib: StartSib, tmp_path: Path
+) -> None:
+    profile = start_sib()
+    out = tmp_path / "out"
+    code, text = _run("check", "--sut-profile", str(profile), "--report-dir", str(out),
+                      "--requirement", "SUB-1", "--run-seed", "7", "--budget-factor", "0.5",
+                      "--random-order")  # fmt: skip
+    assert code == 4, text
+    report = _report(out)
+    assert report["budgets"]["factor"] == 0.5
+    assert (report["budgets"]["run_seed"], report["budgets"]["random_order"]) == (7, True)
+    status = {r["id"]: r["status"] for r in report["requirements"]}
+    assert status["SUB-1"] == "passed"
+
+
 def test_an_unknown_requirement_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["check", "--sut-profile", "x.json", "--requirement", "XYZ-9"])
     assert code == 2

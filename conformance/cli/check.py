@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from .common import CliError, UsageError, add_signing_key, exit_codes_help
+from .common import CliError, UsageError, add_run_options, add_signing_key, exit_codes_help
 from .serving import add_mocks_clock
 from .summary import print_checks, publish_report, totals_line, verdict_line
 
@@ -90,6 +90,11 @@ def _suite(args: argparse.Namespace, sut_url: str, mocks_url: str, out: TextIO) 
         flush=True,
     )
     extra = [arg for rid in args.requirement for arg in ("--requirement", rid)]
+    for option, value in (("--run-seed", args.run_seed), ("--budget-factor", args.budget_factor)):
+        if value is not None:
+            extra += [option, str(value)]
+    if args.random_order:
+        extra.append("--random-order")
     check(
         args.sut_profile,
         report_dir=args.report_dir,
@@ -247,6 +252,14 @@ def _add_selection(check: Any) -> None:
         default=30.0,
         metavar="SECONDS",
         help="wall seconds the preflight booking has to reach the mock CJIS",
+    )
+    add_run_options(
+        check, seed="0, or INTEROP_RUN_SEED", budget_factor="1, or INTEROP_BUDGET_FACTOR"
+    )
+    check.add_argument(
+        "--random-order",
+        action="store_true",
+        help="run the checks in an order drawn from the run seed (recorded in the report)",
     )
     add_signing_key(check, "the report")
     check.add_argument(

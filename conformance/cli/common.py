@@ -16,6 +16,7 @@ __all__ = [
     "HelpFormatter",
     "Parser",
     "UsageError",
+    "add_run_options",
     "add_signing_key",
     "exit_codes_help",
     "schema_value",
@@ -90,6 +91,39 @@ def add_signing_key(parser: Any, signs: str) -> None:
         metavar="PEM",
         help=f"Ed25519 private key (PKCS#8 PEM) that signs {signs} (default: "
         "INTEROP_SIGNING_KEY, else a throwaway key)",
+    )
+
+
+def _budget_factor(value: str) -> float:
+    """An argparse type: a `--budget-factor`, a number above 0."""
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = 0.0
+    if not factor > 0 or factor == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a budget factor: give a number above 0 (1 waits for every budget "
+            "whole, 0.05 for a twentieth)"
+        )
+    return factor
+
+
+def add_run_options(parser: Any, *, seed: str, budget_factor: str) -> None:
+    """`--run-seed` and `--budget-factor` of a suite run (the conformance plugin's options);
+    `seed` and `budget_factor` say their defaults. Both left out stay None."""
+    parser.add_argument(
+        "--run-seed",
+        type=int,
+        metavar="N",
+        help=f"seeds the synthetic data and the random order of the checks (default: {seed})",
+    )
+    parser.add_argument(
+        "--budget-factor",
+        type=_budget_factor,
+        metavar="F",
+        help="multiply every wall-clock budget and quiet period of the catalog by F, recorded "
+        "in the report; below 1 only makes the checks stricter, above 1 the run is incomplete "
+        f"at best (default: {budget_factor})",
     )
 
 
