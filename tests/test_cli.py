@@ -490,8 +490,29 @@ def test_serve_and_sib_on_a_port_in_use_say_so_in_one_line(
         extra = ["--profile", str(profile)] if command == "sib" else []
         assert main([command, "--port", str(port), *extra]) == 2
     assert capsys.readouterr().err == (
-        f"interop {command}: cannot listen on port {port} (Address already in use): stop what "
-        "holds it or give another --port\n"
+        f"interop {command}: cannot listen on 127.0.0.1 port {port} (Address already in use): "
+        "stop what holds it or give another --port\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["serve", "sib"])
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [("192.0.2.1", "Cannot assign requested address"), ("nowhere.invalid", "")],
+)
+def test_serve_and_sib_on_a_host_they_cannot_bind_name_the_host(
+    command: str, host: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = tmp_path / "sut.json"
+    profile.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
+                                   "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    port = free_port()
+    extra = ["--profile", str(profile)] if command == "sib" else []
+    assert main([command, "--host", host, "--port", str(port), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"interop {command}: cannot listen on {host} port {port} ({why}")
+    assert err.endswith(
+        "): give --host an address of this machine (127.0.0.1, or 0.0.0.0 for all)\n"
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from .common import CliError, UsageError, add_run_options, add_signing_key, exit_codes_help
-from .serving import add_mocks_clock
+from .serving import add_mocks_clock, listen_error
 from .summary import print_checks, publish_report, totals_line, verdict_line
 
 __all__ = ["add_command"]
@@ -147,10 +147,7 @@ def _mocks(stack: ExitStack, args: argparse.Namespace, sut_url: str, at: tuple[s
     try:
         return stack.enter_context(serving(service, host=host, port=port))
     except OSError as exc:
-        raise CliError(
-            f"cannot start the mocks on port {port} ({exc.strerror or exc}): stop what holds it",
-            _ERROR,
-        ) from None
+        raise CliError(f"cannot start the mocks: {listen_error(host, port, exc)}", _ERROR) from None
 
 
 def _report(folder: Path, key: str | None, sut_url: str, out: TextIO) -> int:
