@@ -117,6 +117,30 @@ def test_check_takes_the_run_seed_budget_factor_and_random_order_and_records_the
     assert status["SUB-1"] == "passed"
 
 
+_OUR_PACKAGES = ("schemas", "protocol", "synthetic", "wire", "mocks", "conformance", "reports")
+
+
+def test_check_from_a_folder_holding_packages_named_like_ours_is_conformant(
+    start_sib: StartSib, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite's process imports the harness, never the user's folders of the same names;
+    relative paths still mean the user's working directory."""
+    profile = start_sib()
+    work = tmp_path / "state-it"
+    for name in _OUR_PACKAGES:
+        (work / name).mkdir(parents=True)
+        (work / name / "__init__.py").write_text("raise ImportError('not the harness')\n")
+    (work / "my-sib.json").write_text(profile.read_text())
+    monkeypatch.chdir(work)
+    code, text = _run("check", "--sut-profile", "my-sib.json", "--report-dir", "out",
+                      "--budget-factor", "0.05")  # fmt: skip
+    assert code == 0, text
+    assert _last(text) == (
+        "verdict: conformant (exit 0): every requirement that applies was checked and passed"
+    )
+    assert _report(work / "out")["verdict"] == "conformant"
+
+
 def test_an_unknown_requirement_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["check", "--sut-profile", "x.json", "--requirement", "XYZ-9"])
     assert code == 2
