@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from .common import CliError, UsageError, add_run_options, add_signing_key, exit_codes_help
+from .common import (
+    REPORT_DIR,
+    CliError,
+    UsageError,
+    add_run_options,
+    add_signing_key,
+    exit_codes_help,
+)
 from .serving import add_mocks_clock, listen_error
 from .summary import print_checks, publish_report, totals_line, verdict_line
 
@@ -222,7 +229,7 @@ def add_command(subparsers: Any) -> None:
     )
     check.add_argument(
         "--report-dir",
-        default="reports/out",
+        default=REPORT_DIR,
         metavar="DIR",
         help="where results.json, report.json/.html, junit.xml and summary.md go",
     )

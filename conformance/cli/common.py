@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import schemas
 
 __all__ = [
+    "REPORT_DIR",
     "USAGE",
     "CliError",
     "HelpFormatter",
@@ -24,6 +25,10 @@ __all__ = [
 
 USAGE = 2
 """The exit code of a usage error (bad or missing arguments, unknown requirement IDs)."""
+
+REPORT_DIR = "interop-reports"
+"""Where `interop check` and `interop demo` write reports unless told: a folder of that name in
+the working directory (never inside the harness's own packages)."""
 
 
 class CliError(Exception):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from .common import CliError, add_run_options, add_signing_key, exit_codes_help
+from .common import REPORT_DIR, CliError, add_run_options, add_signing_key, exit_codes_help
 from .serving import add_mocks_clock
 from .summary import VERDICT_WORDS, print_checks, publish_report, worst
 
@@ -104,7 +104,7 @@ def _add_demo(subparsers: Any) -> None:
     )
     demo.add_argument(
         "--report-dir",
-        default="reports/out",
+        default=REPORT_DIR,
         metavar="DIR",
         help="where each profile's reports go (DIR/nff, DIR/non-nff, ...)",
     )
