@@ -70,6 +70,14 @@ def start_sib(tmp_path: Path) -> Iterator[StartSib]:
         yield start
 
 
+def _profile_of_nothing(folder: Path) -> Path:
+    """A valid SUT profile whose SIB and mocks are nowhere (port 9)."""
+    path = folder / "sut.json"
+    path.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
+                                "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    return path
+
+
 def _report(folder: Path) -> dict[str, Any]:
     found: dict[str, Any] = json.loads((folder / "report.json").read_text())
     return found
@@ -248,9 +256,7 @@ def test_the_mocks_port_in_use_is_an_error(start_sib: StartSib, tmp_path: Path) 
 
 
 def test_a_missing_signing_key_is_noticed_before_the_run(tmp_path: Path) -> None:
-    profile = tmp_path / "sut.json"
-    profile.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
-                                   "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    profile = _profile_of_nothing(tmp_path)
     key = tmp_path / "no-such-key.pem"
     code, text = _run("check", "--sut-profile", str(profile), "--signing-key", str(key))
     assert code == 5
@@ -504,9 +510,7 @@ def test_check_without_a_profile_points_at_its_help(
 def test_serve_and_sib_on_a_port_in_use_say_so_in_one_line(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile = tmp_path / "sut.json"
-    profile.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
-                                   "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    profile = _profile_of_nothing(tmp_path)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -527,9 +531,7 @@ def test_serve_and_sib_on_a_port_in_use_say_so_in_one_line(
 def test_serve_and_sib_on_a_host_they_cannot_bind_name_the_host(
     command: str, host: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile = tmp_path / "sut.json"
-    profile.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
-                                   "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    profile = _profile_of_nothing(tmp_path)
     port = free_port()
     extra = ["--profile", str(profile)] if command == "sib" else []
     assert main([command, "--host", host, "--port", str(port), *extra]) == 2
