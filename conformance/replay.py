@@ -25,7 +25,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -44,6 +43,7 @@ from protocol.levels import highest_level
 from synthetic import Synthesizer
 
 from .figure1 import metrics, print_figure_1
+from .run import PYTHON
 
 __all__ = ["NEW_YORK_YEAR", "add_command", "replay"]
 
@@ -147,7 +147,7 @@ def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) ->
     mocks_port, sib_port = free_port(), free_port()
     mocks_url = f"http://127.0.0.1:{mocks_port}"
     sut_url = (args.sut_url or f"http://127.0.0.1:{sib_port}").rstrip("/")
-    python = [sys.executable, "-m", "conformance.cli"]
+    python = [*PYTHON, "-m", "conformance.cli"]
     clock = "manual" if args.scale is None else f"scaled:{args.scale:g}"
     serve = [*python, "serve", "--port", str(mocks_port), "--clock", clock]
     serve += ["--ledger", str(ledger), "--sut-callback", f"{sut_url}/cjis/responses"]

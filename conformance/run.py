@@ -38,6 +38,7 @@ from .variants import CORRECT, VARIANTS, sib_class
 __all__ = [
     "DEMO_BUDGET_FACTOR",
     "DEMO_PROFILES",
+    "PYTHON",
     "SELFTEST_BUDGET_FACTOR",
     "check",
     "errors",
@@ -52,6 +53,11 @@ __all__ = [
     "selftest_runs",
     "stage",
 ]
+
+PYTHON = (sys.executable, "-P")
+"""This Python, for the processes the harness starts: `-P` keeps the working directory off their
+import path, so a user's own `schemas/` or `reports/` folder where `interop` runs is never
+imported in place of the harness's packages (and relative paths keep meaning that folder)."""
 
 DEMO_PROFILES: dict[str, dict[str, Any]] = {
     "nff": {
@@ -107,7 +113,7 @@ def stage(
         control = stack.enter_context(in_thread(host.control))
         restart = f"import urllib.request as r; r.urlopen(r.Request('{control}/restart', "
         restart += "method='POST'), timeout=120)"
-        host.profile["restart_command"] = [sys.executable, "-c", restart]
+        host.profile["restart_command"] = [*PYTHON, "-c", restart]
         service.callback = f"{host.profile['sut_url']}/cjis/responses"
         yield host.profile
 
@@ -172,12 +178,7 @@ def check(
     (`interop check` runs it before starting the mocks; the demo and self-test stage our own SIB).
     """
     Path(report_dir).mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider",
-        "--sut-profile", str(profile_path), "--report-dir", str(report_dir),
-        "-c", os.devnull, "--rootdir", str(report_dir), "-q" if quiet else "-v", "-rfE",
-        "--no-preflight",
-    ]  # fmt: skip
+    command = _pytest(profile_path, report_dir, quiet=quiet, extra=["--no-preflight"])
     if sut_url:
         command += ["--sut-url", sut_url]
     if mocks_url:
@@ -247,14 +248,27 @@ def run_variant(
     return results(folder)
 
 
+def _pytest(
+    profile: str | Path,
+    report_dir: str | Path,
+    *,
+    quiet: bool = True,
+    extra: Sequence[str] = (),
+    plugin: Sequence[str] = (),
+) -> list[str]:
+    """The command line of one suite run (`plugin`: pytest plugins to load by name): this Python
+    (`PYTHON`), pytest's configuration and cache kept out of the working directory."""
+    return [
+        *PYTHON, "-m", "pytest", *plugin, "--pyargs", "conformance.suite", "-p", "no:cacheprovider",
+        "--sut-profile", str(profile), "--report-dir", str(report_dir),
+        "-c", os.devnull, "--rootdir", str(report_dir), "-q" if quiet else "-v", "-rfE", *extra,
+    ]  # fmt: skip
+
+
 def _suite(profile: Path, folder: Path, extra: list[str]) -> int:
     """`check()` for the self-test: the same run, with only our plugin loaded (other installed
     pytest plugins cost seconds of imports per run and the self-test makes dozens)."""
-    command = [
-        sys.executable, "-m", "pytest", "-p", "conformance.plugin", "--pyargs", "conformance.suite",
-        "-p", "no:cacheprovider", "--sut-profile", str(profile), "--report-dir", str(folder),
-        "-c", os.devnull, "--rootdir", str(folder), "-q", "-rfE", *extra,
-    ]  # fmt: skip
+    command = _pytest(profile, folder, extra=extra, plugin=["-p", "conformance.plugin"])
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     with Path(folder, "pytest.log").open("w") as log:
         return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=env)

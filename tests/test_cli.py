@@ -3,6 +3,7 @@ the right verdict and its exit code; no traceback unless --debug."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import socket
@@ -69,6 +70,14 @@ def start_sib(tmp_path: Path) -> Iterator[StartSib]:
         yield start
 
 
+def _profile_of_nothing(folder: Path) -> Path:
+    """A valid SUT profile whose SIB and mocks are nowhere (port 9)."""
+    path = folder / "sut.json"
+    path.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
+                                "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    return path
+
+
 def _report(folder: Path) -> dict[str, Any]:
     found: dict[str, Any] = json.loads((folder / "report.json").read_text())
     return found
@@ -98,6 +107,46 @@ def test_a_partial_run_is_incomplete_never_conformant(start_sib: StartSib, tmp_p
     assert others_checks
     assert {c["outcome"] for c in others_checks} == {"not-run"}
     assert report["totals"]["not-run"] == len(others_checks)
+
+
+def test_check_takes_the_run_seed_budget_factor_and_random_order_and_records_them(
+    start_sib: StartSib, tmp_path: Path
+) -> None:
+    profile = start_sib()
+    out = tmp_path / "out"
+    code, text = _run("check", "--sut-profile", str(profile), "--report-dir", str(out),
+                      "--requirement", "SUB-1", "--run-seed", "7", "--budget-factor", "0.5",
+                      "--random-order")  # fmt: skip
+    assert code == 4, text
+    report = _report(out)
+    assert report["budgets"]["factor"] == 0.5
+    assert (report["budgets"]["run_seed"], report["budgets"]["random_order"]) == (7, True)
+    status = {r["id"]: r["status"] for r in report["requirements"]}
+    assert status["SUB-1"] == "passed"
+
+
+_OUR_PACKAGES = ("schemas", "protocol", "synthetic", "wire", "mocks", "conformance", "reports")
+
+
+def test_check_from_a_folder_holding_packages_named_like_ours_is_conformant(
+    start_sib: StartSib, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite's process imports the harness, never the user's folders of the same names;
+    relative paths still mean the user's working directory."""
+    profile = start_sib()
+    work = tmp_path / "state-it"
+    for name in _OUR_PACKAGES:
+        (work / name).mkdir(parents=True)
+        (work / name / "__init__.py").write_text("raise ImportError('not the harness')\n")
+    (work / "my-sib.json").write_text(profile.read_text())
+    monkeypatch.chdir(work)
+    code, text = _run("check", "--sut-profile", "my-sib.json", "--report-dir", "out",
+                      "--budget-factor", "0.05")  # fmt: skip
+    assert code == 0, text
+    assert _last(text) == (
+        "verdict: conformant (exit 0): every requirement that applies was checked and passed"
+    )
+    assert _report(work / "out")["verdict"] == "conformant"
 
 
 def test_an_unknown_requirement_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -207,9 +256,7 @@ def test_the_mocks_port_in_use_is_an_error(start_sib: StartSib, tmp_path: Path) 
 
 
 def test_a_missing_signing_key_is_noticed_before_the_run(tmp_path: Path) -> None:
-    profile = tmp_path / "sut.json"
-    profile.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
-                                   "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    profile = _profile_of_nothing(tmp_path)
     key = tmp_path / "no-such-key.pem"
     code, text = _run("check", "--sut-profile", str(profile), "--signing-key", str(key))
     assert code == 5
@@ -332,6 +379,34 @@ def test_every_option_has_help_and_sib_lists_its_variants(
     assert "all-match" in capsys.readouterr().out
 
 
+def _commands(
+    parser: argparse.ArgumentParser, words: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    """Every command line that has a help of its own: `()`, `("check",)`, ... (nested ones too)."""
+    yield words
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*words, name))
+
+
+def test_no_help_line_says_its_default_twice(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance.cli import parser
+
+    monkeypatch.setenv("COLUMNS", "10000")  # each option's help on one line
+    commands = list(_commands(parser()))
+    assert {("check",), ("demo",), ("selftest",), ("report",), ("replay",)} <= set(commands)
+    said = 0
+    for words in commands:
+        assert main([*words, "--help"]) == 0
+        for line in capsys.readouterr().out.splitlines():
+            assert line.count("(default:") <= 1, f"interop {' '.join(words)} --help: {line}"
+            said += "(default:" in line
+    assert said > 20  # the defaults are said, once each
+
+
 # -- validate, schemas, example -------------------------------------------------------------------
 
 
@@ -397,13 +472,45 @@ def test_example_prints_a_valid_synthetic_document(kind: str) -> None:
     assert schemas.problems(kind, json.loads(text)) == []
 
 
+@pytest.mark.parametrize("kind", ["sut-profile", "scenario"])
+def test_example_in_ebts_of_what_has_no_ebts_form_is_a_usage_error(
+    kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["example", kind, "--format", "ebts"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"interop example: argument --format: a {kind} has no EBTS form; --format ebts is for "
+        f"car and booking (give --format json for a {kind}) (see interop example --help)\n"
+    )
+
+
+@pytest.mark.parametrize("kind", ["car", "booking"])
+def test_example_in_ebts_reads_back_as_a_valid_document(kind: str) -> None:
+    from wire.codec import decode
+
+    code, text = _run("example", kind, "--format", "ebts")
+    assert code == 0
+    decoded, document = decode(text.encode("latin-1"))
+    assert decoded == kind
+    assert schemas.problems(kind, document) == []
+
+
+def test_check_without_a_profile_points_at_its_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SUT_PROFILE", raising=False)
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == (
+        "interop check: give --sut-profile FILE (or set SUT_PROFILE) (see interop check --help)\n"
+    )
+
+
 @pytest.mark.parametrize("command", ["serve", "sib"])
 def test_serve_and_sib_on_a_port_in_use_say_so_in_one_line(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    profile = tmp_path / "sut.json"
-    profile.write_text(json.dumps({**DEMO_PROFILES["nff"], "sut_url": "http://127.0.0.1:9",
-                                   "lea_inbox_base": "http://127.0.0.1:9/lea"}))  # fmt: skip
+    profile = _profile_of_nothing(tmp_path)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -411,8 +518,27 @@ def test_serve_and_sib_on_a_port_in_use_say_so_in_one_line(
         extra = ["--profile", str(profile)] if command == "sib" else []
         assert main([command, "--port", str(port), *extra]) == 2
     assert capsys.readouterr().err == (
-        f"interop {command}: cannot listen on port {port} (Address already in use): stop what "
-        "holds it or give another --port\n"
+        f"interop {command}: cannot listen on 127.0.0.1 port {port} (Address already in use): "
+        "stop what holds it or give another --port\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["serve", "sib"])
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [("192.0.2.1", "Cannot assign requested address"), ("nowhere.invalid", "")],
+)
+def test_serve_and_sib_on_a_host_they_cannot_bind_name_the_host(
+    command: str, host: str, why: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = _profile_of_nothing(tmp_path)
+    port = free_port()
+    extra = ["--profile", str(profile)] if command == "sib" else []
+    assert main([command, "--host", host, "--port", str(port), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"interop {command}: cannot listen on {host} port {port} ({why}")
+    assert err.endswith(
+        "): give --host an address of this machine (127.0.0.1, or 0.0.0.0 for all)\n"
     )
 
 

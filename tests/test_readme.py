@@ -3,7 +3,8 @@
 The conventions (stated in the README's Development section): a ```sh block runs under bash in one
 scratch folder holding a copy of `examples/`, with ports 8700 and 8701 replaced by free ones, and
 what it started in the background stopped when it ends; a ```text block right after it is its
-expected output (each line in order, `…` for any text, `N s` for any duration); a ```python block
+expected output (each line in order, `…` for any text, `N s` for any duration; ```text exact:
+every line printed, no other); a ```python block
 runs with this Python; a block fenced ```sh no-test (or ```python no-test) is not run.
 """
 
@@ -34,6 +35,7 @@ class Block(NamedTuple):
     body: str
     expected: str | None
     line: int
+    exact: bool = False
 
 
 def _blocks(text: str) -> list[Block]:
@@ -43,12 +45,13 @@ def _blocks(text: str) -> list[Block]:
         language, info, body = match.group(1), match.group(2).strip(), match.group(3)
         if language not in ("sh", "python") or "no-test" in info.split():
             continue
-        expected = None
+        expected, exact = None, False
         after = found[i + 1] if i + 1 < len(found) else None
         between = text[match.end() : after.start()] if after else ""
         if after is not None and after.group(1) == "text" and not between.strip():
-            expected = after.group(3)
-        blocks.append(Block(language, body, expected, text.count("\n", 0, match.start()) + 1))
+            expected, exact = after.group(3), "exact" in after.group(2).split()
+        line = text.count("\n", 0, match.start()) + 1
+        blocks.append(Block(language, body, expected, line, exact))
     return blocks
 
 
@@ -61,9 +64,17 @@ def _pattern(line: str) -> re.Pattern[str]:
     return re.compile(regex)
 
 
-def _missing(expected: str, printed: str) -> list[str]:
-    """The expected lines not found, in order, among the printed ones."""
+def _missing(expected: str, printed: str, *, exact: bool = False) -> list[str]:
+    """The expected lines not found, in order, among the printed ones; `exact`: also each
+    printed line the expected ones do not show."""
     lines = [line.strip() for line in printed.splitlines()]
+    if exact:
+        lines = [line for line in lines if line]
+        wanted = [w for w in expected.splitlines() if w.strip()]
+        unmatched = [
+            w for w, got in zip(wanted, lines, strict=False) if not _pattern(w).fullmatch(got)
+        ]
+        return unmatched + wanted[len(lines) :] + [f"(not shown) {x}" for x in lines[len(wanted) :]]
     at, missing = 0, []
     for want in (w for w in expected.splitlines() if w.strip()):
         pattern = _pattern(want)
@@ -121,7 +132,7 @@ def test_the_readme_blocks_run_and_print_what_it_shows(tmp_path: Path) -> None:
         code, printed = _run(block._replace(body=local(block.body)), tmp_path, env)
         assert code == 0, f"README line {block.line} exited {code}:\n{printed[-3000:]}"
         if block.expected is not None:
-            missing = _missing(local(block.expected), printed)
+            missing = _missing(local(block.expected), printed, exact=block.exact)
             assert not missing, f"README line {block.line} did not print {missing}:\n{printed}"
 
 
@@ -132,6 +143,22 @@ def test_the_expected_output_rules() -> None:
     assert _missing("verified x: …\ndemo: 45 passed in 1 s wall", printed) == [
         "demo: 45 passed in 1 s wall"
     ]
+
+
+def test_an_exact_block_shows_every_line_printed() -> None:
+    printed = "FAIL car.json (car)\n     $.a: bad\n     $.b: bad\nexit code 1\n"
+    assert (
+        _missing("FAIL car.json (car)\n$.a: bad\n$.b: bad\nexit code 1", printed, exact=True) == []
+    )
+    assert _missing("FAIL car.json (car)\n$.a: bad\nexit code 1", printed) == []
+    assert _missing("FAIL car.json (car)\n$.a: bad\nexit code 1", printed, exact=True) == [
+        "exit code 1",
+        "(not shown) exit code 1",
+    ]
+    (block,) = _blocks("```sh\necho hi\n```\n\n```text exact\nhi\n```\n")
+    assert block.exact
+    (block,) = _blocks("```sh\necho hi\n```\n\n```text\nhi\n```\n")
+    assert not block.exact
 
 
 @pytest.mark.parametrize(("info", "runs"), [("sh", True), ("sh no-test", False),

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
-from .common import USAGE, CliError, Parser, exit_codes_help
+from .common import USAGE, CliError, Parser, UsageError, exit_codes_help
 
 __all__ = ["COMMANDS", "main", "parser"]
 
@@ -73,8 +73,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         code: int = args.run(args, stream)
         stream.flush()
     except CliError as exc:
+        where = f" (see interop {args.command} --help)" if isinstance(exc, UsageError) else ""
         if str(exc):
-            print(f"interop {args.command}: {exc}", file=errors)
+            print(f"interop {args.command}: {exc}{where}", file=errors)
         return exc.code
     except BrokenPipeError:
         _quiet_stdout()

@@ -10,8 +10,15 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from .common import CliError, add_signing_key, exit_codes_help
-from .serving import add_mocks_clock
+from .common import (
+    REPORT_DIR,
+    CliError,
+    UsageError,
+    add_run_options,
+    add_signing_key,
+    exit_codes_help,
+)
+from .serving import add_mocks_clock, listen_error
 from .summary import print_checks, publish_report, totals_line, verdict_line
 
 __all__ = ["add_command"]
@@ -90,6 +97,11 @@ def _suite(args: argparse.Namespace, sut_url: str, mocks_url: str, out: TextIO) 
         flush=True,
     )
     extra = [arg for rid in args.requirement for arg in ("--requirement", rid)]
+    for option, value in (("--run-seed", args.run_seed), ("--budget-factor", args.budget_factor)):
+        if value is not None:
+            extra += [option, str(value)]
+    if args.random_order:
+        extra.append("--random-order")
     check(
         args.sut_profile,
         report_dir=args.report_dir,
@@ -120,7 +132,7 @@ def _sut_url(args: argparse.Namespace, profile: dict[str, Any]) -> str:
     """The SIB under test: --sut-url (or SUT_URL), else the profile's sut_url."""
     sut_url = str(args.sut_url or profile.get("sut_url") or "").rstrip("/")
     if not sut_url:
-        raise CliError("give --sut-url (or SUT_URL, or sut_url in the profile)")
+        raise UsageError("give --sut-url (or SUT_URL, or sut_url in the profile)")
     return sut_url
 
 
@@ -142,10 +154,7 @@ def _mocks(stack: ExitStack, args: argparse.Namespace, sut_url: str, at: tuple[s
     try:
         return stack.enter_context(serving(service, host=host, port=port))
     except OSError as exc:
-        raise CliError(
-            f"cannot start the mocks on port {port} ({exc.strerror or exc}): stop what holds it",
-            _ERROR,
-        ) from None
+        raise CliError(f"cannot start the mocks: {listen_error(host, port, exc)}", _ERROR) from None
 
 
 def _report(folder: Path, key: str | None, sut_url: str, out: TextIO) -> int:
@@ -166,7 +175,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     if args.list_requirements:
         return _list_requirements(out)
     if not args.sut_profile:
-        raise CliError("give --sut-profile FILE (or set SUT_PROFILE)")
+        raise UsageError("give --sut-profile FILE (or set SUT_PROFILE)")
     key = args.signing_key or os.environ.get("INTEROP_SIGNING_KEY") or None
     args.profile = profile = _profile(args, key, out)
     sut_url = _sut_url(args, profile)
@@ -220,7 +229,7 @@ def add_command(subparsers: Any) -> None:
     )
     check.add_argument(
         "--report-dir",
-        default="reports/out",
+        default=REPORT_DIR,
         metavar="DIR",
         help="where results.json, report.json/.html, junit.xml and summary.md go",
     )
@@ -247,6 +256,14 @@ def _add_selection(check: Any) -> None:
         default=30.0,
         metavar="SECONDS",
         help="wall seconds the preflight booking has to reach the mock CJIS",
+    )
+    add_run_options(
+        check, seed="0, or INTEROP_RUN_SEED", budget_factor="1, or INTEROP_BUDGET_FACTOR"
+    )
+    check.add_argument(
+        "--random-order",
+        action="store_true",
+        help="run the checks in an order drawn from the run seed (recorded in the report)",
     )
     add_signing_key(check, "the report")
     check.add_argument(

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from .common import CliError, add_signing_key, exit_codes_help
+from .common import REPORT_DIR, CliError, add_run_options, add_signing_key, exit_codes_help
 from .serving import add_mocks_clock
 from .summary import VERDICT_WORDS, print_checks, publish_report, worst
 
@@ -78,7 +78,7 @@ def _selftest(args: argparse.Namespace, out: TextIO) -> int:
     report, ok = selftest(
         folder,
         jobs=args.jobs,
-        run_seed=args.run_seed,
+        run_seed=args.run_seed or 0,
         budget_factor=args.budget_factor,
         full=args.full,
     )
@@ -104,7 +104,7 @@ def _add_demo(subparsers: Any) -> None:
     )
     demo.add_argument(
         "--report-dir",
-        default="reports/out",
+        default=REPORT_DIR,
         metavar="DIR",
         help="where each profile's reports go (DIR/nff, DIR/non-nff, ...)",
     )
@@ -115,8 +115,7 @@ def _add_demo(subparsers: Any) -> None:
         choices=["json-http", "ebts-smtp"],
         default="json-http",
         help="json-http: JSON over HTTP everywhere; ebts-smtp: the reference SIB sends and takes "
-        "EBTS files by e-mail, bookings and LEA routing as EBTS files over HTTP (default: "
-        "json-http)",
+        "EBTS files by e-mail, bookings and LEA routing as EBTS files over HTTP",
     )
     demo.set_defaults(run=_demo)
 
@@ -141,20 +140,10 @@ def _add_selftest(subparsers: Any) -> None:
 
 def _add_kill_matrix_options(selftest: Any) -> None:
     """How the variants are run: how many at once, the seed, the budgets, every check or not."""
-    selftest.add_argument(
-        "--jobs", type=int, default=2, help="variants checked at once (default: 2)"
-    )
-    selftest.add_argument(
-        "--run-seed",
-        type=int,
-        default=0,
-        help="seeds the synthetic data and the random order of the checks (default: 0)",
-    )
-    selftest.add_argument(
-        "--budget-factor",
-        type=float,
-        help="wall-time budgets times this; below 1 only makes checks stricter (default: 0.02)",
-    )
+    from ..run import SELFTEST_BUDGET_FACTOR
+
+    selftest.add_argument("--jobs", type=int, default=2, help="variants checked at once")
+    add_run_options(selftest, seed="0", budget_factor=str(SELFTEST_BUDGET_FACTOR))
     selftest.add_argument(
         "--full",
         action="store_true",

@@ -9,6 +9,8 @@ from typing import Any, TextIO
 
 import schemas
 
+from .common import UsageError
+
 __all__ = ["add_command"]
 
 _TOT_SCHEMA = {
@@ -121,11 +123,25 @@ def _state(value: str) -> str:
     return value
 
 
+def _check_encodable(kind: str) -> None:
+    """`--format ebts` only for a document the schemas give an EBTS record layout."""
+    from wire.layout import by_tot
+
+    encodable = [name for name in _KINDS if name in by_tot().values()]
+    if kind not in encodable:
+        raise UsageError(
+            f"argument --format: a {kind} has no EBTS form; --format ebts is for "
+            f"{' and '.join(encodable)} (give --format json for a {kind})"
+        )
+
+
 def _example(args: argparse.Namespace, out: TextIO) -> int:
     from datetime import UTC, datetime
 
     from synthetic import Synthesizer
 
+    if args.format == "ebts":
+        _check_encodable(args.kind)
     synth = Synthesizer(args.seed)
     now = datetime.now(UTC).replace(microsecond=0)
     ori = args.ori or synth.lea_ori(args.state)
@@ -182,7 +198,7 @@ def add_command(subparsers: Any) -> None:
         "--format",
         choices=["json", "ebts"],
         default="json",
-        help="JSON, or an EBTS file in the traditional encoding (default: json)",
+        help="JSON, or an EBTS file in the traditional encoding",
     )
     example.add_argument("--state", default="NC", type=_state, help="NCIC state code")
     example.add_argument(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import socket
 from typing import Any, TextIO
 
 from .common import CliError
 
-__all__ = ["add_command", "add_mocks_clock", "clock_spec"]
+__all__ = ["add_command", "add_mocks_clock", "clock_spec", "listen_error"]
 
 
 def clock_spec(value: str) -> str:
@@ -36,20 +37,23 @@ def add_mocks_clock(parser: Any) -> None:
 
 
 def _check_port(host: str, port: int) -> None:
-    """One line, before the server starts, when something else holds the port."""
+    """One line, before the server starts, when it cannot listen there (the port is held, or the
+    host is not an address of this machine)."""
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise _port_error(port, exc) from None
+            raise CliError(listen_error(host, port, exc)) from None
 
 
-def _port_error(port: int, exc: OSError) -> CliError:
-    return CliError(
-        f"cannot listen on port {port} ({exc.strerror or exc}): stop what holds it "
-        "or give another --port"
-    )
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """Why a server cannot listen on `host` and `port`, and what to change: the port when it is
+    held (or privileged), else the host."""
+    said = f"cannot listen on {host} port {port} ({exc.strerror or exc})"
+    if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+        return f"{said}: stop what holds it or give another --port"
+    return f"{said}: give --host an address of this machine (127.0.0.1, or 0.0.0.0 for all)"
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
@@ -104,7 +108,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             reply_relay=args.smtp_relay,
         )
     except OSError as exc:
-        raise _port_error(args.port, exc) from None
+        raise CliError(listen_error(args.host, args.port, exc)) from None
     return 0
 
 
@@ -132,7 +136,7 @@ def _sib(args: argparse.Namespace, out: TextIO) -> int:
     try:
         uvicorn_server(sib.app, host=args.host, port=args.port).run()
     except OSError as exc:
-        raise _port_error(args.port, exc) from None
+        raise CliError(listen_error(args.host, args.port, exc)) from None
     return 0
 
 
