@@ -90,14 +90,17 @@ def _suite(args: argparse.Namespace, sut_url: str, mocks_url: str, out: TextIO) 
         flush=True,
     )
     extra = [arg for rid in args.requirement for arg in ("--requirement", rid)]
-    check(
+    stop = check(
         args.sut_profile,
         report_dir=args.report_dir,
         sut_url=sut_url,
         mocks_url=mocks_url,
         extra=extra,
         quiet=not args.verbose,
+        timeout=args.timeout,
     )
+    if stop is not None:
+        print(f"stopped: {stop.reason}; the checks that finished keep their outcome", file=out)
 
 
 def _admin_token() -> str | None:
@@ -109,7 +112,7 @@ def _profile(args: argparse.Namespace, key: str | None, out: TextIO) -> dict[str
     from .. import preflight
 
     profile, problems = preflight.static(
-        clock=args.clock, profile_path=args.sut_profile, signing_key=key
+        clock=args.clock, profile_path=args.sut_profile, signing_key=key, report_dir=args.report_dir
     )
     _stop(problems, out)
     assert profile is not None
