@@ -30,6 +30,16 @@ def _requirement_id(value: str) -> str:
     return value
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds above 0")
+    return seconds
+
+
 def _list_requirements(out: TextIO) -> int:
     from reports.model import cite
 
@@ -243,6 +253,12 @@ def _add_selection(check: Any) -> None:
     )
     check.add_argument(
         "--list-requirements", action="store_true", help="print the requirement catalog and exit"
+    )
+    check.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop the checks after this many wall seconds; the report (incomplete) says so",
     )
     check.add_argument(
         "--preflight-budget",
