@@ -94,8 +94,8 @@ def _suite(args: argparse.Namespace, sut_url: str, mocks_url: str, out: TextIO) 
     )
     _stop([problem] if problem else [], out)
     print(
-        f"preflight: ok (profile, signing key, SIB, mocks; a booking reached the mock CJIS "
-        f"in {time.monotonic() - began:.1f} s)",
+        f"preflight: ok (profile, signing key, report directory, SIB, mocks; a booking "
+        f"reached the mock CJIS in {time.monotonic() - began:.1f} s)",
         file=out,
         flush=True,
     )
