@@ -252,7 +252,8 @@ def _supervise(
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for number in _SIGNALS:
-            previous[number] = signal.signal(number, lambda n, _: caught.append(n))
+            if signal.getsignal(number) is not signal.SIG_IGN:  # e.g. nohup, a background job
+                previous[number] = signal.signal(number, lambda n, _: caught.append(n))
     stop, kill_at = None, 0.0
     try:
         while True:

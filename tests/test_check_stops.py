@@ -22,7 +22,8 @@ import pytest
 from conformance.catalog import budgets
 from conformance.run import profile_for
 from conformance.sib import ReferenceSib
-from mocks.server import free_port, in_thread, uvicorn_server
+from mocks.server import free_port, in_thread, serving, uvicorn_server
+from mocks.service import MockService
 from reports.signing import verify
 
 StartSib = Callable[..., Path]
@@ -40,18 +41,22 @@ def _interop(*argv: str) -> subprocess.Popen[str]:
 
 @pytest.fixture
 def start_sib(tmp_path: Path) -> Iterator[StartSib]:
-    """Start the reference SIB in a thread (`dies_after`: it takes that many bookings, answers
+    """Start the reference SIB in a thread (with `mocks`, the mocks too, as `interop serve`
+    would run them; `dies_after`: it takes that many bookings, answers
     the next ones 202 without forwarding them, and a second later stops listening); the path of
     its SUT profile, which puts the mocks on a free port."""
     with ExitStack() as stack:
 
-        def start(*, dies_after: int | None = None) -> Path:
+        def start(*, dies_after: int | None = None, mocks: bool = False) -> Path:
             mocks_port, sib_port = free_port(), free_port()
             profile = profile_for(
                 "nff",
                 mocks_url=f"http://127.0.0.1:{mocks_port}",
                 sut_url=f"http://127.0.0.1:{sib_port}",
             )
+            if mocks:
+                service = MockService(callback=f"{profile['sut_url']}/cjis/responses")
+                stack.enter_context(serving(service, port=mocks_port))
             app = ReferenceSib(profile, cjis_url=f"http://127.0.0.1:{mocks_port}").app
             servers: list[Any] = []
             if dies_after is not None:
@@ -157,6 +162,29 @@ def test_a_stopped_check_leaves_a_signed_incomplete_report_and_no_suite_running(
     )
     for name in ("report.html", "junit.xml", "summary.md"):
         assert report["stopped"]["reason"] in (out / name).read_text(), name
+
+
+def test_the_suite_stops_by_itself_when_interop_check_is_killed(
+    start_sib: StartSib, tmp_path: Path
+) -> None:
+    profile = start_sib(mocks=True)  # mocks of their own, which go on answering the suite
+    mocks_url = json.loads(profile.read_text())["lea_inbox_base"].removesuffix("/lea")
+    out = tmp_path / "out"
+    run = _interop("check", "--sut-profile", str(profile), "--report-dir", str(out),
+                   "--mocks-url", mocks_url)  # fmt: skip
+    try:
+        _wait_for(lambda: _finished(out / "results.json") >= 1 or run.poll() is not None, 120)
+        assert run.poll() is None, run.communicate()[0]
+        assert _processes_naming(str(out))
+        run.send_signal(signal.SIGKILL)  # nothing it can catch
+        run.communicate(timeout=30)
+        began = time.monotonic()
+        _wait_for(lambda: not _processes_naming(str(out)), 30)
+    finally:
+        run.kill()
+    assert time.monotonic() - began < 10
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert any(r["outcome"] == "not-run" and "stopped" in r["message"] for r in results)
 
 
 def test_a_run_out_of_time_says_so(start_sib: StartSib, tmp_path: Path) -> None:
