@@ -26,7 +26,16 @@ import httpx
 from .finding import Finding, expect
 from .harness import Lea, Mocks, kind_of
 
-__all__ = ["Budget", "CannotCheck", "Sent", "Traffic", "Watch", "is_for"]
+__all__ = [
+    "GONE_AFTER",
+    "GONE_SPACING",
+    "Budget",
+    "CannotCheck",
+    "Sent",
+    "Traffic",
+    "Watch",
+    "is_for",
+]
 
 _T = TypeVar("_T")
 _QUIET_FLOOR = 0.1
