@@ -8,8 +8,11 @@ Each check ends `passed`, `failed`, `error`, `not-applicable` or `not-run` (filt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,15 +34,18 @@ __all__ = [
     "PROGRESS",
     "RESULTS",
     "RUN",
+    "STOPPABLE",
     "lea",
     "mocks",
     "oris",
     "pytest_addoption",
+    "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_plugins",
     "pytest_runtest_logreport",
     "pytest_runtest_makereport",
+    "pytest_runtest_protocol",
     "pytest_sessionfinish",
     "sut_profile",
     "sut_url",
@@ -52,6 +58,8 @@ RESULTS = pytest.StashKey[list[dict[str, Any]]]()
 EVIDENCE = pytest.StashKey[dict[str, list[dict[str, Any]]]]()
 RUN = pytest.StashKey[dict[str, Any]]()
 PROGRESS = pytest.StashKey[RunProgress]()
+STOPPABLE = pytest.StashKey[tuple[threading.Event, threading.Event]]()
+"""Set once the checks are collected, and once the run is writing its results."""
 _EVIDENCE_FIELDS = ("id", "channel", "direction", "tot", "tcn", "tcr", "ori", "virtual_time")
 _SUITE = "conformance.suite"
 
@@ -83,6 +91,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=30.0,
         help="wall seconds a preflight booking has to reach the mock CJIS (default: 30)",
     )
+    group.addoption(
+        "--stop-fd",
+        type=int,
+        default=None,
+        help="a pipe to read: a byte or its end (the process holding it gone) stops the run as "
+        "Ctrl-C does, once the checks are collected (interop check passes one)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -92,6 +107,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS] = []
     config.stash[EVIDENCE] = {}
     config.stash[RUN] = {"started_wall": _now()}
+    config.stash[STOPPABLE] = (threading.Event(), threading.Event())
+    stop_fd = config.getoption("--stop-fd", None)
+    if stop_fd is not None:
+        threading.Thread(
+            target=_stop_when_told, args=(stop_fd, *config.stash[STOPPABLE]), daemon=True
+        ).start()
+
+
+def _stop_when_told(fd: int, collected: threading.Event, finishing: threading.Event) -> None:
+    """Interrupt this run (SIGINT: the checks that finished keep their outcome, the others are
+    not run) once the pipe `fd` says so or its writer is gone: as soon as the checks are
+    `collected`, unless the run is `finishing` already."""
+    with contextlib.suppress(OSError):
+        os.read(fd, 1)
+    collected.wait()
+    if not finishing.is_set():
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[STOPPABLE][0].set()
 
 
 def _now() -> str:
@@ -236,15 +272,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Note which check is under way, and write `results.json` after each one: a run stopped
+    hard keeps the outcomes of the checks that finished."""
+    run = item.config.stash[RUN]
+    run["current"] = item.location[2]
+    result = yield
+    run.pop("current", None)
+    mocks = run.get("mocks")
+    if mocks is not None:
+        with contextlib.suppress(httpx.HTTPError):
+            run["finished_virtual"] = mocks.http.get("/admin/clock").json()["now"]
+        _write_results(item.config)
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
+    config.stash[STOPPABLE][1].set()
     progress = config.stash.get(PROGRESS, None)
     if progress is not None:
         progress.close()
-    results = config.stash.get(RESULTS, [])
-    folder = config.getoption("--report-dir", None)
-    if not results or not folder:
-        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        _not_run(config, session.items)
     run = config.stash.get(RUN, {})
     if run.get("clock") is None and run.get("mocks_base"):
         clock = _clock(config)
@@ -253,6 +304,34 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                        started_virtual=clock["now"], finished_virtual=clock["now"])  # fmt: skip
     if run.get("finished_virtual") is None:
         run["finished_virtual"] = run.get("started_virtual")
+    _write_results(config)
+
+
+def _not_run(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """After an interrupted run: each check that did not finish, as not run."""
+    results = config.stash.get(RESULTS, [])
+    done = {r["check"] for r in results}
+    current = config.stash.get(RUN, {}).get("current")
+    for item in items:
+        marker = item.get_closest_marker("requirement")
+        name = item.location[2]
+        if marker is None or not _in_suite(item) or name in done:
+            continue
+        when = "during" if name == current else "before"
+        results.append(
+            {"check": name, "requirement": marker.args[0], "outcome": "not-run", "duration": 0.0,
+             "message": f"not run: the run was stopped {when} this check"}
+        )  # fmt: skip
+
+
+def _write_results(config: pytest.Config) -> None:
+    """`results.json` in `--report-dir`: the checks so far with their evidence, the run's
+    clock, budgets and seed."""
+    results = config.stash.get(RESULTS, [])
+    folder = config.getoption("--report-dir", None)
+    if not results or not folder:
+        return
+    run = config.stash.get(RUN, {})
     evidence = config.stash.get(EVIDENCE, {})
     for result in results:
         result["evidence"] = evidence.get(result["check"].split("[")[0], [])
@@ -263,9 +342,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         "clock": run.get("clock"),
         "sut_url": run.get("sut_url"),
         "profile": run.get("profile"),
+        "run_seed": config.getoption("--run-seed"),
+        "budget_factor": config.getoption("--budget-factor"),
+        "random_order": config.getoption("--random-order"),
     }
     Path(folder).mkdir(parents=True, exist_ok=True)
-    Path(folder, "results.json").write_text(json.dumps(document, indent=2))
+    path = Path(folder, "results.json")
+    partial = path.with_name(".results.json.partial")
+    partial.write_text(json.dumps(document, indent=2))
+    partial.replace(path)
 
 
 @pytest.fixture(scope="session")

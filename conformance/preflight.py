@@ -1,16 +1,17 @@
 """The preflight: what must hold before the first check, each failure one line saying what to fix.
 
-In order: the clock value, the SUT profile, the signing key (`static`); the SIB answering, the
-mocks' port free or the mocks answering (`network`); then, with the mocks up, a round trip
-(`round_trip`): one synthetic booking into the SIB whose submission must reach the mock CJIS within
-a budget. The round trip books one person (seeded from the run) at the first activated ORI that
-receives responses; the mocks are reset after it (and before every check), so it leaves nothing in
-their ledger; the SIB keeps that transaction as it would any other.
+In order: the clock value, the SUT profile, the signing key, the report directory (`static`); the
+SIB answering, the mocks' port free or the mocks answering (`network`); then, with the mocks up, a
+round trip (`round_trip`): one synthetic booking into the SIB whose submission must reach the mock
+CJIS within a budget. The round trip books one person (seeded from the run) at the first activated
+ORI that receives responses; the mocks are reset after it (and before every check), so it leaves
+nothing in their ledger; the SIB keeps that transaction as it would any other.
 """
 
 from __future__ import annotations
 
 import socket
+import tempfile
 import time
 import zlib
 from datetime import date
@@ -25,23 +26,29 @@ from protocol.profile import ProfileError, load_sut_profile
 from reports.signing import SignatureError, load_or_create_key
 from synthetic import Synthesizer
 
-__all__ = ["Problem", "network", "round_trip", "static"]
+__all__ = ["Problem", "network", "round_trip", "static", "writable"]
 
 _HTTP_TIMEOUT = 5.0
 
 
 class Problem(NamedTuple):
-    """A preflight item that does not hold: which (`clock`, `profile`, `signing-key`, `sut`,
-    `mocks`, `round-trip`) and one line saying what is wrong and what to do."""
+    """A preflight item that does not hold: which (`clock`, `profile`, `signing-key`,
+    `report-dir`, `sut`, `mocks`, `round-trip`) and one line saying what is wrong and what to
+    do."""
 
     item: str
     line: str
 
 
 def static(
-    *, clock: str, profile_path: str | Path, signing_key: str | Path | None
+    *,
+    clock: str,
+    profile_path: str | Path,
+    signing_key: str | Path | None,
+    report_dir: str | Path | None = None,
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The clock value, the profile and the signing key; the profile when it is valid."""
+    """The clock value, the profile, the signing key and (when given) that the report directory
+    can be written; the profile when it is valid."""
     problems = []
     try:
         VirtualClock.parse(clock)
@@ -77,7 +84,27 @@ def static(
                     "(--signing-key or INTEROP_SIGNING_KEY), or none for a throwaway key",
                 )
             )
+    if report_dir is not None:
+        problem = writable(report_dir)
+        if problem is not None:
+            problems.append(problem)
     return profile, problems
+
+
+def writable(folder: str | Path) -> Problem | None:
+    """Whether reports can be written into `folder` (made if missing): a file is created in it
+    and removed, so a read-only mount, a path under a regular file or a full disk show now."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder) as probe:
+            probe.write(b"interop")
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        return Problem(
+            "report-dir",
+            f"cannot write the report to {folder} ({why}): give a --report-dir you can write to",
+        )
+    return None
 
 
 def _reason(exc: BaseException) -> str:

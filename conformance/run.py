@@ -7,18 +7,21 @@ self-test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -40,6 +43,8 @@ __all__ = [
     "DEMO_PROFILES",
     "PYTHON",
     "SELFTEST_BUDGET_FACTOR",
+    "STOP_GRACE",
+    "Stop",
     "check",
     "errors",
     "failed",
@@ -162,6 +167,18 @@ class _SibHost:
         return uvicorn_server(app, port=port, fast_loop=False)
 
 
+STOP_GRACE = 30.0
+"""Wall seconds a stopped suite has to write what it found before it is killed."""
+
+
+class Stop(NamedTuple):
+    """Why a run was stopped before its end: `cause` (interrupted, terminated, timeout) and a
+    sentence for the report."""
+
+    cause: str
+    reason: str
+
+
 def check(
     profile_path: str | Path,
     *,
@@ -170,12 +187,19 @@ def check(
     mocks_url: str | None = None,
     extra: Sequence[str] = (),
     quiet: bool = True,
-) -> int:
-    """Run the conformance suite in a fresh Python process; returns pytest's exit code.
+    timeout: float | None = None,
+) -> Stop | None:
+    """Run the conformance suite in a fresh Python process; why it was stopped, if it was.
 
     The run ignores any pytest configuration where it is started, so it behaves the same from a
     state's folder, a vendor's CI or this repository. The plugin's preflight is left to the caller
     (`interop check` runs it before starting the mocks; the demo and self-test stage our own SIB).
+
+    The suite stops with this process: SIGINT or SIGTERM here (Ctrl-C, a CI cancel) or
+    `timeout` wall seconds passing interrupt it as Ctrl-C does, once its checks are collected,
+    so the checks that finished keep their outcome and the rest are not run; `results.json` then
+    says why (`stopped`). The suite has `STOP_GRACE` seconds (none after a second signal) before
+    it is killed, and it interrupts itself if this process dies without a word.
     """
     Path(report_dir).mkdir(parents=True, exist_ok=True)
     command = _pytest(profile_path, report_dir, quiet=quiet, extra=["--no-preflight"])
@@ -187,11 +211,85 @@ def check(
     live = sys.stderr.isatty()
     if live:
         command += ["--progress", "--capture=no"]
-    if not quiet:
-        return subprocess.call(command)
-    with Path(report_dir, "pytest.log").open("w") as log:
-        errors = None if live else subprocess.STDOUT
-        return subprocess.call(command, stdout=log, stderr=errors)
+    with ExitStack() as stack:
+        output: dict[str, Any] = {}
+        if quiet:
+            log = stack.enter_context(Path(report_dir, "pytest.log").open("w"))
+            output = {"stdout": log, "stderr": None if live else subprocess.STDOUT}
+        # The suite stops when told through a pipe, or when this process is gone (the pipe
+        # ends); in a session of its own, so Ctrl-C at a terminal reaches this process only.
+        told, tell = os.pipe()
+        stack.callback(os.close, tell)
+        command += ["--stop-fd", str(told)]
+        try:
+            suite = subprocess.Popen(command, start_new_session=True, pass_fds=(told,), **output)
+        finally:
+            os.close(told)
+        stop = _supervise(suite, timeout, lambda: _tell(tell))
+    if stop is not None:
+        _record_stop(Path(report_dir), stop)
+    return stop
+
+
+def _tell(fd: int) -> None:
+    """Write to the suite's stop pipe (a suite that has just ended does not mind)."""
+    with contextlib.suppress(OSError):
+        os.write(fd, b"stop")
+
+
+_SIGNALS = {
+    signal.SIGINT: ("interrupted", "the run was interrupted (SIGINT, Ctrl-C)"),
+    signal.SIGTERM: ("terminated", "the run was terminated (SIGTERM, e.g. a cancelled CI job)"),
+}
+
+
+def _supervise(
+    suite: subprocess.Popen[Any], timeout: float | None, tell: Callable[[], object]
+) -> Stop | None:
+    """Wait for the suite; `tell` it to stop on SIGINT or SIGTERM to this process or at
+    `timeout`, and kill it `STOP_GRACE` seconds later (or at a second signal)."""
+    began = time.monotonic()
+    caught: list[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in _SIGNALS:
+            if signal.getsignal(number) is not signal.SIG_IGN:  # e.g. nohup, a background job
+                previous[number] = signal.signal(number, lambda n, _: caught.append(n))
+    stop, kill_at = None, 0.0
+    try:
+        while True:
+            try:
+                suite.wait(timeout=0.1)
+                return stop
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if stop is None:
+                after = f"{now - began:.0f} s into the checks"
+                if caught:
+                    cause, said = _SIGNALS[signal.Signals(caught[0])]
+                    stop = Stop(cause, f"{said} {after}")
+                elif timeout is not None and now - began >= timeout:
+                    stop = Stop("timeout", f"the run ran out of time: --timeout {timeout:g} s")
+                if stop is not None:
+                    tell()
+                    kill_at = now + STOP_GRACE
+            elif len(caught) > 1 or now >= kill_at:
+                suite.kill()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _record_stop(folder: Path, stop: Stop) -> None:
+    """Say in `results.json` why the run stopped (when the suite got as far as writing one)."""
+    path = folder / "results.json"
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    document["stopped"] = {"cause": stop.cause, "reason": stop.reason}
+    path.write_text(json.dumps(document, indent=2))
 
 
 def publish(

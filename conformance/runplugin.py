@@ -3,15 +3,14 @@
 `--run-seed` seeds each check's synthetic data together with the check's name (nothing else, so
 the same run seed books the same people wherever the report goes) and, with `--random-order`, the
 order of the checks. `--budget-factor` multiplies every wall-clock budget and quiet period of the
-catalog; it is written to `results.json` with the seed, so a report says how strict its run was.
+catalog; the plugin writes it to `results.json` with the seed, so a report says how strict its run
+was.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +23,6 @@ __all__ = [
     "BUDGET_FACTOR_DEFAULT",
     "pytest_addoption",
     "pytest_collection_modifyitems",
-    "pytest_sessionfinish",
     "traffic",
     "watch",
 ]
@@ -60,22 +58,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         random.Random(config.getoption("--run-seed")).shuffle(items)
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    folder = session.config.getoption("--report-dir", None)
-    path = Path(folder, "results.json") if folder else None
-    if path is None or not path.exists():
-        return
-    document = json.loads(path.read_text())
-    document["run_seed"] = session.config.getoption("--run-seed")
-    document["budget_factor"] = session.config.getoption("--budget-factor")
-    document["random_order"] = session.config.getoption("--random-order")
-    path.write_text(json.dumps(document, indent=2))
-
-
 @pytest.fixture
-def watch(request: pytest.FixtureRequest, mocks: Mocks, sut_profile: dict[str, Any]) -> Watch:
-    """The time budgets this check's requirement names, scaled by `--budget-factor`."""
+def watch(
+    request: pytest.FixtureRequest, mocks: Mocks, sut_profile: dict[str, Any], sut_url: str
+) -> Watch:
+    """The time budgets this check's requirement names, scaled by `--budget-factor`; a wait
+    ends early when the SIB at `sut_url` has gone (`Watch.until`)."""
     marker = request.node.get_closest_marker("requirement")
     names = set()
     for requirement in by_check().values():
@@ -87,6 +75,7 @@ def watch(request: pytest.FixtureRequest, mocks: Mocks, sut_profile: dict[str, A
         factor=request.config.getoption("--budget-factor"),
         time_faithful=bool(sut_profile.get("follows_virtual_clock", False)),
         clock_mode=str(mocks.clock["mode"]),
+        sut_url=sut_url,
     )
 
 

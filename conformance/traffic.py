@@ -4,29 +4,46 @@ waited for within the time budget its requirement names in the catalog.
 Real SIBs are store-and-forward: they acknowledge a booking or a delivery and act a moment later.
 So nothing here reads the ledger right after a request; `Watch.until` polls for the observable
 effect (a submission in the CJIS ledger, a message in an LEA inbox) and returns as soon as it is
-seen, or when the budget runs out. Negative expectations ("nothing else arrives") watch for a
+seen, or when the budget runs out, or as soon as the outcome is certain: a SIB whose port refuses
+connections on several polls in a row can deliver nothing more, and the check fails then, not at
+the end of its budget. Negative expectations ("nothing else arrives") watch for a
 bounded quiet period. Every check scopes what it looks at to the TCNs of its own bookings, so a
 SIB still busy with an earlier check's traffic cannot make it pass or fail.
 """
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
-from .finding import expect
+from .finding import Finding, expect
 from .harness import Lea, Mocks, kind_of
 
-__all__ = ["Budget", "CannotCheck", "Sent", "Traffic", "Watch", "is_for"]
+__all__ = [
+    "GONE_AFTER",
+    "GONE_SPACING",
+    "Budget",
+    "CannotCheck",
+    "Sent",
+    "Traffic",
+    "Watch",
+    "is_for",
+]
 
 _T = TypeVar("_T")
 _QUIET_FLOOR = 0.1
 """The shortest quiet period, whatever the budget factor (wall seconds)."""
+GONE_AFTER = 4
+"""Refused connections in a row, `GONE_SPACING` apart, after which the SIB counts as gone."""
+GONE_SPACING = 0.5
+"""Wall seconds between two looks at the SIB's port while a check waits."""
 
 
 class CannotCheck(RuntimeError):
@@ -53,11 +70,13 @@ class Watch:
         factor: float = 1.0,
         time_faithful: bool = True,
         clock_mode: str = "manual",
+        sut_url: str | None = None,
     ) -> None:
         self.allowed = allowed
         self.factor = factor
         self.time_faithful = time_faithful
         self.clock_mode = clock_mode
+        self.sut_url = sut_url
 
     def budget(self, name: str) -> Budget:
         """The budget `name`, scaled for this run."""
@@ -69,18 +88,28 @@ class Watch:
         quiet = max(_QUIET_FLOOR, float(spec.get("quiet", 0)) * self.factor)
         return Budget(name, within, spec["clock"], quiet, spec["effect"])
 
-    def until(self, probe: Callable[[], _T], name: str) -> _T:
+    def until(self, probe: Callable[[], _T], name: str, *, sib_may_be_down: bool = False) -> _T:
         """Poll `probe` until it returns something true, or the wall budget `name` runs out;
-        the last value either way."""
+        the last value either way. A `Finding` as soon as the SIB (`sut_url`) refused
+        connections `GONE_AFTER` times in a row, unless `sib_may_be_down` (a restart)."""
         budget = self.budget(name)
         if budget.clock != "wall":
             raise CannotCheck(f"budget {name!r} is on the virtual clock; it is not waited in wall")
-        deadline = time.monotonic() + budget.within
+        began = time.monotonic()
+        deadline = began + budget.within
+        port = None if sib_may_be_down or not self.sut_url else _Port(self.sut_url)
         pause = 0.02
         while True:
             value = probe()
             if value or time.monotonic() >= deadline:
                 return value
+            gone = port.gone() if port is not None else None
+            if gone:
+                raise Finding(
+                    f"the SIB went away during the wait for '{budget.effect}' (budget {name}, "
+                    f"{budget.within:g} s): {gone}, {time.monotonic() - began:.1f} s into the "
+                    "wait; nothing more can come from it"
+                )
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(0.1, pause * 1.5)
 
@@ -101,6 +130,39 @@ class Watch:
                 f"{budget.within / 3600:.0f} hours; run with --clock realtime to check this"
             )
         return budget.within
+
+
+class _Port:
+    """The SIB's TCP port as a waiting check sees it: `gone()` says so once it refused
+    connections `GONE_AFTER` times in a row (looked at no more often than `GONE_SPACING`)."""
+
+    def __init__(self, url: str) -> None:
+        where = urlsplit(url)
+        self.host = where.hostname or "127.0.0.1"
+        self.port = where.port or (443 if where.scheme == "https" else 80)
+        self.refused: list[float] = []
+        self.next = 0.0
+
+    def gone(self) -> str | None:
+        now = time.monotonic()
+        if now < self.next:
+            return None
+        self.next = now + GONE_SPACING
+        try:
+            socket.create_connection((self.host, self.port), timeout=GONE_SPACING).close()
+        except ConnectionRefusedError:
+            self.refused.append(now)
+        except OSError:
+            pass  # a slow or unreachable answer says nothing for sure
+        else:
+            self.refused.clear()
+        if len(self.refused) < GONE_AFTER:
+            return None
+        span = self.refused[-1] - self.refused[0]
+        return (
+            f"{self.host}:{self.port} refused connections {len(self.refused)} times in a row "
+            f"over {span:.1f} s"
+        )
 
 
 class Sent(NamedTuple):
@@ -277,7 +339,7 @@ class Traffic:
             except httpx.HTTPError:
                 return False
 
-        if not self.watch.until(answers, "restart"):
+        if not self.watch.until(answers, "restart", sib_may_be_down=True):
             raise CannotCheck(f"the SIB did not answer within {budget:.0f} s of its restart")
 
     def learned(self, sent: Sent) -> None:

@@ -1,13 +1,16 @@
-"""The report as one HTML file that works offline, for the person who signs it: the verdict and the
-failed requirements first, each failure in domain words with the evidence that shows it, the
-requirement matrix, and every transaction's timeline in virtual time (SVG). Everything from the
-report is HTML-escaped."""
+"""The report as one HTML file that works offline, for the person who signs it: a red warning first
+when the signature does not verify, then the verdict and the failed requirements, the run's facts
+(signature, run id, clock, budgets, seed, wall and virtual time; why it stopped, if it did), each
+failure in domain words with the evidence that shows it, the requirement matrix, and every
+transaction's timeline in virtual time (SVG), the events that broke the rule marked. Everything
+from the report is HTML-escaped."""
 
 from __future__ import annotations
 
 from html import escape
 from typing import Any
 
+from .signing import signature_problem
 from .timeline import timeline_svg, transactions
 
 __all__ = ["render_html"]
@@ -52,6 +55,11 @@ border-radius:4px;cursor:pointer}.filters button.on{background:#1d1d1f;color:#ff
 .reason.error{border-color:#b36b00}
 .meta{color:#555}.timeline{background:#fff;border:1px solid #ddd;margin:6px 0 14px}
 h2{margin-top:28px}small{color:#666}summary{cursor:pointer;margin:6px 0}
+.unverified{background:#d00000;color:#fff;padding:16px 20px;font-size:18px;font-weight:700}
+.facts{background:#fff;border:1px solid #ddd;margin:16px 0;padding:4px 12px}
+.facts table{margin:6px 0;width:auto}.facts th,.facts td{border:0;padding:2px 12px 2px 0;
+background:none}.notice{border-left:4px solid #8a5a00;padding:6px 10px;background:#fff6e0}
+.timeline .event{fill:#8c8c8c}.timeline .event.defect{fill:#b3261e;stroke:#000;stroke-width:1}
 """
 
 _SCRIPT = """
@@ -145,7 +153,7 @@ def _timelines(report: dict[str, Any]) -> list[str]:
         "<h2 id='timelines'>Timelines</h2><p class='meta'>Every transaction from the CAR or "
         "CPI on, drawn to virtual time (1 min, 15 min, 4 h and 24 h marked): CJIS, IDENT, "
         "LESC, DRO, what CJIS delivered to the SIB, and what the SIB routed to the LEA. "
-        "Coloured by the check's outcome.</p>"
+        "The events that broke the rule are red and outlined; the others grey.</p>"
     ]
     for check, found in transactions(report):
         color = _COLORS[check["outcome"]]
@@ -154,14 +162,63 @@ def _timelines(report: dict[str, Any]) -> list[str]:
             f"{_e(check['name'])}</small> · {_e(check['outcome'])} · {len(found)} "
             f"transaction{'s' if len(found) != 1 else ''}</h3>"
         )
-        for tcn, entries in found[:_OPEN]:
-            out.append(f"<div><small>{_e(tcn)}</small>{timeline_svg(entries, color)}</div>")
+        defects = set(check["highlight"]) if check["outcome"] == "failed" else set()
+        for n, (tcn, entries) in enumerate(found):
+            if n == _OPEN:
+                out.append(f"<details><summary>{len(found) - _OPEN} more transactions</summary>")
+            out.append(f"<div><small>{_e(tcn)}</small>{timeline_svg(entries, defects)}</div>")
         if len(found) > _OPEN:
-            out.append(f"<details><summary>{len(found) - _OPEN} more transactions</summary>")
-            for tcn, entries in found[_OPEN:]:
-                out.append(f"<div><small>{_e(tcn)}</small>{timeline_svg(entries, color)}</div>")
             out.append("</details>")
     return out
+
+
+def _unverified(problem: str) -> str:
+    return (
+        "<div class='unverified' id='unverified' role='alert'>SIGNATURE DOES NOT VERIFY: "
+        f"{_e(problem)}. Nothing on this page can be relied on; "
+        "<code>interop report verify</code> says more.</div>"
+    )
+
+
+def _facts(report: dict[str, Any], problem: str | None) -> str:
+    """The run's facts, before any failure or timeline: its signature (a throwaway key said
+    plainly), why it stopped, run id, harness, clock, budgets and seed, wall and virtual time."""
+    notices = []
+    signature = report.get("signature")
+    if problem is not None:
+        signed = f"does not verify: {problem}"
+    else:
+        assert signature is not None
+        kind = "a throwaway key" if signature["throwaway"] else "the configured key"
+        signed = f"Ed25519, {kind}, public key {signature['public_key']}"
+        if signature["throwaway"]:
+            notices.append(
+                "Signed with a throwaway key made for this run: the signature shows the report "
+                "was not changed since, not who made it. Sign with your own key "
+                "(--signing-key) for certification."
+            )
+    if "stopped" in report:
+        notices.append(
+            f"The run was stopped before its end: {report['stopped']['reason']}. The checks "
+            "that finished keep their outcome; the others were not run."
+        )
+    clock = report["clock"]
+    rows = (
+        ("signature", signed),
+        ("run", report["run_id"]),
+        ("harness", f"{report['harness_version']} · schemas {report['schemas_digest'][:16]}…"),
+        ("clock", f"{clock['mode']} (scale {clock['scale']:g})"),
+        ("budgets", _budgets(report)),
+        ("wall time", f"{report['started']['wall']} → {report['finished']['wall']}"),
+        ("virtual time", f"{report['started']['virtual']} → {report['finished']['virtual']}"),
+    )
+    return (
+        "<section class='facts' id='facts'>"
+        + "".join(f"<p class='notice'>{_e(n)}</p>" for n in notices)
+        + "<table>"
+        + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+        + "</table></section>"
+    )
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -169,12 +226,15 @@ def render_html(report: dict[str, Any]) -> str:
     level = {r["id"]: r["level"] for r in report["requirements"]}
     failures = [c for c in report["checks"] if c["outcome"] in ("failed", "error")]
     failures.sort(key=lambda c: (c["outcome"] != "failed", level.get(c["requirement"]) != "MUST"))
+    problem = signature_problem(report)
     out = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Conformance report {_e(report['run_id'])}</title>",
         f"<style>{_STYLE}</style></head><body>",
+        _unverified(problem) if problem is not None else "",
         _banner(report),
         "<main>",
+        _facts(report, problem),
     ]
     if failures:
         out.append(f"<h2>Failures ({len(failures)})</h2>")
@@ -182,21 +242,9 @@ def render_html(report: dict[str, Any]) -> str:
     out += _matrix(report)
     out += _timelines(report)
     out.append(
-        f"<p class='meta'>Run {_e(report['run_id'])} · harness {_e(report['harness_version'])} "
-        f"· schemas {_e(report['schemas_digest'][:16])}… · clock {_e(report['clock']['mode'])} "
-        f"(scale {report['clock']['scale']:g}) · {_budgets(report)} · "
-        f"wall {_e(report['started']['wall'])} → "
-        f"{_e(report['finished']['wall'])} · virtual {_e(report['started']['virtual'])} → "
-        f"{_e(report['finished']['virtual'])}</p>"
+        "<p class='meta'>Check the signature with <code>interop report verify</code>.</p>"
+        f"</main><script>{_SCRIPT}</script></body></html>\n"
     )
-    signature = report.get("signature")
-    if signature:
-        kind = "a throwaway key" if signature["throwaway"] else "the configured key"
-        out.append(
-            f"<p class='meta'>Signed with Ed25519 ({kind}), public key "
-            f"{_e(signature['public_key'])}. Check it with <code>interop report verify</code>.</p>"
-        )
-    out.append(f"</main><script>{_SCRIPT}</script></body></html>\n")
     return "".join(out)
 
 
@@ -206,7 +254,7 @@ def _budgets(report: dict[str, Any]) -> str:
     if not budgets:
         return "time budgets as the catalog gives them"
     order = ", random order" if budgets["random_order"] else ""
-    return _e(
+    return (
         f"time budgets x{budgets['factor']:g} of the catalog's · run seed "
         f"{budgets['run_seed']}{order}"
     )

@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from .signing import signature_problem
+
 __all__ = ["render_junit"]
 
 _SKIPPED = {
     "not-applicable": "not applicable: the requirement does not apply to this SUT profile",
     "not-run": "not run: filtered out of this partial run (--requirement)",
 }
+"""Why a check was skipped, unless its message says (a check left when the run was stopped)."""
 
 
 def render_junit(report: dict[str, Any]) -> str:
@@ -19,6 +22,7 @@ def render_junit(report: dict[str, Any]) -> str:
     and its exit code as properties of the suite."""
     checks = report["checks"]
     totals = report["totals"]
+    problem = signature_problem(report)
     level = {r["id"]: r["level"] for r in report["requirements"]}
     suites = ET.Element("testsuites", name="interop conformance")
     suite = ET.SubElement(
@@ -40,6 +44,8 @@ def render_junit(report: dict[str, Any]) -> str:
         ("complete", "true" if report["complete"] else "false"),
         ("schemas_digest", report["schemas_digest"]),
         ("harness_version", report["harness_version"]),
+        ("signature", f"does not verify: {problem}" if problem else "verified"),
+        *([("stopped", report["stopped"]["reason"])] if "stopped" in report else []),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
     for check in checks:
@@ -62,6 +68,6 @@ def render_junit(report: dict[str, Any]) -> str:
                 case, "error", message=f"could not be carried out: {reason}"
             ).text = reason
         elif check["outcome"] in _SKIPPED:
-            ET.SubElement(case, "skipped", message=_SKIPPED[check["outcome"]])
+            ET.SubElement(case, "skipped", message=check["message"] or _SKIPPED[check["outcome"]])
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")

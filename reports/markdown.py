@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .signing import signature_problem
+
 __all__ = ["render_markdown"]
 
 _MARK = {
@@ -38,9 +40,17 @@ def render_markdown(report: dict[str, Any]) -> str:
     totals = report["totals"]
     profile = report["sut"]["profile"]
     level = {r["id"]: r["level"] for r in report["requirements"]}
+    problem = signature_problem(report)
     lines = [
         f"# Conformance report: {_TITLES[report['verdict']]} (exit code {report['exit_code']})",
         "",
+    ]
+    if problem is not None:
+        lines += [f"> **🛑 Signature does not verify**: {_cell(problem)}; do not rely on it.", ""]
+    if "stopped" in report:
+        reason = _cell(report["stopped"]["reason"])
+        lines += [f"Stopped before its end: {reason}; the checks not finished were not run.", ""]
+    lines += [
         f"SIB **{_cell(report['sut']['name'])}** ({_cell(profile['state'])}, "
         f"{'NFF' if profile['nff'] else 'not NFF'}, routing "
         f"{'on' if profile['message_routing'] else 'off'}); clock {report['clock']['mode']}; "
@@ -68,7 +78,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| {_MARK[requirement['status']]} | {_cell(requirement['rule'])} |"
         )
     signature = report.get("signature")
-    if signature:
+    if signature and problem is None:
         kind = "a throwaway key" if signature["throwaway"] else "the configured key"
         lines += ["", f"Signed (Ed25519, {kind}): `{signature['public_key'][:16]}…`"]
     return "\n".join(lines) + "\n"

@@ -2,7 +2,8 @@
 
 Outcomes of a check: `passed`; `failed` (the SIB broke the rule); `error` (the harness could not
 carry the check out); `not-applicable` (the rule is not for this profile); `not-run` (filtered out
-of a partial run). The verdict and its exit code follow from them (`verdict`).
+of a partial run, or left when the run was stopped). The verdict and its exit code follow from
+them (`verdict`).
 """
 
 from __future__ import annotations
@@ -43,13 +44,15 @@ def _status(outcomes: list[str]) -> str:
     return "passed"
 
 
-def verdict(requirements: list[dict[str, Any]], *, budget_factor: float = 1.0) -> str:
+def verdict(
+    requirements: list[dict[str, Any]], *, budget_factor: float = 1.0, stopped: bool = False
+) -> str:
     """The verdict over requirements with their `level` and `status`.
 
     error when nothing could be checked; not conformant when a MUST failed; incomplete when a
-    requirement was not run or could not be carried out, or the time budgets were relaxed
-    (`budget_factor` above 1); conformant with findings when only SHOULDs failed; conformant
-    otherwise.
+    requirement was not run or could not be carried out, the time budgets were relaxed
+    (`budget_factor` above 1) or the run was `stopped` before its end; conformant with findings
+    when only SHOULDs failed; conformant otherwise.
     """
     statuses = [r["status"] for r in requirements]
     carried_out = [s for s in statuses if s in ("passed", "failed")]
@@ -57,7 +60,7 @@ def verdict(requirements: list[dict[str, Any]], *, budget_factor: float = 1.0) -
         return "error"
     if any(r["status"] == "failed" and r["level"] == "MUST" for r in requirements):
         return "not-conformant"
-    if "error" in statuses or "not-run" in statuses or budget_factor > 1:
+    if "error" in statuses or "not-run" in statuses or budget_factor > 1 or stopped:
         return "incomplete"
     if "failed" in statuses:
         return "conformant-with-findings"
@@ -113,8 +116,9 @@ def build_report(
         "run_seed": int(results.get("run_seed", 0)),
         "random_order": bool(results.get("random_order", False)),
     }
-    outcome = verdict(requirements, budget_factor=budgets["factor"])
-    report = {
+    stopped = results.get("stopped")
+    outcome = verdict(requirements, budget_factor=budgets["factor"], stopped=stopped is not None)
+    report: dict[str, Any] = {
         "run_id": run_id or uuid.uuid4().hex,
         "harness_version": harness_version(),
         "schemas_digest": schemas.digest(),
@@ -129,10 +133,12 @@ def build_report(
         "finished": results["finished"],
         "verdict": outcome,
         "exit_code": exit_code(outcome),
-        "complete": all(r["status"] != "not-run" for r in requirements),
+        "complete": stopped is None and all(r["status"] != "not-run" for r in requirements),
         "totals": {k: sum(1 for c in checks if c["outcome"] == k) for k in OUTCOMES},
         "requirements": requirements,
         "checks": checks,
     }
+    if stopped is not None:
+        report["stopped"] = {"cause": stopped["cause"], "reason": stopped["reason"]}
     schemas.validate("report", report)
     return report

@@ -12,7 +12,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 import schemas
 
-__all__ = ["SignatureError", "canonical", "load_or_create_key", "sign", "verify"]
+__all__ = [
+    "SignatureError",
+    "canonical",
+    "load_or_create_key",
+    "sign",
+    "signature_problem",
+    "verify",
+]
 
 
 class SignatureError(ValueError):
@@ -87,3 +94,13 @@ def verify(report: Any, *, public_key: str | None = None) -> None:
         key.verify(bytes.fromhex(signature["value"]), canonical(report))
     except InvalidSignature:
         raise SignatureError("the signature does not match: the report was changed") from None
+
+
+def signature_problem(report: Any) -> str | None:
+    """Why the report's signature does not verify (`verify`), or None when it does: what a
+    rendering must say before anything else it shows."""
+    try:
+        verify(report)
+    except SignatureError as exc:
+        return str(exc)
+    return None

@@ -1,11 +1,13 @@
 """Timelines: each transaction of a check (from its CAR or CPI on) as an SVG drawn to virtual
 time, on a scale that keeps the first minutes and the 24-hour paths both visible, with labels
 that never collide (a label that would is left to the point's tooltip; equal points merge into
-one labelled "x2")."""
+one labelled "x2"). The events that broke the rule (the check's highlighted evidence) are drawn in
+the failure colour with class `defect`; every other event is grey."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Set
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -22,6 +24,7 @@ _CHANNEL_LANE = {
 }
 _TICKS = ((60, "1 min"), (900, "15 min"), (4 * 3600, "4 h"), (24 * 3600, "24 h"))
 _WIDTH, _LEFT, _LANE_H, _CHAR_W = 980, 60, 32, 6.2
+_EVENT, _DEFECT = "#8c8c8c", "#b3261e"
 
 
 def _lane(entry: dict[str, Any]) -> str:
@@ -64,15 +67,19 @@ def _x(seconds: float, span: float) -> float:
     return _LEFT + math.log1p(seconds / 60) / math.log1p(span / 60) * (_WIDTH - _LEFT - 90)
 
 
-def _points(entries: list[dict[str, Any]]) -> tuple[list[tuple[str, float, str, int]], float]:
-    """(lane, offset seconds, label, count) with equal points merged; and the span."""
+def _points(
+    entries: list[dict[str, Any]], defects: Set[str]
+) -> tuple[list[tuple[str, float, str, int, bool]], float]:
+    """(lane, offset seconds, label, count, whether one of them is a defect) with equal points
+    merged; and the span."""
     start = datetime.fromisoformat(entries[0]["virtual_time"])
-    merged: dict[tuple[str, float, str], int] = {}
+    merged: dict[tuple[str, float, str], tuple[int, bool]] = {}
     for entry in entries:
         offset = (datetime.fromisoformat(entry["virtual_time"]) - start).total_seconds()
         key = (_lane(entry), offset, _label(entry))
-        merged[key] = merged.get(key, 0) + 1
-    points = [(lane, offset, label, n) for (lane, offset, label), n in merged.items()]
+        count, defect = merged.get(key, (0, False))
+        merged[key] = (count + 1, defect or entry["id"] in defects)
+    points = [(*key, n, defect) for key, (n, defect) in merged.items()]
     return points, max([900.0, *(p[1] for p in points)])
 
 
@@ -80,9 +87,9 @@ def _hours(seconds: float) -> str:
     return f"+{seconds / 60:.0f} min" if seconds < 3600 else f"+{seconds / 3600:.2f} h"
 
 
-def timeline_svg(entries: list[dict[str, Any]], color: str) -> str:
-    """One transaction as an SVG, its points in `color`."""
-    points, span = _points(entries)
+def timeline_svg(entries: list[dict[str, Any]], defects: Set[str] = frozenset()) -> str:
+    """One transaction as an SVG; the entries whose id is in `defects` marked."""
+    points, span = _points(entries, defects)
     height = _LANE_H * len(_LANES) + 30
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{_WIDTH}" '
@@ -104,14 +111,15 @@ def timeline_svg(entries: list[dict[str, Any]], color: str) -> str:
                 f'font-size="10" fill="#55f">{name}</text>'
             )
     taken: dict[tuple[str, int], float] = {}
-    for lane, offset, label, count in sorted(points, key=lambda p: (p[1], p[0])):
+    for lane, offset, label, count, defect in sorted(points, key=lambda p: (p[1], p[0])):
         x = _x(offset, span)
         y = 22 + _LANES.index(lane) * _LANE_H
         text = label + (f" x{count}" if count > 1 else "")
-        tip = escape(f"{text} {_hours(offset)} ({lane})")
-        parts.append(
-            f'<circle cx="{x:.1f}" cy="{y}" r="5" fill="{color}"><title>{tip}</title></circle>'
-        )
+        tip = escape(f"{text} {_hours(offset)} ({lane})" + (": broke the rule" if defect else ""))
+        look = f'class="event" fill="{_EVENT}" r="5"'
+        if defect:
+            look = f'class="event defect" fill="{_DEFECT}" r="6"'
+        parts.append(f'<circle cx="{x:.1f}" cy="{y}" {look}><title>{tip}</title></circle>')
         for row, dy in ((0, -7), (1, 14)):
             if taken.get((lane, row), -1e9) < x + 5:
                 taken[(lane, row)] = x + 7 + len(text) * _CHAR_W + 4

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 
 import pytest
 
 from conformance.catalog import budgets, requirements
+from conformance.finding import Finding
 from conformance.harness import check_seed
-from conformance.traffic import CannotCheck, Watch
+from conformance.traffic import GONE_AFTER, GONE_SPACING, CannotCheck, Watch
+from mocks.server import free_port
 
 
 def _watch(**options: Any) -> Watch:
@@ -48,6 +51,26 @@ def test_until_gives_up_when_the_budget_runs_out() -> None:
     began = time.monotonic()
     assert watch.until(list, "route") == []
     assert 0.15 <= time.monotonic() - began < 5
+
+
+def test_a_wait_ends_at_once_when_the_sib_refuses_connections() -> None:
+    gone = f"http://127.0.0.1:{free_port()}"
+    began = time.monotonic()
+    with pytest.raises(Finding, match=rf"refused connections {GONE_AFTER} times in a row"):
+        _watch(sut_url=gone).until(list, "route")
+    took = time.monotonic() - began
+    assert GONE_SPACING * (GONE_AFTER - 1) <= took < budgets()["route"]["within"] / 10
+
+
+def test_a_wait_goes_on_while_the_sib_listens_or_may_be_restarting() -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        here = f"http://127.0.0.1:{listening.getsockname()[1]}"
+        window = 1.5 * GONE_SPACING * GONE_AFTER / budgets()["route"]["within"]
+        assert _watch(sut_url=here, factor=window).until(list, "route") == []
+    gone = f"http://127.0.0.1:{free_port()}"
+    assert _watch(sut_url=gone, factor=window).until(list, "route", sib_may_be_down=True) == []
 
 
 def test_virtual_budgets_need_a_sib_that_follows_the_virtual_clock() -> None:

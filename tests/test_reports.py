@@ -7,6 +7,7 @@ import copy
 import json
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -343,3 +344,94 @@ def test_relaxed_budgets_are_never_conformant(
     )
     assert "the time budgets were relaxed (x2)" in verdict_line(relaxed)
     assert "time budgets x2 of the catalog" in render_html(relaxed)
+
+
+def _tampered(report: dict[str, Any]) -> dict[str, Any]:
+    changed = copy.deepcopy(report)
+    changed["sut"]["name"] = "someone else's SIB"
+    return changed
+
+
+def test_render_refuses_a_report_whose_signature_does_not_verify(
+    report: dict[str, Any], tmp_path: Path
+) -> None:
+    import io
+
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(_tampered(report)))
+    out = tmp_path / "report.html"
+    text = io.StringIO()
+    assert main(["report", "render", str(path), "--out", str(out)], out=text) == 1
+    assert text.getvalue() == (
+        f"interop report: {path}: the signature does not verify (the signature does not match: "
+        "the report was changed); not rendered (--force renders it under a warning that says "
+        "so)\n"
+    )
+    assert not out.exists()
+
+
+def test_forced_render_of_a_tampered_report_says_so_first(
+    report: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(_tampered(report)))
+    page, summary = tmp_path / "report.html", tmp_path / "summary.md"
+    assert main(["report", "render", str(path), "--force", "--out", str(page)]) == 0
+    assert main(["report", "render", str(path), "--force", "--format", "md",
+                 "--out", str(summary)]) == 0  # fmt: skip
+    html = page.read_text()
+    body = html.split("<body>", 1)[1]
+    assert body.startswith("<div class='unverified' id='unverified' role='alert'>SIGNATURE DOES")
+    assert "the report was changed" in body.split("</div>", 1)[0]
+    assert "public key" not in html.split("id='facts'", 1)[1].split("</section>", 1)[0]
+    lines = summary.read_text().splitlines()
+    assert lines[2].startswith("> **🛑 Signature does not verify**: the signature does not match")
+    assert "Signed (Ed25519" not in summary.read_text()
+    signed = render(report, "html")
+    assert "id='unverified'" not in signed
+    assert "Signature does not verify" not in render(report, "md")
+
+
+def test_the_runs_facts_and_the_throwaway_key_come_before_the_first_timeline(
+    report: dict[str, Any],
+) -> None:
+    html = render(report, "html")
+    first_timeline = html.index("<svg")
+    at = html.index("id='facts'")
+    facts = unescape(html[at : html.index("</section>", at)])
+    assert html.index("id='facts'") < html.index("id='matrix'") < first_timeline
+    budgets = report["budgets"]
+    for fact in (
+        report["run_id"],
+        f"time budgets x{budgets['factor']:g} of the catalog's · run seed {budgets['run_seed']}",
+        f"{report['started']['wall']} → {report['finished']['wall']}",
+        f"{report['started']['virtual']} → {report['finished']['virtual']}",
+        f"{report['clock']['mode']} (scale {report['clock']['scale']:g})",
+        report["signature"]["public_key"],
+        "Signed with a throwaway key",
+    ):
+        assert fact in facts, fact
+    assert "throwaway" not in html[first_timeline:]
+
+
+def test_timelines_mark_only_the_events_that_broke_the_rule(report: dict[str, Any]) -> None:
+    from reports.timeline import transactions
+
+    assert 'class="event defect"' not in render(report, "html")
+    name, entries = next(
+        (check_["name"], entries)
+        for check_, found in transactions(report)
+        for _, entries in found
+        if len({e["virtual_time"] for e in entries}) >= 3
+    )
+    culprit = entries[-1]
+    broken = copy.deepcopy(report)
+    (check_,) = [c for c in broken["checks"] if c["name"] == name]
+    check_.update(outcome="failed", message="it arrived twice", highlight=[culprit["id"]])
+    html = render_html(broken)
+    marked = re.findall(r'<circle [^>]*class="event defect"[^>]*>.*?</circle>', html)
+    assert len(marked) == 1
+    assert f"<title>{culprit['tot']} " in marked[0]
+    assert "broke the rule" in marked[0]
+    assert html.count('class="event"') >= len({e["virtual_time"] for e in entries}) - 1
+    assert html.count('fill="#b3261e"') == 1

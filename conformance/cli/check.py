@@ -37,6 +37,16 @@ def _requirement_id(value: str) -> str:
     return value
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds above 0")
+    return seconds
+
+
 def _list_requirements(out: TextIO) -> int:
     from reports.model import cite
 
@@ -91,8 +101,8 @@ def _suite(args: argparse.Namespace, sut_url: str, mocks_url: str, out: TextIO) 
     )
     _stop([problem] if problem else [], out)
     print(
-        f"preflight: ok (profile, signing key, SIB, mocks; a booking reached the mock CJIS "
-        f"in {time.monotonic() - began:.1f} s)",
+        f"preflight: ok (profile, signing key, report directory, SIB, mocks; a booking "
+        f"reached the mock CJIS in {time.monotonic() - began:.1f} s)",
         file=out,
         flush=True,
     )
@@ -102,14 +112,17 @@ def _suite(args: argparse.Namespace, sut_url: str, mocks_url: str, out: TextIO) 
             extra += [option, str(value)]
     if args.random_order:
         extra.append("--random-order")
-    check(
+    stop = check(
         args.sut_profile,
         report_dir=args.report_dir,
         sut_url=sut_url,
         mocks_url=mocks_url,
         extra=extra,
         quiet=not args.verbose,
+        timeout=args.timeout,
     )
+    if stop is not None:
+        print(f"stopped: {stop.reason}; the checks that finished keep their outcome", file=out)
 
 
 def _admin_token() -> str | None:
@@ -121,7 +134,7 @@ def _profile(args: argparse.Namespace, key: str | None, out: TextIO) -> dict[str
     from .. import preflight
 
     profile, problems = preflight.static(
-        clock=args.clock, profile_path=args.sut_profile, signing_key=key
+        clock=args.clock, profile_path=args.sut_profile, signing_key=key, report_dir=args.report_dir
     )
     _stop(problems, out)
     assert profile is not None
@@ -249,6 +262,12 @@ def _add_selection(check: Any) -> None:
     )
     check.add_argument(
         "--list-requirements", action="store_true", help="print the requirement catalog and exit"
+    )
+    check.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop the checks after this many wall seconds; the report (incomplete) says so",
     )
     check.add_argument(
         "--preflight-budget",

@@ -60,6 +60,8 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         verdicts.append(report["verdict"])
         passed += t["passed"]
         failed += t["failed"] + t["error"]
+        if "stopped" in report:
+            break
     overall = worst(verdicts)
     print(
         f"demo: {passed} passed, {failed} failed in {time.monotonic() - began:.0f} s wall "

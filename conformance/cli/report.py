@@ -45,12 +45,20 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
 def _render(args: argparse.Namespace, out: TextIO) -> int:
     import schemas
     from reports.files import FORMATS, render
+    from reports.signing import signature_problem
 
     report = _load(args.file)
     found = schemas.problems("report", report)
     if found:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise CliError(f"{args.file} is not a valid report, not rendered: {found[0]}{more}", 1)
+    problem = signature_problem(report)
+    if problem is not None and not args.force:
+        raise CliError(
+            f"{args.file}: the signature does not verify ({problem}); not rendered "
+            "(--force renders it under a warning that says so)",
+            1,
+        )
     target = Path(args.out) if args.out else Path(args.file).with_name(FORMATS[args.format][0])
     target.write_text(render(report, args.format))
     print(f"wrote {target}", file=out)
@@ -66,9 +74,10 @@ def add_command(subparsers: Any) -> None:
     report = subparsers.add_parser(
         "report",
         help="re-render a report from its JSON, or verify its signature",
-        description="render: validate report.json against schemas/report.json and render it "
-        "(html, junit or md). verify: check the schema, the schemas digest and the Ed25519 "
-        "signature (exit 0 verified, 1 not).",
+        description="render: validate report.json against schemas/report.json, verify its "
+        "signature (one that does not verify: refused, or with --force rendered under a "
+        "warning) and render it (html, junit or md). verify: check the schema, the schemas "
+        "digest and the Ed25519 signature (exit 0 verified, 1 not).",
     )
     report.add_argument("action", choices=["render", "verify"], help="render or verify")
     report.add_argument("file", help="the report.json")
@@ -80,6 +89,11 @@ def add_command(subparsers: Any) -> None:
         metavar="FILE",
         help="render: where to write (default: beside the JSON, as "
         "report.html, junit.xml or summary.md)",
+    )
+    report.add_argument(
+        "--force",
+        action="store_true",
+        help="render: a report whose signature does not verify too, under a red warning",
     )
     report.add_argument(
         "--public-key",

@@ -64,6 +64,8 @@ def _why(report: dict[str, Any]) -> str:
     if verdict == "error":
         return "no check could be carried out: the harness could not test"
     parts = []
+    if report.get("stopped"):
+        parts.append(report["stopped"]["reason"])
     if ids("not-run"):
         parts.append(f"a partial run: {len(ids('not-run').split(', '))} requirements not run")
     if ids("error"):
@@ -77,7 +79,10 @@ def _why(report: dict[str, Any]) -> str:
 def verdict_line(report: dict[str, Any]) -> str:
     """`verdict: not conformant (exit 1): MUST requirements failed: RTE-1`."""
     words = VERDICT_WORDS[report["verdict"]]
-    return f"verdict: {words} (exit {report['exit_code']}): {_why(report)}"
+    why = _why(report)
+    if report.get("stopped") and report["verdict"] != "incomplete":
+        why += f"; {report['stopped']['reason']}"
+    return f"verdict: {words} (exit {report['exit_code']}): {why}"
 
 
 def totals_line(report: dict[str, Any]) -> str:
