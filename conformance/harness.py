@@ -175,8 +175,10 @@ class Lea:
         prior: bool = False,
         days_ago: int = 0,
         charges: int | None = None,
+        fbi: str | None = None,
     ) -> dict[str, Any]:
-        """A valid booking arrested `days_ago` (virtual), of a new person or of `person` again."""
+        """A valid booking arrested `days_ago` (virtual), of a new person or of `person` again;
+        it carries an FBI number only when `fbi` is given (the LEA knows it)."""
         today: date = self.mocks.now().date()
         doa = today - timedelta(days=days_ago)
         prints = self.synth.prints("rolled-ten-print", key=key) if key else None
@@ -185,6 +187,8 @@ class Lea:
             ori, doa=doa, person=person, prior_arrest_in_state=prior, prints=prints, charges=listed
         )
         booking.pop("fbi", None)
+        if fbi is not None:
+            booking["fbi"] = fbi
         assert booking["doa"] == ebts_date(doa)
         return booking
 

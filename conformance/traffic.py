@@ -191,7 +191,9 @@ class Sent(NamedTuple):
 
 def is_for(message: Any, booking: dict[str, Any]) -> bool:
     """Whether a submission is the SIB's for this booking: a CAR by the prints, a CPI (which has
-    none) by the subject's name and date of birth and the booking LEA."""
+    none) by the subject's date of birth and a name the booking gives (the booked name or an
+    alias). A CPI under the wrong name or LEA is still found, so that the check of the rule it
+    breaks says so; `Traffic.forwarded` prefers a submission from the booking LEA."""
     if not isinstance(message, dict):
         return False
     prints = message.get("prints")
@@ -201,9 +203,8 @@ def is_for(message: Any, booking: dict[str, Any]) -> bool:
     person = booking["person"]
     return bool(
         type1.get("tot") == "CPI"
-        and type2.get("nam") == person["nam"]
+        and type2.get("nam") in [person["nam"], *person.get("aka", [])]
         and type2.get("dob") == person["dob"]
-        and type1.get("ori") == booking["ori"]
     )
 
 

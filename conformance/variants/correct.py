@@ -17,8 +17,10 @@ __all__ = [
     "AsyncForwarding",
     "AsyncRouting",
     "BackgroundRetry",
+    "BatchedForwarding",
     "ForwardsOutOfState",
     "NoAckOnInboxOutage",
+    "OutOfOrderPool",
     "RoutesNothingWhenOff",
     "StoreAndForward",
 ]
@@ -112,3 +114,48 @@ class NoAckOnInboxOutage(ReferenceSib):
                 self.store.forget(message_id)
                 return JSONResponse({"status": "inbox down"}, 503)
         return JSONResponse({"status": "taken"})
+
+
+class BatchedForwarding(AsyncForwarding):
+    """Collects the bookings that arrive within a short window and forwards them as one batch
+    (well inside the `forward` budget, also at the self-test's budget factor)."""
+
+    name = "batched-forwarding"
+    window = 0.2
+    """Seconds a batch stays open after its first booking."""
+
+    async def forward(self, message: dict[str, Any]) -> Response:
+        batch: list[dict[str, Any]] = self.__dict__.setdefault("batch", [])
+        batch.append(message)
+        if len(batch) == 1:
+            self.later(self._send_batch())
+        return JSONResponse({"tcn": message["type1"]["tcn"], "status": "queued"}, 202)
+
+    async def _send_batch(self) -> None:
+        await asyncio.sleep(self.window)
+        batch: list[dict[str, Any]] = self.__dict__.pop("batch", [])
+        await asyncio.gather(*(self._forward_until_taken(m) for m in batch))
+
+
+class OutOfOrderPool(AsyncForwarding):
+    """Forwards from a pool of workers that take the newest booking first: submissions reach
+    CJIS out of the order the bookings came in."""
+
+    name = "out-of-order-pool"
+    workers = 3
+    pause = 0.05
+    """Seconds each worker waits before it takes the next booking (the newest)."""
+
+    async def forward(self, message: dict[str, Any]) -> Response:
+        queue: asyncio.LifoQueue[dict[str, Any]] | None = self.__dict__.get("queue")
+        if queue is None:
+            queue = self.__dict__["queue"] = asyncio.LifoQueue()
+            for _ in range(self.workers):
+                self.later(self._worker(queue))
+        queue.put_nowait(message)
+        return JSONResponse({"tcn": message["type1"]["tcn"], "status": "queued"}, 202)
+
+    async def _worker(self, queue: asyncio.LifoQueue[dict[str, Any]]) -> None:
+        while True:
+            await asyncio.sleep(self.pause)
+            await self._forward_until_taken(await queue.get())
