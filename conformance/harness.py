@@ -175,14 +175,22 @@ class Lea:
         prior: bool = False,
         days_ago: int = 0,
         charges: int | None = None,
+        booking_id: str | None = None,
     ) -> dict[str, Any]:
-        """A valid booking arrested `days_ago` (virtual), of a new person or of `person` again."""
+        """A valid booking arrested `days_ago` (virtual), of a new person or of `person` again
+        (under the LEA's booking number `booking_id`, else a fresh one)."""
         today: date = self.mocks.now().date()
         doa = today - timedelta(days=days_ago)
         prints = self.synth.prints("rolled-ten-print", key=key) if key else None
         listed = self.synth.charges(charges, doa=doa) if charges else None
         booking = self.synth.booking(
-            ori, doa=doa, person=person, prior_arrest_in_state=prior, prints=prints, charges=listed
+            ori,
+            doa=doa,
+            person=person,
+            prior_arrest_in_state=prior,
+            prints=prints,
+            charges=listed,
+            booking_id=booking_id,
         )
         booking.pop("fbi", None)
         assert booking["doa"] == ebts_date(doa)
