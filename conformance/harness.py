@@ -176,15 +176,23 @@ class Lea:
         days_ago: int = 0,
         charges: int | None = None,
         fbi: str | None = None,
+        booking_id: str | None = None,
     ) -> dict[str, Any]:
-        """A valid booking arrested `days_ago` (virtual), of a new person or of `person` again;
-        it carries an FBI number only when `fbi` is given (the LEA knows it)."""
+        """A valid booking arrested `days_ago` (virtual), of a new person or of `person` again
+        (under the LEA's booking number `booking_id`, else a fresh one); it carries an FBI number
+        only when `fbi` is given (the LEA knows it)."""
         today: date = self.mocks.now().date()
         doa = today - timedelta(days=days_ago)
         prints = self.synth.prints("rolled-ten-print", key=key) if key else None
         listed = self.synth.charges(charges, doa=doa) if charges else None
         booking = self.synth.booking(
-            ori, doa=doa, person=person, prior_arrest_in_state=prior, prints=prints, charges=listed
+            ori,
+            doa=doa,
+            person=person,
+            prior_arrest_in_state=prior,
+            prints=prints,
+            charges=listed,
+            booking_id=booking_id,
         )
         booking.pop("fbi", None)
         if fbi is not None:

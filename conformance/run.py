@@ -70,7 +70,12 @@ DEMO_PROFILES: dict[str, dict[str, Any]] = {
         "sib_ori": "NC0000000",
         "nff": True,
         "message_routing": True,
-        "activated_oris": [f"NC0{n:02d}0000" for n in range(10, 21)],
+        "activated_oris": [
+            *(f"NC0{n:02d}0000" for n in range(10, 21)),
+            "NC0100100",  # a sub-agency of the county of NC0100000
+            "NC0200100",  # a sub-agency of the county of the opted-out NC0200000
+        ],
+        "non_activated_oris": ["NC0100200", "NC0300000"],
         "opted_out_oris": ["NC0200000"],
     },
     "non-nff": {
@@ -78,7 +83,12 @@ DEMO_PROFILES: dict[str, dict[str, Any]] = {
         "sib_ori": "VA0000000",
         "nff": False,
         "message_routing": True,
-        "activated_oris": [f"VA0{n:02d}0000" for n in range(10, 21)],
+        "activated_oris": [
+            *(f"VA0{n:02d}0000" for n in range(10, 21)),
+            "VA0100100",  # a sub-agency of the county of VA0100000
+            "VA0200100",  # a sub-agency of the county of the opted-out VA0200000
+        ],
+        "non_activated_oris": ["VA0100200", "VA0300000"],
         "opted_out_oris": ["VA0200000"],
     },
     "routing-off": {
@@ -86,11 +96,14 @@ DEMO_PROFILES: dict[str, dict[str, Any]] = {
         "sib_ori": "SC0000000",
         "nff": False,
         "message_routing": False,
-        "activated_oris": ["SC0100000", "SC0110000"],
+        "activated_oris": ["SC0100000", "SC0110000", "SC0100100"],
+        "non_activated_oris": ["SC0100200"],
         "opted_out_oris": [],
     },
 }
-"""SUT profiles the demo runs the reference SIB under: NFF, not NFF, and no message routing."""
+"""SUT profiles the demo runs the reference SIB under: NFF, not NFF, and no message routing; each
+with the shapes real agencies have (sub-agencies sharing a county's ORI prefix, one of them beside
+an opted-out LEA; ORIs of the state not activated for Interoperability)."""
 
 
 def profile_for(name: str, *, mocks_url: str, sut_url: str) -> dict[str, Any]:
@@ -456,7 +469,8 @@ _RANK = ("not-run", "not-applicable", "passed", "skipped", "error", "failed")
 
 def kill_matrix(runs: dict[str, list[dict[str, Any]]]) -> str:
     """The matrix of variants (rows) by requirement (columns): X where a check failed."""
-    columns = sorted({r["requirement"] for found in runs.values() for r in found})
+    found_ids = {r["requirement"] for found in runs.values() for r in found}
+    columns = sorted(found_ids, key=lambda rid: (rid[:3], int(rid[4:]) if rid[4:].isdigit() else 0))
     width = max(len(name) for name in runs)
     lines = [" " * width + " " + " ".join(c.ljust(5) for c in columns)]
     for variant, found in runs.items():

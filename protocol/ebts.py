@@ -12,6 +12,7 @@ __all__ = [
     "dro_ori",
     "ebts_date",
     "gmt",
+    "ori_county",
     "ori_state",
     "parse_ebts_date",
     "parse_gmt",
@@ -67,6 +68,12 @@ def parse_gmt(text: str) -> datetime.datetime:
 def ori_state(ori: str) -> str:
     """The NCIC state code an ORI belongs to (its first two characters)."""
     return ori[:2]
+
+
+def ori_county(ori: str) -> str:
+    """An ORI's state and three-digit county (its first five characters): sub-agencies of one
+    county share it (NC0920000, NC0920100), so it never tells one LEA from another."""
+    return ori[:5]
 
 
 def sib_ori_of(ori: str) -> str:

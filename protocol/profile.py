@@ -23,7 +23,7 @@ def sut_profile_problems(document: object) -> list[str]:
     if found or not isinstance(document, dict):
         return found
     state = document["state"]
-    fields = ("activated_oris", "opted_out_oris")
+    fields = ("activated_oris", "non_activated_oris", "opted_out_oris")
     for field in fields:
         for i, ori in enumerate(document.get(field, [])):
             if ori_state(ori) != state:
@@ -31,6 +31,13 @@ def sut_profile_problems(document: object) -> list[str]:
                     f"$.{field}[{i}]: ORI {ori} is not in state {state} "
                     "(rule: an ORI's first two characters are its state)"
                 )
+    activated = set(document["activated_oris"])
+    for i, ori in enumerate(document.get("non_activated_oris", [])):
+        if ori in activated:
+            found.append(
+                f"$.non_activated_oris[{i}]: ORI {ori} is also listed as activated "
+                "(rule: an ORI is activated or not)"
+            )
     if ori_state(document["sib_ori"]) != state:
         found.append(
             f"$.sib_ori: ORI {document['sib_ori']} is not in state {state} (rule: same state)"

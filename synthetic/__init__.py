@@ -3,6 +3,7 @@ strategies for them. Data, not rules: the rules they follow are in `protocol`.""
 
 from ._utils import Doc
 from .encounters import ALIENAGES, PHOTO_RATE
+from .identifiers import STATE_CODES
 from .messages import DETAINER_ACTIONS, ERROR_SAMPLES
 from .names import normalize_name
 from .people import (
@@ -11,7 +12,6 @@ from .people import (
     FOREIGN_POB,
     PRINT_KINDS,
     REFERENCE_YEAR,
-    STATE_CODES,
     TWO_PRINT_SHARE,
 )
 from .synthesizer import Synthesizer

@@ -10,9 +10,13 @@ from collections.abc import Callable
 
 from faker import Faker
 
+import schemas
 from protocol.ebts import ebts_date
 
-__all__ = ["Identifiers"]
+__all__ = ["STATE_CODES", "Identifiers"]
+
+STATE_CODES: tuple[str, ...] = tuple(schemas.schema("common")["$defs"]["state_code"]["enum"])
+"""NCIC state codes, as listed by ``common.json#/$defs/state_code``."""
 
 
 class Identifiers:
@@ -104,6 +108,35 @@ class Identifiers:
             if ori not in found:
                 found.append(ori)
         return found
+
+    def other_state_ori(self, state: str) -> str:
+        """A county LEA ORI of a state other than ``state`` (a booking from out of state)."""
+        others = [s for s in STATE_CODES if s != state]
+        return self.lea_ori(self.rng.choice(others))
+
+    @staticmethod
+    def sub_agency(ori: str, agency: int) -> str:
+        """Agency ``agency`` (1-99) of the county of ``ori``: an ORI sharing its first five
+        characters, as a police department shares its county sheriff's (NC0920000, NC0920100)."""
+        if not 0 <= agency <= 99:
+            raise ValueError(f"an ORI's agency number is 00-99, not {agency}")
+        return f"{ori[:5]}{agency:02d}{ori[7:]}"
+
+    @staticmethod
+    def booking_number(n: int, year: int) -> str:
+        """The ``n``-th booking number of a year, numbered as every LEA numbers its own: two LEAs'
+        bookings collide on it (``2026-000001`` at both)."""
+        return f"{year}-{n:06d}"
+
+    @staticmethod
+    def fixable_misspellings(ori: str) -> dict[str, str]:
+        """``ori`` as a booking form may garble it, each still readable as ``ori`` by a human:
+        in lower case, padded with blanks, and with a blank after the state code."""
+        return {
+            "lower-case": ori.lower(),
+            "padded": f" {ori} ",
+            "inner-blank": f"{ori[:2]} {ori[2:]}",
+        }
 
     @staticmethod
     def sib_ori(state: str) -> str:

@@ -14,12 +14,11 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import schemas
 from protocol.ebts import ebts_date
 from protocol.levels import offense_level
 
 from ._utils import Doc, weighted
-from .identifiers import Identifiers
+from .identifiers import STATE_CODES, Identifiers
 from .names import normalize_name, split_nam
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "FOREIGN_POB",
     "PRINT_KINDS",
     "REFERENCE_YEAR",
-    "STATE_CODES",
     "TWO_PRINT_SHARE",
     "People",
 ]
@@ -39,9 +37,6 @@ REFERENCE_YEAR: Final = 2026
 TWO_PRINT_SHARE: Final = 0.70
 """Share of IDENT records that are flat two-print (briefing: 70% two-print, 30% ten-print)."""
 PRINT_KINDS: Final = ("flat-two-print", "rolled-ten-print")
-
-STATE_CODES: Final[tuple[str, ...]] = tuple(schemas.schema("common")["$defs"]["state_code"]["enum"])
-"""NCIC state codes, as listed by ``common.json#/$defs/state_code``."""
 
 FOREIGN_POB: Final[tuple[str, ...]] = ("MM", "ES", "HO", "GT", "CU", "DR", "JM", "CH", "PH", "XX")
 """Non-US places of birth, NCIC-style 2-letter country codes, and XX for unknown."""

@@ -9,8 +9,8 @@ from typing import Final
 from protocol.ebts import CJIS_ORI
 
 from ._utils import Doc
+from .identifiers import STATE_CODES
 from .messages import ERROR_SAMPLES, Messages
-from .people import STATE_CODES
 
 __all__ = ["Synthesizer"]
 

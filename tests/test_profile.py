@@ -44,3 +44,16 @@ def test_unparseable_profile_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(ProfileError, match="not JSON"):
         load_sut_profile(path)
+
+
+def test_an_ori_is_activated_or_not_never_both() -> None:
+    assert PROFILE["non_activated_oris"]
+    clash = mutate(PROFILE, "non_activated_oris.0", PROFILE["activated_oris"][0])
+    assert sut_profile_problems(clash) == [
+        f"$.non_activated_oris[0]: ORI {PROFILE['activated_oris'][0]} is also listed as "
+        "activated (rule: an ORI is activated or not)"
+    ]
+    assert sut_profile_problems(mutate(PROFILE, "non_activated_oris.1", "VA0330000")) == [
+        "$.non_activated_oris[1]: ORI VA0330000 is not in state NC "
+        "(rule: an ORI's first two characters are its state)"
+    ]

@@ -19,6 +19,7 @@ from protocol.ebts import (
     dro_ori,
     ebts_date,
     gmt,
+    ori_county,
     parse_ebts_date,
     parse_gmt,
     sib_ori_of,
@@ -269,6 +270,27 @@ def test_identifiers_are_unique() -> None:
     assert tcns[0] == "NC0920000-20261125-000001"
     for tcn in tcns:
         fragment("common.json#/$defs/tcn", tcn)
+
+
+def test_agency_shapes_real_leas_have() -> None:
+    s = Synthesizer(5)
+    sheriff = "NC0920000"
+    police = s.sub_agency(sheriff, 1)
+    assert police == "NC0920100"
+    assert ori_county(police) == ori_county(sheriff)
+    for ori in (police, s.other_state_ori("NC")):
+        fragment("common.json#/$defs/ori", ori)
+    assert not s.other_state_ori("NC").startswith("NC")
+    assert s.booking_number(1, 2026) == s.booking_number(1, 2026) == "2026-000001"
+    booking = s.booking(police, doa=DOA, booking_id=s.booking_number(1, 2026))
+    assert not schemas.problems("booking", booking)
+    garbled = s.fixable_misspellings(sheriff)
+    assert set(garbled) == {"lower-case", "padded", "inner-blank"}
+    for text in garbled.values():
+        assert "".join(text.split()).upper() == sheriff
+        assert schemas.problems("booking", {**booking, "ori": text})
+    with pytest.raises(ValueError, match="agency number"):
+        s.sub_agency(sheriff, 100)
 
 
 def test_oris() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conformance.harness import kind_of
+from conformance.finding import expect
+from conformance.harness import Lea, kind_of
+from conformance.traffic import Sent, Traffic
 
 __all__ = [
     "HOUR",
@@ -15,8 +17,11 @@ __all__ = [
     "ident_kind",
     "is_ident",
     "match",
+    "names_the_lea",
     "no_match",
+    "refused_not_forwarded",
     "slow_iar",
+    "sre_reaches_each_booker",
 ]
 
 HOUR = 3600.0
@@ -83,3 +88,46 @@ def acked(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         and not (e["delivery"] or {}).get("last_error")
         and kind_of(e["message"]) != "other"
     ]
+
+
+def names_the_lea(s: Sent, said: str) -> None:
+    """The submission carries the booking LEA's ORI in its header and as its CRI, not another's."""
+    header, type2 = s.message["type1"], s.message["type2"]
+    expect(
+        header.get("ori") == s.ori and type2.get("cri", [None])[0] == s.ori,
+        f"{said} names ORI {header.get('ori')} and CRI {type2.get('cri')}, not the LEA's",
+        evidence=[s.entry["id"]],
+    )
+
+
+def refused_not_forwarded(
+    traffic: Traffic, lea: Lea, booking: dict[str, Any], field: str, said: str
+) -> None:
+    """The SIB refuses `booking` with a 4xx whose body names `field`, and sends CJIS nothing."""
+    response = lea.book(booking)
+    expect(
+        400 <= response.status_code < 500,
+        f"{said} was answered HTTP {response.status_code}, not refused with a 4xx",
+    )
+    expect(field in response.text, f"the SIB refused {said} without naming the field {field!r}")
+    traffic.watch.quiet("forward")
+    sent = traffic.submissions_for(booking)
+    expect(
+        not sent,
+        f"the SIB refused {said} and yet sent CJIS {len(sent)} submission(s) for it",
+        evidence=[e["id"] for e in sent],
+    )
+
+
+def sre_reaches_each_booker(traffic: Traffic, sent: list[Sent], why: str) -> None:
+    """The plain IAFIS SRE answering each submission arrives at the LEA that booked it (`why`:
+    whose LEAs these are, in the failure's words)."""
+    traffic.run(300)
+    for s in sent:
+        got = traffic.await_routed(s.ori, ["SRE"], s)
+        expect(
+            "SRE" in got,
+            f"LEA {s.ori} never received the IAFIS SRE answering its booking {s.tcn} ({why}); "
+            f"it received {got}",
+            evidence=[e["id"] for e in traffic.deliveries(s)],
+        )

@@ -11,8 +11,20 @@ import pytest
 from conformance.finding import expect
 from conformance.harness import Lea, Mocks, kind_of
 from conformance.traffic import Sent, Traffic
+from protocol.ebts import ori_county
 
-from ._helpers import HOUR, acked, canonical, faulty, is_ident, match, no_match, slow_iar
+from ._helpers import (
+    HOUR,
+    acked,
+    canonical,
+    faulty,
+    ident_kind,
+    is_ident,
+    match,
+    no_match,
+    slow_iar,
+    sre_reaches_each_booker,
+)
 
 
 def _outcomes(mocks: Mocks, lea: Lea) -> list[str]:
@@ -76,9 +88,17 @@ def test_no_lea_receives_another_leas_response(
         shared = lea.booking(leas[(i + 1) % len(leas)], person=bookings[i]["person"])
         bookings.insert(2 * i + 1, shared)
     sent = traffic.book_all(bookings, workers=8)
-    booked_by = {s.tcn: s.ori for s in sent}
     traffic.run(5 * HOUR)
-    owed = sum(len(acked(traffic.deliveries(s))) for s in sent)
+    _only_at_bookers(traffic, sent)
+
+
+def _only_at_bookers(traffic: Traffic, sent: list[Sent]) -> None:
+    """Once the SIB routed what it took about `sent` (ERRTs, a SHOULD, not waited for), no LEA
+    holds a message answering another LEA's submission."""
+    booked_by = {s.tcn: s.ori for s in sent}
+    owed = sum(
+        1 for s in sent for e in acked(traffic.deliveries(s)) if kind_of(e["message"]) != "ERRT"
+    )
     traffic.watch.until(lambda: len(traffic.routed(*sent)) >= owed, "route")
     traffic.watch.quiet("route")
     for entry in traffic.routed(*sent, everywhere=True):
@@ -86,9 +106,23 @@ def test_no_lea_receives_another_leas_response(
         expect(
             booked_by[tcr] == ori,
             f"LEA {ori} received the {kind_of(entry['message'])} answering {tcr}, which LEA "
-            f"{booked_by[tcr]} booked",
+            f"{booked_by[tcr]} booked ({_sent_as(booked_by, sent, tcr)})",
             evidence=[entry["id"]],
         )
+
+
+def _sent_as(booked_by: dict[str, str], sent: list[Sent], tcr: str) -> str:
+    """How the booking a TCN answers looks beside the others: what a SIB routing by anything
+    but the TCR may have confused it with."""
+    booking = next(s.booking for s in sent if s.tcn == tcr)
+    same_number = sorted({s.ori for s in sent if s.booking["booking_id"] == booking["booking_id"]})
+    county = sorted({o for o in booked_by.values() if ori_county(o) == ori_county(booking["ori"])})
+    said = [f"booking number {booking['booking_id']}"]
+    if len(same_number) > 1:
+        said.append(f"used by LEAs {', '.join(same_number)} alike")
+    if len(county) > 1:
+        said.append(f"county {ori_county(booking['ori'])} holds LEAs {', '.join(county)}")
+    return "; ".join(said)
 
 
 def _quiet_ori(sut_profile: dict[str, Any]) -> str:
@@ -141,20 +175,26 @@ def test_routing_off_routes_no_ident_response(
 def test_errt_reaches_the_booking_lea(
     traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
 ) -> None:
-    keys = [lea.synth.biometric_key() for _ in range(2)]
+    _errts_reach(traffic, mocks, lea, [oris[0], oris[-1]], "")
+
+
+def _errts_reach(traffic: Traffic, mocks: Mocks, lea: Lea, leas: list[str], why: str) -> None:
+    """CJIS rejects a booking of each LEA in `leas`, one with a permanent ERRT, the next with a
+    correctable one: each ERRT reaches the LEA that booked (`why`: what else the LEA is)."""
+    keys = [lea.synth.biometric_key() for _ in leas]
     faults = [
         {"kind": "errt", "code": "E0002", "field": "$.type2.dob", "permanent": True},
         {"kind": "errt", "code": "E0003", "field": "$.type2.hgt", "permanent": False},
     ]
-    mocks.scenario(overrides=[faulty(k, f) for k, f in zip(keys, faults, strict=True)])
-    a, b = oris[0], oris[-1]
-    sent = traffic.book_all([lea.booking(a, key=keys[0]), lea.booking(b, key=keys[1])])
+    mocks.scenario(overrides=[faulty(k, faults[i % 2]) for i, k in enumerate(keys)])
+    sent = traffic.book_all([lea.booking(a, key=k) for a, k in zip(leas, keys, strict=True)])
     traffic.run(60)
-    for s, what in zip(sent, ("permanent", "correctable"), strict=True):
+    for i, s in enumerate(sent):
         got = traffic.await_routed(s.ori, ["ERRT"], s)
         expect(
             "ERRT" in got,
-            f"CJIS rejected {s.tcn} with a {what} ERRT, which never reached LEA {s.ori}",
+            f"CJIS rejected {s.tcn} with a {('permanent', 'correctable')[i % 2]} ERRT, which "
+            f"never reached LEA {s.ori}{why}",
             evidence=[e["id"] for e in traffic.deliveries(s)],
         )
 
@@ -165,15 +205,8 @@ def test_plain_sre_reaches_the_booking_lea_even_opted_out(
 ) -> None:
     leas = [oris[0], *sut_profile.get("opted_out_oris", [])[:1]]
     sent = traffic.book_all([lea.booking(ori) for ori in leas])
-    traffic.run(300)
-    for s in sent:
-        got = traffic.await_routed(s.ori, ["SRE"], s)
-        expect(
-            "SRE" in got,
-            f"LEA {s.ori} never received the IAFIS SRE answering its booking {s.tcn} "
-            f"(SOP 2.1.3: it still gets IAFIS responses through its SIB); it received {got}",
-            evidence=[e["id"] for e in traffic.deliveries(s)],
-        )
+    why = "SOP 2.1.3: it still gets IAFIS responses through its SIB"
+    sre_reaches_each_booker(traffic, sent, why)
 
 
 @pytest.mark.requirement("RTE-7")
@@ -203,3 +236,103 @@ def test_lea_inbox_outage_loses_nothing(
             "not once",
             evidence=[entry["id"], *[e["id"] for e in refused[:5]]],
         )
+
+
+# -- the shapes real agencies have: booking numbers, counties, opt-out's reach --------------------
+
+
+def _receiving(profile: dict[str, Any]) -> list[str]:
+    """The ORIs whose LEAs receive what answers their bookings (the plain SRE at least): the
+    activated ones that did not opt out, then the ones not activated for Interoperability."""
+    opted_out = set(profile.get("opted_out_oris", []))
+    activated = [o for o in profile["activated_oris"] if o not in opted_out]
+    return activated + list(profile.get("non_activated_oris", []))
+
+
+def _county_siblings(profile: dict[str, Any]) -> list[str]:
+    """The largest set of receiving ORIs of one county (sharing their first five characters), or
+    none when the profile lists no two."""
+    counties: dict[str, list[str]] = {}
+    for ori in _receiving(profile):
+        counties.setdefault(ori_county(ori), []).append(ori)
+    return max(counties.values(), key=len, default=[])
+
+
+@pytest.mark.requirement("RTE-8")
+def test_colliding_booking_numbers_route_by_tcr(
+    traffic: Traffic, mocks: Mocks, lea: Lea, oris: list[str]
+) -> None:
+    a, b = oris[0], oris[1 % len(oris)]
+    rejected, hit, miss = (lea.synth.biometric_key() for _ in range(3))
+    errt = {"kind": "errt", "code": "E0003", "field": "$.type2.hgt", "permanent": False}
+    mocks.scenario(overrides=[faulty(rejected, errt), match(hit), no_match(miss)])
+    year = mocks.now().year
+    first, second = (lea.synth.booking_number(n, year) for n in (1, 2))
+    bookings = [
+        lea.booking(a, key=rejected, booking_id=first),
+        lea.booking(b, key=hit, booking_id=first),
+        lea.booking(a, key=miss, booking_id=second),
+        lea.booking(b, booking_id=second),
+    ]
+    sent = traffic.book_all(bookings)
+    traffic.run(5 * HOUR)
+    _only_at_bookers(traffic, sent)
+
+
+@pytest.mark.requirement("RTE-9")
+def test_county_siblings_each_receive_their_own(
+    traffic: Traffic, mocks: Mocks, lea: Lea, sut_profile: dict[str, Any]
+) -> None:
+    siblings = _county_siblings(sut_profile)
+    if len(siblings) < 2:
+        pytest.skip(
+            "the SUT profile lists no two receiving ORIs of one county (sharing their first "
+            "five characters); list a sub-agency in activated_oris or non_activated_oris"
+        )
+    mocks.scenario(ident={"match_rate": 0.5})
+    bookings = [lea.booking(siblings[i % len(siblings)]) for i in range(2 * len(siblings))]
+    sent = traffic.book_all(bookings)
+    traffic.run(5 * HOUR)
+    _only_at_bookers(traffic, sent)
+
+
+@pytest.mark.requirement("RTE-10")
+def test_opt_out_covers_one_ori_exactly(
+    traffic: Traffic, mocks: Mocks, lea: Lea, sut_profile: dict[str, Any]
+) -> None:
+    quiet = set(sut_profile["opted_out_oris"])
+    neighbours = [
+        (q, o)
+        for q in sut_profile["opted_out_oris"]
+        for o in sut_profile["activated_oris"]
+        if o not in quiet and ori_county(o) == ori_county(q)
+    ]
+    if not neighbours:
+        pytest.skip(
+            "the SUT profile lists no activated ORI of the county of an opted-out one; list a "
+            "sub-agency beside an opted-out LEA in activated_oris"
+        )
+    opted, ori = neighbours[0]
+    hit, miss = lea.synth.biometric_key(), lea.synth.biometric_key()
+    mocks.scenario(overrides=[match(hit), no_match(miss)])
+    sent = traffic.book_all([lea.booking(ori, key=hit), lea.booking(ori, key=miss)])
+    traffic.run(5 * HOUR)
+    for s, iar in zip(sent, (True, False), strict=True):
+        wanted = ident_kind(sut_profile["nff"], iar=iar)
+        got = traffic.await_routed(ori, [wanted], s)
+        expect(
+            wanted in got,
+            f"LEA {ori} did not turn receipt of IDRs and IARs off (LEA {opted} of its county "
+            f"did), yet never received the {wanted} answering its booking {s.tcn}; it "
+            f"received {got}",
+            evidence=[e["id"] for e in traffic.deliveries(s)],
+        )
+
+
+@pytest.mark.requirement("RTE-11")
+def test_errt_reaches_an_opted_out_lea(
+    traffic: Traffic, mocks: Mocks, lea: Lea, sut_profile: dict[str, Any]
+) -> None:
+    quiet = _quiet_ori(sut_profile)
+    why = ", which turned receipt of IDRs and IARs off (not of IAFIS answers)"
+    _errts_reach(traffic, mocks, lea, [quiet, quiet], why)

@@ -13,6 +13,8 @@ from conformance.finding import expect
 from conformance.harness import Lea
 from conformance.traffic import Traffic, is_for
 
+from ._helpers import names_the_lea, refused_not_forwarded
+
 
 @pytest.mark.requirement("SUB-1")
 def test_every_submission_validates(traffic: Traffic, lea: Lea, oris: list[str]) -> None:
@@ -46,11 +48,7 @@ def test_car_names_the_lea_cjis_and_the_arrest_date(
         )
         evidence = [s.entry["id"]]
         expect(s.tot == "CAR", f"{said} went as {s.tot}, not as a CAR", evidence=evidence)
-        expect(
-            header.get("ori") == s.ori and type2.get("cri", [None])[0] == s.ori,
-            f"{said} names ORI {header.get('ori')} and CRI {type2.get('cri')}, not the LEA's",
-            evidence=evidence,
-        )
+        names_the_lea(s, said)
         expect(
             header.get("dai") == dai,
             f"{said} is addressed to {header.get('dai')}, not to CJIS ({dai})",
@@ -98,19 +96,8 @@ def test_malformed_booking_is_refused_not_forwarded(
         booking["person"]["sex"] = "male"
     else:
         booking["charges"] = []
-    response = lea.book(booking)
-    said = f"a booking of LEA {booking['ori']} with a malformed {field}"
-    expect(
-        400 <= response.status_code < 500,
-        f"{said} was answered HTTP {response.status_code}, not refused with a 4xx",
-    )
-    expect(field in response.text, f"the SIB refused {said} without naming the field {field!r}")
-    traffic.watch.quiet("forward")
-    sent = traffic.submissions_for(booking)
-    expect(
-        not sent,
-        f"the SIB refused {said} and yet sent CJIS {len(sent)} submission(s) for it",
-        evidence=[e["id"] for e in sent],
+    refused_not_forwarded(
+        traffic, lea, booking, field, f"a booking of LEA {booking['ori']} with a malformed {field}"
     )
 
 
