@@ -3,9 +3,10 @@ the sender that mails deliveries back to the SIB.
 
 * Taking: `SubmissionHandler` (an aiosmtpd handler) decodes the attached transaction and submits
   its JSON document exactly as ``POST /cjis/submissions`` does. The SMTP reply is the answer:
-  ``250`` accepted (or a duplicate), ``451`` for an injected transient fault (the sending MTA
-  retries), ``554`` with the problems naming record and field for a file that cannot be read or a
-  TCN that cannot be answered, ``550`` for an e-mail with no transaction attached.
+  ``250`` accepted (or a duplicate), ``451`` for an injected transient fault (an outage: the
+  sending MTA retries), ``554`` for an injected refusal (what ``http-400`` answers over HTTP: not to
+  be sent again), ``554`` with the problems naming record and field for a file that cannot be read
+  or a TCN that cannot be answered, ``550`` for an e-mail with no transaction attached.
 * Sending: a delivery whose target is ``mailto:ADDRESS?relay=HOST:PORT`` goes as an e-mail to
   ADDRESS through the SMTP relay, the message encoded and attached (`send_delivery`, called by the
   courier). Unless the service already has a callback, the first submission by e-mail sets it to
@@ -88,6 +89,8 @@ class SubmissionHandler:
         try:
             ack = await self.service.submit(document)
         except FaultResponse as fault:
+            if fault.permanent:  # refused for good: the sender must not send it again
+                return _reply_text("554", [f"5.7.0 refused, injected by the scenario: {fault}"])
             return _reply_text("451", [f"4.3.0 injected by the scenario: {fault}"])
         self.received += 1
         return _reply_text(

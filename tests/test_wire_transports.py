@@ -186,15 +186,23 @@ async def test_an_unreadable_attachment_bounces_naming_record_and_field(
     assert b"H0001 $.records[" in error.smtp_error
 
 
-async def test_an_injected_fault_is_a_temporary_failure(
-    mock_api: MockApi, synth: Synthesizer
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [("http-503", 451), ("http-500", 451), ("connection-reset", 451), ("http-400", 554)],
+)
+async def test_an_injected_outage_is_a_temporary_failure_and_a_refusal_a_permanent_one(
+    mock_api: MockApi, synth: Synthesizer, kind: str, code: int
 ) -> None:
     key = synth.biometric_key()
-    client = await mock_api(_match(key, {"kind": "http-503", "times": 1}))
+    client = await mock_api(_match(key, {"kind": kind, "times": 1}))
     car = encode(booking_car(synth, key=key))
     message = message_for(car, sender=SIB_ADDRESS, to="cjis@mocks.invalid", name="car.eft")
     error = await _refusal(client.service, message=message)
-    assert error.smtp_code == 451
+    assert error.smtp_code == code
+    assert kind.encode() in error.smtp_error
+    # as over HTTP, the attempt is ledgered as refused, and not as a submission taken
+    ledger = (await client.get("/admin/ledger", params={"channel": "cjis-fault"})).json()
+    assert [e["id"].rsplit(":", 2)[1] for e in ledger["entries"]] == [kind]
 
 
 def test_mailto_targets_name_address_and_relay() -> None:
