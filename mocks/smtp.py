@@ -173,8 +173,15 @@ def parse_mailto(target: str) -> tuple[str, str, int]:
 
 
 def _attached(body: str) -> tuple[bytes, tuple[str, str]]:
+    """The attachment carrying a delivery: its EBTS encoding. A body that is not JSON (the
+    `malformed-delivery` fault) goes as it is, as the unreadable transaction it stands for on
+    this wire; a JSON document the encoder cannot lay out goes as JSON."""
     try:
-        return encode(json.loads(body)), ("application", "x-ansi-nist")
+        document = json.loads(body)
+    except ValueError:
+        return body.encode(), ("application", "x-ansi-nist")
+    try:
+        return encode(document), ("application", "x-ansi-nist")
     except (ValueError, KeyError, TypeError, AttributeError):
         return body.encode(), ("application", "json")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from conformance.harness import kind_of
@@ -16,6 +17,7 @@ __all__ = [
     "is_ident",
     "match",
     "no_match",
+    "refused",
     "slow_iar",
 ]
 
@@ -83,3 +85,16 @@ def acked(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         and not (e["delivery"] or {}).get("last_error")
         and kind_of(e["message"]) != "other"
     ]
+
+
+_REFUSAL = re.compile(r"(HTTP 4\d\d|SMTP 5\d\d)\b")
+"""How the courier records a SIB refusing a delivery for good: an HTTP 4xx (408, 425 and 429 are
+retried, never settled), or on the e-mail wire a permanent (5xx) SMTP reply."""
+
+
+def refused(delivery: dict[str, Any] | None) -> bool:
+    """Whether the SIB refused this delivery for good (its ledgered delivery state), whatever the
+    wire: settled with an HTTP 4xx, or by e-mail with a 5xx reply."""
+    state = delivery or {}
+    error = str(state.get("last_error") or "")
+    return state.get("state") == "delivered" and _REFUSAL.match(error) is not None
