@@ -19,6 +19,7 @@ from mocks.smtp import parse_mailto, send_delivery, start_smtp
 from synthetic import Synthesizer
 from tests.conftest import MockApi, RecordingSib, booking_car
 from wire import MEDIA_TYPE
+from wire.ansi_nist import WireError
 from wire.codec import decode, encode
 from wire.mail import message_for, transaction_of
 
@@ -151,6 +152,37 @@ async def test_the_first_email_sets_the_reply_address(
         await smtp.wait_closed()
     assert service.callback == f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{box_port}"
     assert [kind for kind, _ in box.messages()][:1] == ["sre"]
+
+
+async def test_a_scenario_sends_deliveries_by_email_and_a_malformed_one_unreadable(
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, box_port = mailbox
+    key = synth.biometric_key()
+    client = await mock_api()
+    scenario = {**_match(key, {"kind": "malformed-delivery"}), "name": "by-mail"}
+    scenario["sut_callback"] = f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{box_port}"
+    answer = await client.post("/admin/scenario", json=scenario)
+    assert answer.status_code == 200, answer.text
+    car = booking_car(synth, key=key)
+    assert (await client.post("/cjis/submissions", json=car)).status_code == 202
+    await _advance(client, 4 * 3600)
+    assert sib.deliveries == []
+    attached = [transaction_of(mail) for mail in box.mails]
+    assert all(a is not None for a in attached) and len(attached) == 3
+    # the body that is not JSON goes as the unreadable EBTS file it stands for on this wire
+    assert attached[0] is not None
+    assert attached[0].headers["subject"].endswith(".eft")
+    with pytest.raises(WireError):
+        decode(attached[0].data)
+    assert [decode(a.data)[0] for a in attached[1:] if a is not None] == ["sre", "idr"]
+    # the next scenario names the SIB's HTTP callback: deliveries go there again
+    scenario["sut_callback"] = "http://sib.test/cjis/responses"
+    assert (await client.post("/admin/scenario", json=scenario)).status_code == 200
+    assert (await client.post("/cjis/submissions", json=booking_car(synth))).status_code == 202
+    await _advance(client, 3600)
+    assert sib.kinds()[:1] == ["SRE"]
+    assert len(box.mails) == 3
 
 
 async def _refusal(service: Any, **options: Any) -> smtplib.SMTPDataError:
