@@ -169,7 +169,8 @@ async def test_a_scenario_sends_deliveries_by_email_and_a_malformed_one_unreadab
     await _advance(client, 4 * 3600)
     assert sib.deliveries == []
     attached = [transaction_of(mail) for mail in box.mails]
-    assert all(a is not None for a in attached) and len(attached) == 3
+    assert all(a is not None for a in attached)
+    assert len(attached) == 3
     # the body that is not JSON goes as the unreadable EBTS file it stands for on this wire
     assert attached[0] is not None
     assert attached[0].headers["subject"].endswith(".eft")
@@ -220,21 +221,39 @@ async def test_an_unreadable_attachment_bounces_naming_record_and_field(
 
 @pytest.mark.parametrize(
     ("kind", "code"),
-    [("http-503", 451), ("http-500", 451), ("connection-reset", 451), ("http-400", 554)],
+    [("http-503", 421), ("http-500", 451), ("connection-reset", None), ("http-400", 554)],
 )
-async def test_an_injected_outage_is_a_temporary_failure_and_a_refusal_a_permanent_one(
-    mock_api: MockApi, synth: Synthesizer, kind: str, code: int
+async def test_an_injected_fault_answers_by_email_as_it_does_over_http(
+    mock_api: MockApi, synth: Synthesizer, kind: str, code: int | None
 ) -> None:
+    """An outage is a temporary failure (503: 421 service not available; 500: 451) or a dropped
+    connection, which the sender rides out; a refusal (400) is permanent (554)."""
     key = synth.biometric_key()
     client = await mock_api(_match(key, {"kind": kind, "times": 1}))
     car = encode(booking_car(synth, key=key))
     message = message_for(car, sender=SIB_ADDRESS, to="cjis@mocks.invalid", name="car.eft")
-    error = await _refusal(client.service, message=message)
-    assert error.smtp_code == code
-    assert kind.encode() in error.smtp_error
+    if code is None:
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            await _mail_to(client.service, message)
+    else:
+        error = await _refusal(client.service, message=message)
+        assert error.smtp_code == code
+        assert kind.encode() in error.smtp_error
     # as over HTTP, the attempt is ledgered as refused, and not as a submission taken
     ledger = (await client.get("/admin/ledger", params={"channel": "cjis-fault"})).json()
     assert [e["id"].rsplit(":", 2)[1] for e in ledger["entries"]] == [kind]
+    # the fault ran out: the same mail is taken
+    assert await _mail_to(client.service, message) == {}
+
+
+async def _mail_to(service: Any, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    port = free_port()
+    smtp = await start_smtp(service, port=port)
+    try:
+        return await asyncio.to_thread(_mail, b"", port, message=message)
+    finally:
+        smtp.close()
+        await smtp.wait_closed()
 
 
 def test_mailto_targets_name_address_and_relay() -> None:
