@@ -69,13 +69,21 @@ class Mocks:
         self.http.post("/admin/reset").raise_for_status()
         self.scenario(**scenario)
 
+    @property
+    def callback(self) -> str:
+        """Where CJIS delivers to the SIB: its `POST /cjis/responses`, or on the e-mail wire its
+        address through its relay (each scenario names it again, so a check that sent the
+        deliveries elsewhere leaves none astray for the next)."""
+        wire = self.profile.get("wire", {})
+        if wire.get("deliveries") == "ebts-smtp":
+            return f"mailto:{wire['sib_address']}?relay={wire['sib_relay']}"
+        return f"{self.sut_url}/cjis/responses"
+
     def scenario(self, **scenario: Any) -> None:
         """Take a scenario over the profile's ORIs and NFF state (what was ledgered stays)."""
-        by_mail = self.profile.get("wire", {}).get("deliveries") == "ebts-smtp"
         document = {
             "name": "check",
-            # the EBTS wire: deliveries by e-mail go where the mocks were started to send them
-            **({} if by_mail else {"sut_callback": f"{self.sut_url}/cjis/responses"}),
+            "sut_callback": self.callback,
             "activated_oris": self.profile["activated_oris"],
             "nff_states": [self.profile["state"]] if self.profile["nff"] else [],
             **scenario,

@@ -37,6 +37,7 @@ from reports.signing import load_or_create_key, sign
 
 from .catalog import requirements
 from .variants import CORRECT, VARIANTS, sib_class
+from .wire_stage import MailWire
 
 __all__ = [
     "DEMO_BUDGET_FACTOR",
@@ -45,6 +46,7 @@ __all__ = [
     "SELFTEST_BUDGET_FACTOR",
     "STOP_GRACE",
     "Stop",
+    "WIRES",
     "check",
     "errors",
     "failed",
@@ -116,36 +118,53 @@ def profile_for(name: str, *, mocks_url: str, sut_url: str) -> dict[str, Any]:
     }
 
 
+WIRES = ("json-http", "ebts-smtp")
+"""The wires a stage puts our SIB on: JSON over HTTP everywhere, or EBTS files (`MailWire`)."""
+
+
 @contextmanager
 def stage(
-    profile_name: str, *, variant: str = "reference", clock: str = "manual"
+    profile_name: str,
+    *,
+    variant: str = "reference",
+    clock: str = "manual",
+    wire: str = "json-http",
 ) -> Iterator[dict[str, Any]]:
-    """Start the mocks and our SIB (`variant`, on a store file) on free loopback ports, and a
-    control server that restarts the SIB; yield the SUT profile (with its restart command)."""
+    """Start the mocks and our SIB (`variant`, on a store file) on free loopback ports, on `wire`
+    (one of `WIRES`), and a control server that restarts the SIB; yield the SUT profile (with its
+    restart command)."""
+    if wire not in WIRES:
+        raise ValueError(f"wire {wire!r} is not one of {', '.join(WIRES)}")
     with ExitStack() as stack:
         service = MockService(clock=clock)
-        mocks_url = stack.enter_context(serving(service))
+        mail = MailWire(service) if wire == "ebts-smtp" else None
+        mocks_url = stack.enter_context(in_thread(mail.mocks) if mail else serving(service))
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="interop-sib-"))
-        host = _SibHost(variant, profile_name, mocks_url, Path(folder, "sib.sqlite3"))
+        host = _SibHost(variant, profile_name, mocks_url, Path(folder, "sib.sqlite3"), mail)
         stack.callback(host.stop)
         control = stack.enter_context(in_thread(host.control))
         restart = f"import urllib.request as r; r.urlopen(r.Request('{control}/restart', "
         restart += "method='POST'), timeout=120)"
         host.profile["restart_command"] = [*PYTHON, "-c", restart]
-        service.callback = f"{host.profile['sut_url']}/cjis/responses"
+        service.callback = mail.callback if mail else f"{host.profile['sut_url']}/cjis/responses"
         yield host.profile
 
 
 class _SibHost:
-    """Our SIB in a thread of this process, restarted on its store by `POST /restart`."""
+    """Our SIB in a thread of this process, restarted on its store by `POST /restart`; on the
+    e-mail wire when given `mail`."""
 
-    def __init__(self, variant: str, profile: str, mocks_url: str, store: Path) -> None:
-        self.variant, self.mocks_url, self.store = variant, mocks_url, store
+    def __init__(
+        self, variant: str, profile: str, mocks_url: str, store: Path, mail: MailWire | None
+    ) -> None:
+        self.variant, self.mocks_url, self.store, self.mail = variant, mocks_url, store, mail
         self._running: ExitStack | None = None
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])
         self.profile = profile_for(profile, mocks_url=mocks_url, sut_url=self.url)
+        if mail is not None:
+            self.profile["wire"] = mail.profile()
         self.start()
 
     @property
@@ -153,9 +172,13 @@ class _SibHost:
         return f"http://127.0.0.1:{self.port}"
 
     def _server(self, port: int) -> Any:
-        sib = sib_class(self.variant)(self.profile, cjis_url=self.mocks_url, store=self.store)
+        cls, mail = sib_class(self.variant), self.mail
+        gateway = mail.gateway() if mail else None
+        sib = cls(self.profile, cjis_url=self.mocks_url, store=self.store, transport=gateway)
         # A faulty SIB that crashes on purpose would fill the terminal with tracebacks.
         quiet = "warning" if self.variant == "reference" else "critical"
+        if mail is not None:
+            return mail.sib(sib.app, port, log_level=quiet)
         return uvicorn_server(sib.app, port=port, fast_loop=False, log_level=quiet)
 
     def start(self) -> None:
@@ -345,14 +368,16 @@ def run_variant(
     budget_factor: float = SELFTEST_BUDGET_FACTOR,
     run_seed: int = 0,
     only: Sequence[str] = (),
+    wire: str = "json-http",
 ) -> list[dict[str, Any]]:
     """Run the suite (or `only` these requirements' checks), in an order drawn from `run_seed`,
-    against our SIB `variant` under `profile` (default: the variant's demo profile); its results."""
+    against our SIB `variant` under `profile` (default: the variant's demo profile) on `wire`;
+    its results."""
     cls = sib_class(variant)
     Path(folder).mkdir(parents=True, exist_ok=True)
     extra = ["--budget-factor", str(budget_factor), "--run-seed", str(run_seed), "--random-order"]
     extra += [arg for rid in only for arg in ("--requirement", rid)]
-    with stage(profile or cls.demo_profile, variant=variant, clock=clock) as sut:
+    with stage(profile or cls.demo_profile, variant=variant, clock=clock, wire=wire) as sut:
         path = Path(folder, "sut-profile.json")
         path.write_text(json.dumps(sut, indent=2))
         _suite(path, Path(folder), extra)
@@ -401,16 +426,19 @@ def _label(run: str) -> tuple[str, str | None]:
     return variant, profile or None
 
 
-def selftest_runs(*, full: bool = False) -> dict[str, tuple[str, str | None, tuple[str, ...]]]:
+def selftest_runs(
+    *, full: bool = False, wire: str = "json-http"
+) -> dict[str, tuple[str, str | None, tuple[str, ...]]]:
     """The self-test's runs by label: the reference and every correct design under every demo
-    profile, the whole suite each; each faulty variant under its demo profile, the checks of the
-    rules it breaks (every check with `full`)."""
+    profile, the whole suite each; each faulty variant whose defect shows on `wire` under its demo
+    profile, the checks of the rules it breaks (every check with `full`)."""
     runs: dict[str, tuple[str, str | None, tuple[str, ...]]] = {}
     for name in ("reference", *CORRECT):
         for profile in DEMO_PROFILES:
             runs[f"{name}@{profile}"] = (name, profile, ())
     for name, cls in VARIANTS.items():
-        runs[name] = (name, None, () if full else cls.breaks)
+        if wire in (cls.only_on or WIRES):
+            runs[name] = (name, None, () if full else cls.breaks)
     return runs
 
 
@@ -435,17 +463,19 @@ def selftest(
     run_seed: int = 0,
     budget_factor: float | None = None,
     full: bool = False,
+    wire: str = "json-http",
 ) -> tuple[str, bool]:
-    """Run the self-test (`selftest_runs`) `jobs` at a time; the kill matrix with its verdict,
-    and whether it passed (no false alarm, every faulty SIB caught by its rule's check)."""
-    plan = selftest_runs(full=full)
+    """Run the self-test (`selftest_runs`) `jobs` at a time, every SIB on `wire`; the kill matrix
+    with its verdict, and whether it passed (no false alarm, every faulty SIB caught by its rule's
+    check)."""
+    plan = selftest_runs(full=full, wire=wire)
     factor = budget_factor or SELFTEST_BUDGET_FACTOR
     began = time.monotonic()
 
     def one(label: str) -> list[dict[str, Any]]:
         variant, profile, only = plan[label]
         return run_variant(variant, Path(folder, label), profile=profile, only=only,
-                           run_seed=run_seed, budget_factor=factor)  # fmt: skip
+                           run_seed=run_seed, budget_factor=factor, wire=wire)  # fmt: skip
 
     with ThreadPoolExecutor(jobs) as pool:
         runs = dict(zip(plan, pool.map(one, plan), strict=True))
@@ -454,10 +484,13 @@ def selftest(
     missed = sum(1 for p in problems if "not caught" in p)
     alarms = len(problems) - missed
     lines = [kill_matrix(runs), *(f"SELFTEST FAIL: {p}" for p in problems)]
+    elsewhere = sorted(set(VARIANTS) - set(faulty))
+    if elsewhere:
+        lines.append(f"not on {wire} (their defect does not show on it): {', '.join(elsewhere)}")
     lines.append(
         f"selftest: {len(faulty) - missed} of {len(faulty)} faulty SIBs caught by the check of "
         f"the rule they break; {len(plan) - len(faulty) - alarms} of {len(plan) - len(faulty)} "
-        f"correct-design runs clean; run seed {run_seed}, budget factor {factor}; "
+        f"correct-design runs clean; wire {wire}, run seed {run_seed}, budget factor {factor}; "
         f"{time.monotonic() - began:.1f} s wall"
     )
     return "\n".join(lines), not problems

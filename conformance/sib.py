@@ -60,6 +60,9 @@ class ReferenceSib:
     """The requirement IDs a faulty variant breaks (none for the reference and correct designs)."""
     correct = True
     """Whether this is a correct design: it must pass every check under every profile."""
+    only_on: tuple[str, ...] = ()
+    """The wires (`conformance.run.WIRES`) a faulty variant's defect shows on; empty: every wire.
+    On the e-mail wire the stage's mail adapters, not the SIB, do what some defects get wrong."""
     forward_backoff = Backoff(0.05, 2.0, 1.0)
     inline_attempts = 4
     """Attempts at CJIS inside the booking request before the rest go to the background."""

@@ -4,16 +4,19 @@ The reference SIB (or any faulty variant) is left as it is; two adapters put it 
 
 * `MailGateway`, its outbound HTTP transport: a ``POST …/cjis/submissions`` goes instead as an
   e-mail with the encoded transaction attached to the mock CJIS's SMTP server, and the SMTP
-  reply comes back as the HTTP answer (250 → 202 with the acknowledgement, 451 → 503, 5xx → 400);
+  reply comes back as the HTTP answer (250 → 202 with the acknowledgement, 421 → 503, another
+  4xx → 500, 5xx → 400; a dropped connection or a reply later than the request's time limit as
+  httpx raises them);
   every other request (LEA routing) goes over HTTP as before;
 * `DeliveryHandler`, the SIB's own SMTP server: each e-mail from the mock CJIS is decoded and
   posted to the SIB's ``POST /cjis/responses`` with its X-Interop headers;
 * `EbtsBodies`, ASGI middleware in front of the SIB: bookings sent as EBTS files reach it as JSON;
   and the gateway sends the SIB's LEA routing as EBTS files over HTTP.
 
-`mail_stage` starts the mocks with SMTP and such a SIB; the profile it yields puts every
-direction on the EBTS wire: bookings and LEA routing over HTTP, submissions and deliveries by
-e-mail. The checks see the same JSON documents.
+`MailWire` puts a stage (`conformance.run.stage(..., wire="ebts-smtp")`: the mocks and our SIB)
+on this wire: the mocks with SMTP, such a SIB, and a profile with every direction on the EBTS
+wire: bookings and LEA routing over HTTP, submissions and deliveries by e-mail. The checks see the
+same JSON documents.
 """
 
 from __future__ import annotations
@@ -22,17 +25,17 @@ import asyncio
 import json
 import re
 import smtplib
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+import socket
 from email import policy
 from typing import Any
 
 import httpx
+import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.server import free_port, in_thread, server, uvicorn_server
+from mocks.server import free_port, server, uvicorn_server
 from mocks.service import MockService
 from mocks.smtp import ServerWithSmtp, SubmissionHandler
 from wire import MEDIA_TYPE
@@ -40,21 +43,23 @@ from wire.ansi_nist import WireError
 from wire.codec import decode, encode, request_body
 from wire.mail import message_for, transaction_of
 
-from .run import profile_for
-from .variants import sib_class
-
-__all__ = ["SIB_ADDRESS", "DeliveryHandler", "EbtsBodies", "MailGateway", "mail_stage"]
+__all__ = ["SIB_ADDRESS", "DeliveryHandler", "EbtsBodies", "MailGateway", "MailWire"]
 
 SIB_ADDRESS = "sib@state.interop-harness.invalid"
 """The e-mail address of our SIB on the stage."""
 _CJIS_ADDRESS = "cjis@mocks.interop-harness.invalid"
 _ACK = re.compile(r"TCN (\S+) (\S+) at (\S+)")
+_SMTP_TIMEOUT = 15.0
+"""Seconds the gateway waits for the mock CJIS's SMTP answer when the request sets no limit."""
+_HTTP_FOR_SMTP = {421: 503}
+"""The HTTP answer a SMTP reply stands for: 421 (service not available) is a 503; any other 4xx a
+500 (try again later), any 5xx a 400 (refused for good)."""
 _FORWARDED = ("x-interop-message-id", "x-interop-virtual-time", "x-interop-tot")
 
 
-def _mail(relay: tuple[str, int], data: bytes, name: str) -> tuple[int, str]:
+def _mail(relay: tuple[str, int], data: bytes, name: str, timeout: float) -> tuple[int, str]:
     message = message_for(data, sender=SIB_ADDRESS, to=_CJIS_ADDRESS, name=name)
-    with smtplib.SMTP(*relay, timeout=15) as client:
+    with smtplib.SMTP(*relay, timeout=timeout) as client:
         client.ehlo()
         client.mail(SIB_ADDRESS)
         client.rcpt(_CJIS_ADDRESS)
@@ -94,15 +99,22 @@ class MailGateway(httpx.AsyncBaseTransport):
             return await self.http.handle_async_request(request)
         document = json.loads(await request.aread())
         name = f"{document['type1']['tcn']}.eft"
+        # the SIB's own time limit holds for the e-mail as for a POST
+        limit = request.extensions.get("timeout", {}).get("read") or _SMTP_TIMEOUT
+        where = f"SMTP {self.relay[0]}:{self.relay[1]}"
         try:
-            code, said = await asyncio.to_thread(_mail, self.relay, encode(document), name)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise httpx.ConnectError(f"SMTP {self.relay}: {exc}", request=request) from None
+            code, said = await asyncio.to_thread(_mail, self.relay, encode(document), name, limit)
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(f"{where}: no answer in {limit} s", request=request) from exc
+        except (ConnectionRefusedError, socket.gaierror) as exc:
+            raise httpx.ConnectError(f"{where}: {exc}", request=request) from None
+        except (OSError, smtplib.SMTPException) as exc:  # the connection dropped mid-mail
+            raise httpx.ReadError(f"{where}: {exc}", request=request) from None
         found = _ACK.search(said)
         if code == 250 and found:
             ack = {"tcn": found[1], "status": found[2], "virtual_time": found[3]}
             return httpx.Response(202, json=ack, request=request)
-        status = 503 if 400 <= code < 500 else 400
+        status = _HTTP_FOR_SMTP.get(code, 500 if 400 <= code < 500 else 400)
         return httpx.Response(status, json={"detail": f"SMTP {code} {said}"}, request=request)
 
     async def aclose(self) -> None:
@@ -179,46 +191,45 @@ class DeliveryHandler:
         return "250 2.0.0 taken" if response.status_code < 300 else "554 5.6.0 refused"
 
 
-@contextmanager
-def mail_stage(
-    profile_name: str, *, variant: str = "reference", clock: str = "manual"
-) -> Iterator[dict[str, Any]]:
-    """Start the mocks (HTTP and SMTP) and our SIB `variant` on the e-mail wire; yield the profile.
+class MailWire:
+    """The e-mail wire of a stage (`conformance.run.stage`): the mock CJIS's SMTP server beside
+    the mocks' HTTP, our SIB behind `MailGateway` with `EbtsBodies` in front and its own SMTP server
+    taking deliveries. Both SMTP ports are chosen once, so a restarted SIB is found again."""
 
-    As `conformance.run.stage`, but submissions and deliveries travel as EBTS files by e-mail.
-    """
-    with ExitStack() as stack:
-        service = MockService(clock=clock)
-        cjis_smtp, sib_smtp = free_port(), free_port()
-        handler = SubmissionHandler(service)
+    def __init__(self, service: MockService) -> None:
+        self.service = service
+        self.cjis_smtp, self.sib_smtp = free_port(), free_port()
+        self._handler = SubmissionHandler(service)
 
-        def make_mocks(port: int) -> Any:
-            config = server(service, port=port).config
-            return ServerWithSmtp(config, handler, host="127.0.0.1", port=cjis_smtp)
+    @property
+    def callback(self) -> str:
+        """Where the mocks mail their deliveries: our SIB's address through its SMTP server."""
+        return f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{self.sib_smtp}"
 
-        mocks_url = stack.enter_context(in_thread(make_mocks))
-        holder: dict[str, Any] = {}
+    def profile(self) -> dict[str, Any]:
+        """The SUT profile's `wire`: every direction on the EBTS wire, bookings and LEA routing
+        as files over HTTP, submissions and deliveries by e-mail."""
+        return {
+            "bookings": "ebts-http",
+            "lea_routing": "ebts-http",
+            "submissions": "ebts-smtp",
+            "deliveries": "ebts-smtp",
+            "sib_address": SIB_ADDRESS,
+            "sib_relay": f"127.0.0.1:{self.sib_smtp}",
+            "cjis_smtp": f"127.0.0.1:{self.cjis_smtp}",
+        }
 
-        def make_sib(port: int) -> Any:
-            sut_url = f"http://127.0.0.1:{port}"
-            profile = profile_for(profile_name, mocks_url=mocks_url, sut_url=sut_url)
-            profile["wire"] = {
-                "bookings": "ebts-http",
-                "lea_routing": "ebts-http",
-                "submissions": "ebts-smtp",
-                "deliveries": "ebts-smtp",
-                "sib_address": SIB_ADDRESS,
-                "sib_relay": f"127.0.0.1:{sib_smtp}",
-                "cjis_smtp": f"127.0.0.1:{cjis_smtp}",
-            }
-            holder["profile"] = profile
-            gateway = MailGateway(("127.0.0.1", cjis_smtp))
-            sib = sib_class(variant)(profile, cjis_url=mocks_url, transport=gateway)
-            quiet = "warning" if variant == "reference" else "critical"
-            app = EbtsBodies(sib.app)
-            config = uvicorn_server(app, port=port, fast_loop=False, log_level=quiet).config
-            return ServerWithSmtp(config, DeliveryHandler(sut_url), host="127.0.0.1", port=sib_smtp)
+    def mocks(self, port: int) -> uvicorn.Server:
+        """The mocks' server on `port`, with their SMTP server beside it."""
+        config = server(self.service, port=port).config
+        return ServerWithSmtp(config, self._handler, host="127.0.0.1", port=self.cjis_smtp)
 
-        stack.enter_context(in_thread(make_sib))
-        service.callback = f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{sib_smtp}"
-        yield holder["profile"]
+    def gateway(self) -> MailGateway:
+        """The SIB's outbound transport: submissions by e-mail to the mock CJIS."""
+        return MailGateway(("127.0.0.1", self.cjis_smtp))
+
+    def sib(self, app: ASGIApp, port: int, *, log_level: str) -> uvicorn.Server:
+        """The SIB's server on `port` (bookings as EBTS files), its SMTP server beside it."""
+        config = uvicorn_server(EbtsBodies(app), port=port, fast_loop=False, log_level=log_level)
+        handler = DeliveryHandler(f"http://127.0.0.1:{port}")
+        return ServerWithSmtp(config.config, handler, host="127.0.0.1", port=self.sib_smtp)

@@ -95,9 +95,9 @@ def _require_tcn(body: Any) -> None:
 
 def _fault(fault: FaultResponse) -> Response:
     """The answer the scenario injects in place of a 202."""
-    if fault.kind == "connection-reset":
+    status = fault.status
+    if status is None:
         return _ConnectionReset()
-    status = {"http-503": 503, "http-400": 400}.get(fault.kind, 500)
     raise Problem(
         status,
         {503: "Service Unavailable", 400: "Bad Request"}.get(status, "Internal Server Error"),

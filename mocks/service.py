@@ -73,6 +73,22 @@ class FaultResponse(Exception):
         self.tcn = tcn
         self.attempt = attempt
 
+    @property
+    def status(self) -> int | None:
+        """The HTTP status the fault answers with (None: the connection is reset instead).
+
+        Whatever the wire, a 4xx refuses the submission for good and a 5xx or a reset is an outage
+        the SIB rides out by sending again (over SMTP: a 5xx reply and a 451).
+        """
+        if self.kind == "connection-reset":
+            return None
+        return {"http-503": 503, "http-400": 400}.get(self.kind, 500)
+
+    @property
+    def permanent(self) -> bool:
+        """Whether the fault refuses the submission for good (a 4xx), not an outage."""
+        return self.status is not None and self.status < 500
+
 
 class MockService(Firing):
     """The mock FBI CJIS, DHS IDENT, ICE LESC and DRO, and the LEA inboxes, on one virtual clock."""

@@ -3,9 +3,11 @@ the sender that mails deliveries back to the SIB.
 
 * Taking: `SubmissionHandler` (an aiosmtpd handler) decodes the attached transaction and submits
   its JSON document exactly as ``POST /cjis/submissions`` does. The SMTP reply is the answer:
-  ``250`` accepted (or a duplicate), ``451`` for an injected transient fault (the sending MTA
-  retries), ``554`` with the problems naming record and field for a file that cannot be read or a
-  TCN that cannot be answered, ``550`` for an e-mail with no transaction attached.
+  ``250`` accepted (or a duplicate); for an injected fault what stands for its HTTP answer
+  (`_fault_reply`: an outage is ``421`` or ``451``, which the sending MTA retries, or a dropped
+  connection; a refusal is ``554``, not to be sent again); ``554`` with the problems naming
+  record and field for a file that cannot be read or a TCN that cannot be answered, ``550`` for
+  an e-mail with no transaction attached.
 * Sending: a delivery whose target is ``mailto:ADDRESS?relay=HOST:PORT`` goes as an e-mail to
   ADDRESS through the SMTP relay, the message encoded and attached (`send_delivery`, called by the
   courier). Unless the service already has a callback, the first submission by e-mail sets it to
@@ -19,7 +21,7 @@ import json
 import logging
 import smtplib
 import socket
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import uvicorn
@@ -56,6 +58,23 @@ def _reply_text(code: str, lines: list[str]) -> str:
     return "\r\n".join(f"{code}{mark}{line}" for mark, line in zip(marks, cleaned, strict=True))
 
 
+def _fault_reply(fault: FaultResponse, server: SMTP) -> str:
+    """The SMTP answer standing for the HTTP one a fault injects: a reset drops the connection,
+    a 503 is 421 (service not available), another 5xx 451 (a local error: try again later), a 4xx
+    554 (refused for good: not to be sent again)."""
+    said = f"injected by the scenario: {fault}"
+    status = fault.status
+    if status is None:
+        if server.transport is not None:  # uvloop's transports are not asyncio.Transport's
+            cast(asyncio.Transport, server.transport).abort()
+        return _reply_text("421", [f"4.4.2 {said}"])
+    if fault.permanent:
+        return _reply_text("554", [f"5.7.0 refused, {said}"])
+    if status == 503:
+        return _reply_text("421", [f"4.3.2 {said}"])
+    return _reply_text("451", [f"4.3.0 {said}"])
+
+
 class SubmissionHandler:
     """aiosmtpd handler: each e-mail's attached transaction is a submission to the mock CJIS."""
 
@@ -76,7 +95,10 @@ class SubmissionHandler:
         except WireError as error:
             lines = [f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"]
             return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
-        return await self._submit(document, envelope.mail_from or "")
+        try:
+            return await self._submit(document, envelope.mail_from or "")
+        except FaultResponse as fault:
+            return _fault_reply(fault, server)
 
     async def _submit(self, document: dict[str, Any], sender: str) -> str:
         header = document.get("type1", {})
@@ -85,10 +107,7 @@ class SubmissionHandler:
             return _reply_text("554", [f"5.6.0 1.009 TCN {tcn!r} cannot be answered"])
         if self.service.callback is None and self.reply_relay and sender:
             self.service.callback = f"mailto:{sender}?relay={self.reply_relay}"
-        try:
-            ack = await self.service.submit(document)
-        except FaultResponse as fault:
-            return _reply_text("451", [f"4.3.0 injected by the scenario: {fault}"])
+        ack = await self.service.submit(document)
         self.received += 1
         return _reply_text(
             "250", [f"2.0.0 TCN {ack['tcn']} {ack['status']} at {ack['virtual_time']}"]
@@ -170,8 +189,15 @@ def parse_mailto(target: str) -> tuple[str, str, int]:
 
 
 def _attached(body: str) -> tuple[bytes, tuple[str, str]]:
+    """The attachment carrying a delivery: its EBTS encoding. A body that is not JSON (the
+    `malformed-delivery` fault) goes as it is, as the unreadable transaction it stands for on
+    this wire; a JSON document the encoder cannot lay out goes as JSON."""
     try:
-        return encode(json.loads(body)), ("application", "x-ansi-nist")
+        document = json.loads(body)
+    except ValueError:
+        return body.encode(), ("application", "x-ansi-nist")
+    try:
+        return encode(document), ("application", "x-ansi-nist")
     except (ValueError, KeyError, TypeError, AttributeError):
         return body.encode(), ("application", "json")
 

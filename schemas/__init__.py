@@ -150,6 +150,8 @@ def _is_uri(value: object) -> bool:
     if not isinstance(value, str):
         return True
     parts = urlsplit(value)
+    if parts.scheme == "mailto":  # an address, no authority (RFC 6068)
+        return "@" in parts.path
     return bool(parts.scheme and parts.netloc)
 
 

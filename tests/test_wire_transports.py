@@ -19,6 +19,7 @@ from mocks.smtp import parse_mailto, send_delivery, start_smtp
 from synthetic import Synthesizer
 from tests.conftest import MockApi, RecordingSib, booking_car
 from wire import MEDIA_TYPE
+from wire.ansi_nist import WireError
 from wire.codec import decode, encode
 from wire.mail import message_for, transaction_of
 
@@ -153,6 +154,38 @@ async def test_the_first_email_sets_the_reply_address(
     assert [kind for kind, _ in box.messages()][:1] == ["sre"]
 
 
+async def test_a_scenario_sends_deliveries_by_email_and_a_malformed_one_unreadable(
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, box_port = mailbox
+    key = synth.biometric_key()
+    client = await mock_api()
+    scenario = {**_match(key, {"kind": "malformed-delivery"}), "name": "by-mail"}
+    scenario["sut_callback"] = f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{box_port}"
+    answer = await client.post("/admin/scenario", json=scenario)
+    assert answer.status_code == 200, answer.text
+    car = booking_car(synth, key=key)
+    assert (await client.post("/cjis/submissions", json=car)).status_code == 202
+    await _advance(client, 4 * 3600)
+    assert sib.deliveries == []
+    attached = [transaction_of(mail) for mail in box.mails]
+    assert all(a is not None for a in attached)
+    assert len(attached) == 3
+    # the body that is not JSON goes as the unreadable EBTS file it stands for on this wire
+    assert attached[0] is not None
+    assert attached[0].headers["subject"].endswith(".eft")
+    with pytest.raises(WireError):
+        decode(attached[0].data)
+    assert [decode(a.data)[0] for a in attached[1:] if a is not None] == ["sre", "idr"]
+    # the next scenario names the SIB's HTTP callback: deliveries go there again
+    scenario["sut_callback"] = "http://sib.test/cjis/responses"
+    assert (await client.post("/admin/scenario", json=scenario)).status_code == 200
+    assert (await client.post("/cjis/submissions", json=booking_car(synth))).status_code == 202
+    await _advance(client, 3600)
+    assert sib.kinds()[:1] == ["SRE"]
+    assert len(box.mails) == 3
+
+
 async def _refusal(service: Any, **options: Any) -> smtplib.SMTPDataError:
     port = free_port()
     smtp = await start_smtp(service, port=port)
@@ -186,15 +219,41 @@ async def test_an_unreadable_attachment_bounces_naming_record_and_field(
     assert b"H0001 $.records[" in error.smtp_error
 
 
-async def test_an_injected_fault_is_a_temporary_failure(
-    mock_api: MockApi, synth: Synthesizer
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [("http-503", 421), ("http-500", 451), ("connection-reset", None), ("http-400", 554)],
+)
+async def test_an_injected_fault_answers_by_email_as_it_does_over_http(
+    mock_api: MockApi, synth: Synthesizer, kind: str, code: int | None
 ) -> None:
+    """An outage is a temporary failure (503: 421 service not available; 500: 451) or a dropped
+    connection, which the sender rides out; a refusal (400) is permanent (554)."""
     key = synth.biometric_key()
-    client = await mock_api(_match(key, {"kind": "http-503", "times": 1}))
+    client = await mock_api(_match(key, {"kind": kind, "times": 1}))
     car = encode(booking_car(synth, key=key))
     message = message_for(car, sender=SIB_ADDRESS, to="cjis@mocks.invalid", name="car.eft")
-    error = await _refusal(client.service, message=message)
-    assert error.smtp_code == 451
+    if code is None:
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            await _mail_to(client.service, message)
+    else:
+        error = await _refusal(client.service, message=message)
+        assert error.smtp_code == code
+        assert kind.encode() in error.smtp_error
+    # as over HTTP, the attempt is ledgered as refused, and not as a submission taken
+    ledger = (await client.get("/admin/ledger", params={"channel": "cjis-fault"})).json()
+    assert [e["id"].rsplit(":", 2)[1] for e in ledger["entries"]] == [kind]
+    # the fault ran out: the same mail is taken
+    assert await _mail_to(client.service, message) == {}
+
+
+async def _mail_to(service: Any, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    port = free_port()
+    smtp = await start_smtp(service, port=port)
+    try:
+        return await asyncio.to_thread(_mail, b"", port, message=message)
+    finally:
+        smtp.close()
+        await smtp.wait_closed()
 
 
 def test_mailto_targets_name_address_and_relay() -> None:

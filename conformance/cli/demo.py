@@ -23,9 +23,8 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from reports.signing import SignatureError, load_or_create_key
 
     from ..run import DEMO_BUDGET_FACTOR, DEMO_PROFILES, check, stage
-    from ..wire_stage import mail_stage
 
-    staging, over = (mail_stage, " over EBTS e-mail") if args.wire == "ebts-smtp" else (stage, "")
+    over = " over EBTS e-mail" if args.wire == "ebts-smtp" else ""
 
     key = args.signing_key or os.environ.get("INTEROP_SIGNING_KEY") or None
     try:
@@ -38,7 +37,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     for name in DEMO_PROFILES:
         folder = Path(args.report_dir, name)
         folder.mkdir(parents=True, exist_ok=True)
-        with staging(name, clock=args.clock) as profile:
+        with stage(name, clock=args.clock, wire=args.wire) as profile:
             path = folder / "sut-profile.json"
             path.write_text(json.dumps(profile, indent=2))
             check(
@@ -83,6 +82,7 @@ def _selftest(args: argparse.Namespace, out: TextIO) -> int:
         run_seed=args.run_seed or 0,
         budget_factor=args.budget_factor,
         full=args.full,
+        wire=args.wire,
     )
     print(report, file=out)
     return 0 if ok else 1
@@ -112,14 +112,21 @@ def _add_demo(subparsers: Any) -> None:
     )
     add_mocks_clock(demo)
     add_signing_key(demo, "the reports")
-    demo.add_argument(
-        "--wire",
-        choices=["json-http", "ebts-smtp"],
-        default="json-http",
-        help="json-http: JSON over HTTP everywhere; ebts-smtp: the reference SIB sends and takes "
-        "EBTS files by e-mail, bookings and LEA routing as EBTS files over HTTP",
-    )
+    _add_wire(demo, "the reference SIB")
     demo.set_defaults(run=_demo)
+
+
+def _add_wire(parser: Any, who: str) -> None:
+    """`--wire`: the wire our SIBs speak on the stage."""
+    from ..run import WIRES
+
+    parser.add_argument(
+        "--wire",
+        choices=WIRES,
+        default=WIRES[0],
+        help=f"json-http: JSON over HTTP everywhere; ebts-smtp: {who} sends and takes EBTS files "
+        "by e-mail, bookings and LEA routing as EBTS files over HTTP",
+    )
 
 
 def _add_selftest(subparsers: Any) -> None:
@@ -132,6 +139,7 @@ def _add_selftest(subparsers: Any) -> None:
         "check of the rule it breaks). Exit 0 when so, 1 otherwise.",
     )
     _add_kill_matrix_options(selftest)
+    _add_wire(selftest, "each SIB")
     selftest.add_argument(
         "--report-dir",
         metavar="DIR",

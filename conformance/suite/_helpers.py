@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from conformance.finding import expect
@@ -19,6 +20,7 @@ __all__ = [
     "match",
     "names_the_lea",
     "no_match",
+    "refused",
     "refused_not_forwarded",
     "slow_iar",
     "sre_reaches_each_booker",
@@ -131,3 +133,16 @@ def sre_reaches_each_booker(traffic: Traffic, sent: list[Sent], why: str) -> Non
             f"it received {got}",
             evidence=[e["id"] for e in traffic.deliveries(s)],
         )
+
+
+_REFUSAL = re.compile(r"(HTTP 4\d\d|SMTP 5\d\d)\b")
+"""How the courier records a SIB refusing a delivery for good: an HTTP 4xx (408, 425 and 429 are
+retried, never settled), or on the e-mail wire a permanent (5xx) SMTP reply."""
+
+
+def refused(delivery: dict[str, Any] | None) -> bool:
+    """Whether the SIB refused this delivery for good (its ledgered delivery state), whatever the
+    wire: settled with an HTTP 4xx, or by e-mail with a 5xx reply."""
+    state = delivery or {}
+    error = str(state.get("last_error") or "")
+    return state.get("state") == "delivered" and _REFUSAL.match(error) is not None

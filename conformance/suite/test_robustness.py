@@ -15,7 +15,7 @@ from conformance.finding import expect
 from conformance.harness import Lea, Mocks, kind_of
 from conformance.traffic import Traffic, is_for
 
-from ._helpers import acked, canonical, faulty, match
+from ._helpers import acked, canonical, faulty, match, refused
 
 if TYPE_CHECKING:
     import schemathesis
@@ -143,10 +143,11 @@ def test_bad_delivery_does_not_take_the_sib_down(
         state = entry["delivery"] or {}
         error = str(state.get("last_error") or "")
         expect(
-            error.startswith("HTTP 4"),
+            refused(state),
             f"CJIS delivered a response that is "
             f"{'not JSON' if isinstance(entry['message'], str) else 'against its schema'}; "
-            f"the SIB answered {error or 'HTTP 2xx'} ({state.get('state')}), not a 4xx",
+            f"the SIB answered {error or 'with success'} ({state.get('state')}), not a refusal "
+            "(HTTP 4xx; by e-mail, a 5xx reply)",
             evidence=[entry["id"]],
         )
     traffic.book(lea.booking(oris[-1]))

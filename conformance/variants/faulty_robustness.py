@@ -150,6 +150,9 @@ class Answers500OnBadDelivery(Faulty):
     """Answers 500 to a delivery that is not JSON (an unhandled parse error)."""
 
     name, breaks = "answers-500-on-bad-delivery", ("ROB-3",)
+    # By e-mail a delivery that is not JSON is an unreadable EBTS file, which the stage's mail
+    # adapter refuses (554) before any JSON reaches this SIB.
+    only_on = ("json-http",)
 
     def survive(self, problem: str) -> None:
         if problem == "not JSON":
