@@ -523,6 +523,20 @@ def test_serve_and_sib_on_a_port_in_use_say_so_in_one_line(
     )
 
 
+def test_serve_on_an_smtp_port_in_use_names_the_smtp_port(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(free_port()), "--smtp-port", str(port)]) == 2
+    assert capsys.readouterr().err == (
+        f"interop serve: cannot listen on 127.0.0.1 port {port} (Address already in use): "
+        "stop what holds it or give another --smtp-port\n"
+    )
+
+
 @pytest.mark.parametrize("command", ["serve", "sib"])
 @pytest.mark.parametrize(
     ("host", "why"),

@@ -36,23 +36,23 @@ def add_mocks_clock(parser: Any) -> None:
     )
 
 
-def _check_port(host: str, port: int) -> None:
+def _check_port(host: str, port: int, option: str = "--port") -> None:
     """One line, before the server starts, when it cannot listen there (the port is held, or the
-    host is not an address of this machine)."""
+    host is not an address of this machine); `option` is the one that gave the port."""
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise CliError(listen_error(host, port, exc)) from None
+            raise CliError(listen_error(host, port, exc, option)) from None
 
 
-def listen_error(host: str, port: int, exc: OSError) -> str:
-    """Why a server cannot listen on `host` and `port`, and what to change: the port when it is
-    held (or privileged), else the host."""
+def listen_error(host: str, port: int, exc: OSError, option: str = "--port") -> str:
+    """Why a server cannot listen on `host` and `port`, and what to change: the port (given by
+    `option`) when it is held (or privileged), else the host."""
     said = f"cannot listen on {host} port {port} ({exc.strerror or exc})"
     if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-        return f"{said}: stop what holds it or give another --port"
+        return f"{said}: stop what holds it or give another {option}"
     return f"{said}: give --host an address of this machine (127.0.0.1, or 0.0.0.0 for all)"
 
 
@@ -78,6 +78,8 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             admin_token=args.admin_token or os.environ.get("INTEROP_ADMIN_TOKEN") or None,
         )
         _check_port(args.host, args.port)
+        if args.smtp_port is not None:
+            _check_port(args.host, args.smtp_port, "--smtp-port")
         uvicorn_server = server(service, host=args.host, port=args.port)
     except CliError:
         raise
