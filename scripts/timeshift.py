@@ -23,6 +23,9 @@ SITE = Path(__file__).resolve().parent / "timeshift_site"
 """The folder whose `sitecustomize` moves each process's clock (it reads `INTEROP_TIMESHIFT`)."""
 
 
+_UNREWRITTEN = "'-Wignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning'"
+
+
 def leap_day_after(now: datetime, days: int) -> datetime:
     """The first 29 February, 09:00 UTC, at least `days` days after `now`."""
     year = (now + timedelta(days=days)).year
@@ -56,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     offset = (target - now).total_seconds()
     print(f"timeshift: wall clock moved to {target.isoformat()} ({offset:+.0f} s)", flush=True)
     path = os.pathsep.join(filter(None, [str(SITE), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, PYTHONPATH=path, INTEROP_TIMESHIFT=f"{offset:.6f}")
+    # pytest would rewrite time-machine's plugin, which the sitecustomize has already imported.
+    addopts = " ".join(filter(None, [os.environ.get("PYTEST_ADDOPTS"), _UNREWRITTEN]))
+    env = dict(
+        os.environ, PYTHONPATH=path, INTEROP_TIMESHIFT=f"{offset:.6f}", PYTEST_ADDOPTS=addopts
+    )
     os.execvpe(command[0], command, env)
 
 
