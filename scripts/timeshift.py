@@ -5,7 +5,8 @@ Every Python process the command starts (pytest, its xdist workers, the servers 
 tests start in turn) imports `scripts/timeshift_site/sitecustomize.py` first, through
 `PYTHONPATH`, and moves its wall clock (`time.time`, `datetime.now`, `date.today`, `gmtime`,
 `CLOCK_REALTIME`) by the same offset with `time-machine`; the monotonic clocks that timeouts,
-sleeps and the event loop run on are left alone. The default target is the first 29 February at
+sleeps and the event loop run on are left alone, and so is SQLite's own clock (`'now'` in SQL,
+which the ledger stamps its rows' wall times with). The default target is the first 29 February at
 least 400 days from now, 09:00 UTC: far from today and on a leap day, in one run.
 
     python scripts/timeshift.py [--at 2028-02-29T09:00:00Z | --days 400] -- pytest tests/...
@@ -23,7 +24,9 @@ SITE = Path(__file__).resolve().parent / "timeshift_site"
 """The folder whose `sitecustomize` moves each process's clock (it reads `INTEROP_TIMESHIFT`)."""
 
 
-_UNREWRITTEN = "'-Wignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning'"
+_UNREWRITTEN = (
+    "'-Wignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning'"
+)
 
 
 def leap_day_after(now: datetime, days: int) -> datetime:

@@ -295,8 +295,7 @@ def test_a_should_failure_is_conformant_with_findings(start_sib: StartSib, tmp_p
                       "--budget-factor", "0.1")  # fmt: skip
     assert code == 3, text
     assert _last(text) == (
-        "verdict: conformant with findings (exit 3): only SHOULD requirements failed: "
-        "RTE-5, RTE-11"
+        "verdict: conformant with findings (exit 3): only SHOULD requirements failed: RTE-5, RTE-11"
     )
     assert "   FAIL RTE-5 (SHOULD) test_errt_reaches_the_booking_lea: " in text
     report = _report(out)
