@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         target = now + timedelta(days=args.days)
     else:
         target = leap_day_after(now, 400)
-    offset = (target - now).total_seconds()
+    # run from a command already moved (the guard's own test), the offset is from the real clock
+    moved = float(os.environ.get("INTEROP_TIMESHIFT") or 0)
+    offset = (target - now).total_seconds() + moved
     print(f"timeshift: wall clock moved to {target.isoformat()} ({offset:+.0f} s)", flush=True)
     path = os.pathsep.join(filter(None, [str(SITE), os.environ.get("PYTHONPATH")]))
     # pytest would rewrite time-machine's plugin, which the sitecustomize has already imported.
