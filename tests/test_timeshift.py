@@ -14,7 +14,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "timeshift.py"
 
 _PROBE = """
 import datetime, subprocess, sys, threading, time
-print("parent", datetime.datetime.now(datetime.UTC).isoformat(), time.monotonic())
+print("parent", datetime.datetime.now(datetime.UTC).isoformat(), time.monotonic(), flush=True)
 threading.Event().wait(0.05)
 child = "import datetime; print('child', datetime.date.today())"
 subprocess.run([sys.executable, "-P", "-c", child])
