@@ -70,7 +70,7 @@ async def test_match_comes_back_as_idr_iar_within_four_hours(
     sre, idr_iar = sib.messages()
     assert sre["type2"]["srf"] == "N"
     assert idr_iar["type1"]["tcr"] == car["type1"]["tcn"]
-    assert idr_iar["type1"]["dai"] == "NC0000000"
+    assert idr_iar["type1"]["dai"] == car["type1"]["ori"]
     assert 1 <= len(idr_iar["type2"]["encounters"]) <= 5
     assert idr_iar["type2"]["iar"]["offense_level"] == 2
     ledger = (await client.get("/admin/ledger", params={"tcn": car["type1"]["tcn"]})).json()
