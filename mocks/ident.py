@@ -15,7 +15,7 @@ from protocol.ebts import dro_ori, ori_state
 from protocol.levels import highest_level
 from synthetic import CHARGES, Synthesizer
 
-__all__ = ["IdentRepository"]
+__all__ = ["IdentRepository", "classified"]
 
 
 _CODE_OF_LITERAL = {literal: code for code, literal in CHARGES}

@@ -1,9 +1,11 @@
 """The mock CJIS over e-mail: an SMTP server taking EBTS transactions as MIME attachments, and
 the sender that mails deliveries back to the SIB.
 
-* Taking: `SubmissionHandler` (an aiosmtpd handler) decodes the attached transaction and submits
-  its JSON document exactly as ``POST /cjis/submissions`` does. The SMTP reply is the answer:
-  ``250`` accepted (or a duplicate); for an injected fault what stands for its HTTP answer
+* Taking: `SubmissionHandler` (an aiosmtpd handler) decodes every transaction the e-mail carries
+  (attached, or the body itself) and submits each JSON document exactly as
+  ``POST /cjis/submissions`` does, or refuses the mail whole when one cannot be read or answered.
+  The SMTP reply is the answer: ``250`` naming every TCN accepted (or a duplicate), and what was
+  tolerated in the files (W0001 lines); for an injected fault what stands for its HTTP answer
   (`_fault_reply`: an outage is ``421`` or ``451``, which the sending MTA retries, or a dropped
   connection; a refusal is ``554``, not to be sent again); ``554`` with the problems naming
   record and field for a file that cannot be read or a TCN that cannot be answered, ``550`` for
@@ -30,9 +32,10 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 import schemas
 from wire import MEDIA_TYPE
 from wire.ansi_nist import WireError
-from wire.codec import decode, encode
-from wire.mail import message_for, transaction_of
+from wire.codec import Decoded, encode, read
+from wire.mail import message_for, transactions_of
 
+from .openapi import SUBMISSION_LIMIT
 from .service import FaultResponse, MockService
 
 __all__ = [
@@ -50,6 +53,8 @@ SENDER = "cjis@mocks.interop-harness.invalid"
 """The address the mock CJIS mails its responses from."""
 _DEFAULT_RELAY = "127.0.0.1:25"
 _HOSTNAME = "mocks.interop-harness.invalid"
+_DATA_LIMIT = SUBMISSION_LIMIT * 4 // 3 + (64 << 10)
+"""The largest mail: a body of `SUBMISSION_LIMIT` bytes in base64, and its headers."""
 
 
 def _reply_text(code: str, lines: list[str]) -> str:
@@ -84,34 +89,47 @@ class SubmissionHandler:
         self.received = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        """Take the e-mail: the SMTP reply is the mock CJIS's answer to the submission."""
+        """Take the e-mail: the SMTP reply is the mock CJIS's answer to its submissions."""
         raw = envelope.original_content or envelope.content or b""
-        found = transaction_of(raw if isinstance(raw, bytes) else raw.encode())
+        found = transactions_of(raw if isinstance(raw, bytes) else raw.encode())
         if found is None:
             text = f"5.6.0 no EBTS transaction attached (send it as {MEDIA_TYPE})"
             return _reply_text("550", [text])
+        taken: list[Decoded] = []
+        count = len(found.transactions)
+        for number, data in enumerate(found.transactions, start=1):
+            which = f" (transaction {number} of {count}; the mail is refused whole)"
+            try:
+                decoded = read(data)
+            except WireError as error:
+                said = f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"
+                lines = [said + (which if count > 1 else "")]
+                return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
+            tcn = _tcn(decoded.document)
+            if tcn is None or schemas.problems("common.json#/$defs/tcn", tcn):
+                said = f"5.6.0 1.009 TCN {tcn!r} cannot be answered"
+                return _reply_text("554", [said + (which if count > 1 else "")])
+            taken.append(decoded)
         try:
-            _, document = decode(found.data)
-        except WireError as error:
-            lines = [f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"]
-            return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
-        try:
-            return await self._submit(document, envelope.mail_from or "")
+            return await self._submit(taken, envelope.mail_from or "")
         except FaultResponse as fault:
             return _fault_reply(fault, server)
 
-    async def _submit(self, document: dict[str, Any], sender: str) -> str:
-        header = document.get("type1", {})
-        tcn = header.get("tcn") if isinstance(header, dict) else None
-        if tcn is None or schemas.problems("common.json#/$defs/tcn", tcn):
-            return _reply_text("554", [f"5.6.0 1.009 TCN {tcn!r} cannot be answered"])
+    async def _submit(self, taken: list[Decoded], sender: str) -> str:
         if self.service.callback is None and self.reply_relay and sender:
             self.service.callback = f"mailto:{sender}?relay={self.reply_relay}"
-        ack = await self.service.submit(document)
-        self.received += 1
-        return _reply_text(
-            "250", [f"2.0.0 TCN {ack['tcn']} {ack['status']} at {ack['virtual_time']}"]
-        )
+        lines = []
+        for decoded in taken:
+            ack = await self.service.submit(decoded.document)
+            self.received += 1
+            lines.append(f"2.0.0 TCN {ack['tcn']} {ack['status']} at {ack['virtual_time']}")
+        warned = [f"2.0.0 {w.code} {w}" for d in taken for w in d.warnings]
+        return _reply_text("250", lines + warned)
+
+
+def _tcn(document: dict[str, Any]) -> Any:
+    header = document.get("type1", {})
+    return header.get("tcn") if isinstance(header, dict) else None
 
 
 async def start_smtp(
@@ -125,7 +143,7 @@ async def start_smtp(
     handler = SubmissionHandler(service, reply_relay=reply_relay)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=1 << 24),
+        lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT),
         host=host,
         port=port,
     )
@@ -149,7 +167,7 @@ class ServerWithSmtp(uvicorn.Server):
         loop = asyncio.get_running_loop()
         handler = self.smtp_handler
         self._smtp = await loop.create_server(
-            lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=1 << 24),
+            lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT),
             host=self.smtp_host,
             port=self.smtp_port,
         )

@@ -98,8 +98,9 @@ async def test_http_names_record_and_field_of_a_bad_file(
     mock_api: MockApi, synth: Synthesizer
 ) -> None:
     client = await mock_api()
-    data = encode(booking_car(synth))
-    headers = {"content-type": MEDIA_TYPE}
+    car = booking_car(synth)
+    data = encode(car)
+    headers = {"content-type": MEDIA_TYPE, "accept": "application/problem+json"}
     response = await client.post("/cjis/submissions", content=data[:-50], headers=headers)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
@@ -107,6 +108,15 @@ async def test_http_names_record_and_field_of_a_bad_file(
     assert error["path"].startswith("$.records[")
     assert error["rule"] == "H0001"
     assert schemas.problems("api.json#/$defs/problem", response.json()) == []
+    # a client that sent EBTS and takes it back gets an ERRT naming the same record and field
+    answer = await client.post(
+        "/cjis/submissions", content=data[:-50], headers=headers | {"accept": "*/*"}
+    )
+    assert (answer.status_code, answer.headers["content-type"]) == (400, MEDIA_TYPE)
+    kind, errt = decode(answer.content)
+    assert kind == "errt"
+    assert errt["type1"]["tcr"] == car["type1"]["tcn"]
+    assert [(m["code"], m["field"]) for m in errt["type2"]["msg"]] == [("H0001", error["path"])]
 
 
 async def test_email_in_email_out(
