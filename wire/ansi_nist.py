@@ -420,7 +420,7 @@ def _charset(header: Record) -> str | None:
     dcs = header.fields.get(15)
     if not isinstance(dcs, str):
         return None
-    return _CHARSETS.get(dcs.split(US)[0].strip(), "utf-8")
+    return _CHARSETS.get(re.split("[\x1e\x1f]", dcs)[0].strip(), "utf-8")
 
 
 def read_records(data: bytes) -> tuple[list[Record], list[Problem]]:
