@@ -139,7 +139,7 @@ def ebts_read(raw: bytes) -> tuple[Any, list[dict[str, str]]]:
         errors = [{"path": p.field, "rule": p.code, "message": p.text} for p in error.problems]
         title = "the body is not a readable EBTS transaction"
         refused = Problem(400, "Bad Request", title, errors)
-        refused.tcn = error.tcn  # type: ignore[attr-defined]  # for the ERRT's TCR
+        refused.header = {"tcn": error.tcn, "ori": error.ori}  # type: ignore[attr-defined]
         raise refused from None
     return decoded.document, [w.errt() for w in decoded.warnings]
 

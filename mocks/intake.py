@@ -153,8 +153,8 @@ class Intake:
             if not answers_ebts(accept):
                 raise
             header = document.get("type1") if isinstance(document, dict) else None
-            if not isinstance(header, dict):
-                header = {"tcn": getattr(problem, "tcn", None)}
+            if not isinstance(header, dict):  # unreadable: what its Type-1 said, if anything
+                header = getattr(problem, "header", {})
             return errt_refusal(problem, header, self.service.clock.now())
         return await self._submit(document, None, warnings)
 

@@ -125,7 +125,10 @@ async def test_http_names_record_and_field_of_a_bad_file(
     assert (answer.status_code, answer.headers["content-type"]) == (400, MEDIA_TYPE)
     kind, errt = decode(answer.content)
     assert kind == "errt"
-    assert errt["type1"]["tcr"] == car["type1"]["tcn"]
+    assert (errt["type1"]["tcr"], errt["type1"]["dai"]) == (
+        car["type1"]["tcn"],
+        car["type1"]["ori"],
+    )
     assert [(m["code"], m["field"]) for m in errt["type2"]["msg"]] == [("H0001", error["path"])]
 
 

@@ -100,12 +100,25 @@ class Problem(NamedTuple):
 
 
 class WireError(ValueError):
-    """An encoded file that cannot be read; `problems` says where and why."""
+    """An encoded file that cannot be read; `problems` says where and why; `tcn` and `ori` are
+    its Type-1's 1.009 TCN and 1.008 ORI when they could be read (whom an ERRT answers)."""
 
-    def __init__(self, problems: list[Problem], tcn: str | None = None) -> None:
+    def __init__(
+        self, problems: list[Problem], tcn: str | None = None, ori: str | None = None
+    ) -> None:
         self.problems = problems
         self.tcn = tcn
+        self.ori = ori
         super().__init__("; ".join(str(p) for p in problems))
+
+    @classmethod
+    def about(cls, problems: list[Problem], records: list[Record]) -> WireError:
+        """The error of `problems` in a file whose records read so far are `records`."""
+        header = records[0].fields if records and records[0].type == 1 else {}
+        tcn, ori = header.get(9), header.get(8)
+        return cls(
+            problems, tcn if isinstance(tcn, str) else None, ori if isinstance(ori, str) else None
+        )
 
 
 class Record(NamedTuple):
@@ -402,11 +415,6 @@ def _check_cnt(cnt: str, records: list[Record]) -> list[Problem]:
     return []
 
 
-def _tcn(records: list[Record]) -> str | None:
-    tcn = records[0].fields.get(9) if records and records[0].type == 1 else None
-    return tcn if isinstance(tcn, str) else None
-
-
 def _listed_types(header: Record) -> list[int]:
     """The record types 1.003 CNT lists after the Type-1 (what it can tell; [] if nothing)."""
     cnt = header.fields.get(3)
@@ -454,10 +462,10 @@ def read_records(data: bytes) -> tuple[list[Record], list[Problem]]:
             else:
                 records.append(reader.record())
     except WireError as error:
-        raise WireError(error.problems, _tcn(records)) from None
+        raise WireError.about(error.problems, records) from None
     found = _check_header(records)
     if found:
-        raise WireError(found, _tcn(records))
+        raise WireError.about(found, records)
     return records, reader.warnings
 
 

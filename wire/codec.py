@@ -330,18 +330,16 @@ def read(data: bytes) -> Decoded:
     The document is not validated here: that is the schemas' job, as for any JSON document.
     """
     records, warnings = read_records(data)
-    tcn = records[0].fields.get(9)
-    tcn = tcn if isinstance(tcn, str) else None
     tot = records[0].fields.get(4)
     if tot not in by_tot():
         known = ", ".join(by_tot())
         problem = Problem("H0002", 1, "1.004", f"1.004 TOT {tot!r} is not one of {known}")
-        raise WireError([problem], tcn)
+        raise WireError.about([problem], records)
     plan = layout(by_tot()[str(tot)])
     found = _sources(records, plan, [])
     doc = _read(plan.parts, found.roles.get("$"), "$", found)
     if found.problems:
-        raise WireError(found.problems, tcn)
+        raise WireError.about(found.problems, records)
     return Decoded(plan.name, doc, warnings)
 
 
