@@ -19,7 +19,6 @@ the sender that mails deliveries back to the SIB.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import smtplib
 import socket
@@ -32,7 +31,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 import schemas
 from wire import MEDIA_TYPE
 from wire.ansi_nist import WireError
-from wire.codec import Decoded, encode, read
+from wire.codec import Decoded, as_sent, read
 from wire.mail import message_for, transactions_of
 
 from .openapi import SUBMISSION_LIMIT
@@ -206,26 +205,13 @@ def parse_mailto(target: str) -> tuple[str, str, int]:
     return unquote(parts.path), host, int(port)
 
 
-def _attached(body: str) -> tuple[bytes, tuple[str, str]]:
-    """The attachment carrying a delivery: its EBTS encoding. A body that is not JSON (the
-    `malformed-delivery` fault) goes as it is, as the unreadable transaction it stands for on
-    this wire; a JSON document the encoder cannot lay out goes as JSON."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return body.encode(), ("application", "x-ansi-nist")
-    try:
-        return encode(document), ("application", "x-ansi-nist")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return body.encode(), ("application", "json")
-
-
 def _send(target: str, body: str, headers: dict[str, str], name: str) -> None:
     to, host, port = parse_mailto(target)
-    data, media = _attached(body)
-    suffix = ".eft" if media[1] == "x-ansi-nist" else ".json"
+    data, media = as_sent(body)
+    suffix = ".eft" if media == MEDIA_TYPE else ".json"
+    main, _, sub = media.partition("/")
     message = message_for(
-        data, sender=SENDER, to=to, name=name + suffix, headers=headers, media=media
+        data, sender=SENDER, to=to, name=name + suffix, headers=headers, media=(main, sub)
     )
     with smtplib.SMTP(host, port, timeout=10) as client:
         client.send_message(message, from_addr=SENDER, to_addrs=[to])

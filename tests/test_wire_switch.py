@@ -153,6 +153,29 @@ async def test_a_switch_car_over_http_gets_sre_and_idr_in_ebts_addressed_to_its_
         _check_response(document, car)
 
 
+async def test_a_switch_speaking_ebts_over_http_gets_its_deliveries_as_ebts_files(
+    mock_api: MockApi, sib: RecordingSib, synth: Synthesizer
+) -> None:
+    """`wire.deliveries: ebts-http`: the callback ``ebts+http://…`` takes each message as a file."""
+    key = synth.biometric_key()
+    scenario = _match(key) | {"sut_callback": "ebts+http://sib.test/cjis/responses"}
+    client = await mock_api(scenario)
+    client.service.callback = scenario["sut_callback"]
+    car = booking_car(synth, key=key)
+    headers = {"content-type": MEDIA_TYPE}
+    response = await client.post("/cjis/submissions", content=switch_car(car), headers=headers)
+    assert response.status_code == 202, response.text
+    await _advance(client, 4 * 3600)
+    assert [str(r.url) for r in sib.deliveries] == ["http://sib.test/cjis/responses"] * 2
+    assert {r.headers["content-type"] for r in sib.deliveries} == {MEDIA_TYPE}
+    parsed = [nistitl_reads(r.content) for r in sib.deliveries]
+    assert [p.TOT for p in parsed] == ["SRE", "IDR"]
+    assert {p[0].DAI for p in parsed} == {car["type1"]["ori"]}
+    assert [decode(r.content)[1]["type1"]["tcr"] for r in sib.deliveries] == [
+        car["type1"]["tcn"]
+    ] * 2
+
+
 async def test_a_switch_car_by_email_gets_sre_and_idr_by_email_in_ebts(
     mock_api: MockApi, synth: Synthesizer, mailbox: tuple[Mailbox, int]
 ) -> None:

@@ -15,6 +15,7 @@ record and an image record are written. Harness conventions beyond EBTS:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -33,7 +34,17 @@ from .ansi_nist import (
 )
 from .layout import Field, Group, Images, Layout, Nested, Part, Scalar, by_tot, layout
 
-__all__ = ["IMAGE_TYPES", "ROLE", "Decoded", "decode", "encode", "kind_of", "read", "request_body"]
+__all__ = [
+    "IMAGE_TYPES",
+    "ROLE",
+    "Decoded",
+    "as_sent",
+    "decode",
+    "encode",
+    "kind_of",
+    "read",
+    "request_body",
+]
 
 ROLE = 900
 """Harness-defined Type-2 field 2.900: the JSON path of a record other than the principal."""
@@ -168,6 +179,18 @@ def request_body(doc: Any, kind: str | None = None) -> tuple[bytes, dict[str, st
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return data, {"content-type": MEDIA_TYPE}
+
+
+def as_sent(body: str) -> tuple[bytes, str]:
+    """A JSON `body` as sent on the EBTS wire, and its media type: encoded. A body that is not
+    JSON goes as it is, the unreadable transaction it stands for (a fault injected on purpose);
+    a JSON document no layout fits goes as JSON."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body.encode(), MEDIA_TYPE
+    found = request_body(document)
+    return (found[0], MEDIA_TYPE) if found else (body.encode(), "application/json")
 
 
 def _numbered(plan: Layout, out: _Out) -> list[Record]:
