@@ -19,7 +19,7 @@ import schemas
 from protocol.ebts import CJIS_ORI, ebts_date, gmt
 from wire import MEDIA_TYPE, MEDIA_TYPES, is_encoded
 from wire.ansi_nist import WireError
-from wire.codec import encode, read
+from wire.codec import Decoded, encode, read
 
 from .openapi import SUBMISSION_LIMIT
 from .problem import Problem
@@ -34,6 +34,7 @@ __all__ = [
     "ebts_document",
     "ebts_read",
     "errt_refusal",
+    "evidence",
     "is_ebts",
     "json_and_text",
     "json_body",
@@ -130,9 +131,9 @@ def answers_ebts(accept: str) -> bool:
     return MEDIA_TYPE in said or "json" not in said
 
 
-def ebts_read(raw: bytes) -> tuple[Any, list[dict[str, str]]]:
-    """An encoded transaction's JSON document and the warnings about what was tolerated in it
-    (code, field, text); problems name the record and field (400)."""
+def ebts_read(raw: bytes) -> tuple[Any, dict[str, Any]]:
+    """An encoded transaction's JSON document and the evidence the ledger keeps beside it
+    (`evidence`); problems name the record and field (400)."""
     try:
         decoded = read(raw)
     except WireError as error:
@@ -141,7 +142,18 @@ def ebts_read(raw: bytes) -> tuple[Any, list[dict[str, str]]]:
         refused = Problem(400, "Bad Request", title, errors)
         refused.header = {"tcn": error.tcn, "ori": error.ori}  # type: ignore[attr-defined]
         raise refused from None
-    return decoded.document, [w.errt() for w in decoded.warnings]
+    return decoded.document, evidence(decoded)
+
+
+def evidence(decoded: Decoded) -> dict[str, Any]:
+    """What a file carried beside its JSON document: the warnings about what was tolerated in
+    it (code, field, text) and the fields it does not model, as received; {} when nothing."""
+    found: dict[str, Any] = {}
+    if decoded.warnings:
+        found["warnings"] = [w.errt() for w in decoded.warnings]
+    if decoded.unmodelled:
+        found["unmodelled"] = decoded.unmodelled
+    return found
 
 
 def ebts_document(raw: bytes) -> Any:

@@ -144,10 +144,10 @@ class Intake:
         if not is_ebts(media, raw):
             submission, text = json_and_text(raw)
             _require_tcn(submission)
-            return await self._submit(submission, text, [])
+            return await self._submit(submission, text, {})
         document: Any = {}
         try:
-            document, warnings = ebts_read(raw)
+            document, kept = ebts_read(raw)
             _require_tcn(document)
         except Problem as problem:
             if not answers_ebts(accept):
@@ -156,17 +156,20 @@ class Intake:
             if not isinstance(header, dict):  # unreadable: what its Type-1 said, if anything
                 header = getattr(problem, "header", {})
             return errt_refusal(problem, header, self.service.clock.now())
-        return await self._submit(document, None, warnings)
+        return await self._submit(document, None, kept)
 
-    async def _submit(
-        self, body: Any, text: str | None, warnings: list[dict[str, str]]
-    ) -> bytes | Response:
+    async def _submit(self, body: Any, text: str | None, kept: dict[str, Any]) -> bytes | Response:
+        """Submit; what an EBTS file carried beside its document (`kept`) is ledgered with it and
+        its warnings are listed in the ack."""
         try:
             ack = await self.service.submit(body, text=text)
         except FaultResponse as fault:
             return _fault(fault)
-        if warnings:
-            return json.dumps({**ack, "warnings": warnings}, separators=(",", ":")).encode()
+        if kept and ack["status"] == "accepted":
+            await self.service.keep_as_received(body, kept)
+        if "warnings" in kept:
+            warned = {**ack, "warnings": kept["warnings"]}
+            return json.dumps(warned, separators=(",", ":")).encode()
         # The TCN and the time hold only JSON-safe characters (their schemas' patterns).
         tcn, status, when = ack["tcn"], ack["status"], ack["virtual_time"]
         return f'{{"tcn":"{tcn}","status":"{status}","virtual_time":"{when}"}}'.encode()

@@ -34,6 +34,7 @@ from wire.ansi_nist import WireError
 from wire.codec import Decoded, as_sent, read
 from wire.mail import message_for, transactions_of
 
+from .bodies import evidence
 from .openapi import SUBMISSION_LIMIT
 from .service import FaultResponse, MockService
 
@@ -120,6 +121,9 @@ class SubmissionHandler:
         lines = []
         for decoded in taken:
             ack = await self.service.submit(decoded.document)
+            kept = evidence(decoded)
+            if kept and ack["status"] == "accepted":
+                await self.service.keep_as_received(decoded.document, kept)
             self.received += 1
             lines.append(f"2.0.0 TCN {ack['tcn']} {ack['status']} at {ack['virtual_time']}")
         warned = [f"2.0.0 {w.code} {w}" for d in taken for w in d.warnings]

@@ -5,6 +5,7 @@ back is EBTS that codec reads, addressed to the submitting ORI."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import smtplib
 import struct
@@ -425,3 +426,66 @@ def test_the_openapi_document_names_the_ebts_media_types() -> None:
     taken = set(operation["requestBody"]["content"])
     assert {"application/json", MEDIA_TYPE, "application/octet-stream"} <= taken
     assert MEDIA_TYPE in operation["responses"]["400"]["content"]
+
+
+_UNMODELLED = {
+    5: "Y",
+    9: "OCA-77731",
+    16: "123456789",
+    17: "AR-123456",
+    26: "SC R ARM",
+    38: "20261122",
+}
+"""RET, OCA, SOC, MNU, SMT and DPR: fields a switch sends that the harness does not model."""
+
+
+def _with_more(car: dict[str, Any]) -> bytes:
+    """`car` as a switch writes it, with fields and records the harness does not model: RET, OCA,
+    SOC, MNU, SMT, DPR and AMP (an amputated finger) in its Type-2, a Type-10 photo and a
+    Type-15 palm record."""
+    msg = nistitl_reads(switch_car(car))
+    principal = next(r for r in msg if r.type == 2)
+    for number, value in _UNMODELLED.items():
+        principal += nistitl.Field(2, number, value)
+    amp = nistitl.Field(2, 84)
+    amp.add_subfields(nistitl.SubField(["07", "XX"]))
+    principal += amp
+    for rtype, idc, field in ((10, 20, (3, "FACE")), (15, 21, (3, "0"))):
+        record = nistitl.AsciiRecord(rtype)
+        record.IDC = idc
+        record += nistitl.Field(rtype, *field)
+        record += nistitl.BinaryField(rtype, 999, b"synthetic image bytes")
+        msg += record
+    data: bytes = msg.NIST
+    return data
+
+
+def _kept(entries: list[dict[str, Any]]) -> dict[str, str]:
+    [entry] = [e for e in entries if e["channel"] == "cjis-wire"]
+    return {f["field"].split(".", 2)[-1]: f["value"] for f in entry["message"]["unmodelled"]}
+
+
+async def test_what_a_switch_sends_beyond_the_model_is_kept_in_the_ledger_as_received(
+    mock_api: MockApi, synth: Synthesizer
+) -> None:
+    """Over HTTP and by e-mail alike: RET, DPR, OCA, SOC, MNU, SMT, AMP and Type-10/15 records
+    are ledgered as received beside the submission (evidence), never silently dropped."""
+    client = await mock_api()
+    by_http, by_mail = booking_car(synth), booking_car(synth)
+    headers = {"content-type": MEDIA_TYPE}
+    response = await client.post("/cjis/submissions", content=_with_more(by_http), headers=headers)
+    assert response.status_code == 202, response.text
+    mail = message_for(
+        _with_more(by_mail), sender=SIB_ADDRESS, to="cjis@mocks.invalid", name="c.eft"
+    )
+    assert by_mail["type1"]["tcn"] in await _send(client.service, mail)
+    digest = hashlib.sha256(b"synthetic image bytes").hexdigest()
+    for car in (by_http, by_mail):
+        ledger = await client.get("/admin/ledger", params={"tcn": car["type1"]["tcn"]})
+        kept = _kept(ledger.json()["entries"])
+        for number, value in _UNMODELLED.items():
+            assert kept[f"2.{number:03d}"] == value
+        assert kept["2.084"] == "07\x1fXX"
+        assert kept["10.003"] == "FACE"
+        assert kept["15.999"] == f"21 bytes, SHA-256 {digest}"
+        assert as_switch_sees(car) in [e["message"] for e in ledger.json()["entries"]]

@@ -15,6 +15,7 @@ record and an image record are written. Harness conventions beyond EBTS:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -32,7 +33,7 @@ from .ansi_nist import (
     encode_records,
     read_records,
 )
-from .layout import Field, Group, Images, Layout, Nested, Part, Scalar, by_tot, layout
+from .layout import Field, Group, Images, Layout, Nested, Part, Scalar, by_tot, layout, tags
 
 __all__ = [
     "IMAGE_TYPES",
@@ -338,12 +339,40 @@ def _sources(records: list[Record], plan: Layout, problems: list[Problem]) -> _I
 
 
 class Decoded(NamedTuple):
-    """A transaction read: its message kind, JSON document, and the warnings about what was
-    tolerated in it (`wire.ansi_nist.read_records`)."""
+    """A transaction read: its message kind, JSON document, the warnings about what was
+    tolerated in it (`wire.ansi_nist.read_records`), and what it carried that the document does
+    not model (`unmodelled`: each field as received, ``{"field": "$.records[N].R.NNN", "value"}``;
+    a binary DATA field by its size and SHA-256)."""
 
     kind: str
     document: dict[str, Any]
     warnings: list[Problem]
+    unmodelled: list[dict[str, str]]
+
+
+_BOOKKEEPING = {1: {1, 2, 3, 11, 12, 13, 15}, 2: {1, 2, ROLE}}
+"""Fields the encoding itself accounts for: LEN, VER, CNT, NSR, NTR, DOM, DCS; LEN, IDC, 2.900."""
+_VALUE_LIMIT = 2000
+
+
+def _unmodelled(records: list[Record], plan: Layout) -> list[dict[str, str]]:
+    known = {1: set(_BOOKKEEPING[1]) | set(plan.fill), 2: set(_BOOKKEEPING[2])}
+    for field in tags(plan.parts):
+        known.setdefault(field.tag[0], set()).add(field.tag[1])
+    takes_images = any(isinstance(part, Images) for part in plan.parts)
+    found = []
+    for index, record in enumerate(records, start=1):
+        if record.type in IMAGE_TYPES and takes_images:
+            continue
+        for number, value in record.fields.items():
+            if number in known.get(record.type, ()):
+                continue
+            if isinstance(value, bytes):
+                digest = hashlib.sha256(value).hexdigest()
+                value = f"{len(value)} bytes, SHA-256 {digest}"
+            where = f"$.records[{index}].{record.type}.{number:03d}"
+            found.append({"field": where, "value": value[:_VALUE_LIMIT]})
+    return found
 
 
 def read(data: bytes) -> Decoded:
@@ -363,7 +392,7 @@ def read(data: bytes) -> Decoded:
     doc = _read(plan.parts, found.roles.get("$"), "$", found)
     if found.problems:
         raise WireError.about(found.problems, records)
-    return Decoded(plan.name, doc, warnings)
+    return Decoded(plan.name, doc, warnings, _unmodelled(records, plan))
 
 
 def decode(data: bytes) -> tuple[str, dict[str, Any]]:
@@ -371,5 +400,5 @@ def decode(data: bytes) -> tuple[str, dict[str, Any]]:
 
     Raises `WireError` (only) when the file cannot be read: each problem names record and field.
     """
-    kind, doc, _ = read(data)
-    return kind, doc
+    found = read(data)
+    return found.kind, found.document
