@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import re
 import smtplib
 import struct
@@ -127,6 +128,20 @@ def test_nistitl_reads_our_type4_and_we_read_its_type4() -> None:
     assert (kind, document) == ("car", as_switch_sees(car))
     assert schemas.problems("car", document) == []
     assert [r.type for r in parse_records(theirs)[1:]] == [2] + [4] * 14
+
+
+def test_impressions_are_real_wsq_carrying_their_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    made = image.impression("SYN-0123456789ABCDEF", 3)
+    assert made.wsq
+    with Image.open(io.BytesIO(made.data)) as picture:  # a WSQ decoder reads it, comment and all
+        assert (picture.format, picture.size) == ("WSQ", (made.width, made.height))
+    assert image.key_of([made.data]) == "SYN-0123456789ABCDEF"
+    monkeypatch.setattr(image, "_wsq", lambda position: None)  # without the wsq package
+    raw = image.impression("SYN-0123456789ABCDEF", 3)
+    assert (raw.wsq, raw.width, len(raw.data)) == (False, image.RAW_SIDE, image.RAW_SIDE**2)
+    assert image.key_of([raw.data]) == "SYN-0123456789ABCDEF"
 
 
 def test_another_binary_record_is_refused_by_name() -> None:

@@ -19,10 +19,12 @@ import re
 from functools import cache
 from typing import NamedTuple
 
-__all__ = ["SIDE", "Impression", "finger_positions", "image", "impression", "key_of"]
+__all__ = ["RAW_SIDE", "SIDE", "Impression", "finger_positions", "image", "impression", "key_of"]
 
 SIDE = 128
-"""Horizontal and vertical line length (HLL, VLL) of a synthetic impression, pixels."""
+"""Horizontal and vertical line length (HLL, VLL) of a synthetic WSQ impression, pixels."""
+RAW_SIDE = 16
+"""The same of an uncompressed impression (without the `wsq` package): small, as it is sent raw."""
 
 _MARKER = b"SYNTHETIC-PRINT "
 _KEY = re.compile(rb"SYN-[0-9A-F]{16}")
@@ -48,18 +50,18 @@ def finger_positions(count: int) -> tuple[int, ...]:
     return _TWO_PRINT[:count] if count <= 2 else _TEN_PRINT[:count]
 
 
-def _ridges(position: int) -> bytes:
-    """A seeded synthetic ridge pattern for finger `position`, SIDE x SIDE 8-bit grey pixels."""
+def _ridges(position: int, side: int) -> bytes:
+    """A seeded synthetic ridge pattern for finger `position`, side x side 8-bit grey pixels."""
     rng = random.Random(f"synthetic ridges {position}")
-    cx, cy = rng.uniform(0.3, 0.7) * SIDE, rng.uniform(0.3, 0.7) * SIDE
+    cx, cy = rng.uniform(0.3, 0.7) * side, rng.uniform(0.3, 0.7) * side
     period, whorl = rng.uniform(7.0, 10.0), rng.uniform(1.0, 4.0)
-    pixels = bytearray(SIDE * SIDE)
-    for y in range(SIDE):
-        for x in range(SIDE):
+    pixels = bytearray(side * side)
+    for y in range(side):
+        for x in range(side):
             dx, dy = x - cx, y - cy
             r = math.hypot(dx, dy * 1.3) + whorl * math.sin(2 * math.atan2(dy, dx))
             value = 128 + 100 * math.sin(2 * math.pi * r / period) + rng.uniform(-20, 20)
-            pixels[y * SIDE + x] = max(0, min(255, int(value)))
+            pixels[y * side + x] = max(0, min(255, int(value)))
     return bytes(pixels)
 
 
@@ -72,13 +74,13 @@ def _wsq(position: int) -> bytes | None:
     except ImportError:
         return None
     out = io.BytesIO()
-    Image.frombytes("L", (SIDE, SIDE), _ridges(position)).save(out, "WSQ")
+    Image.frombytes("L", (SIDE, SIDE), _ridges(position, SIDE)).save(out, "WSQ")
     return out.getvalue()
 
 
 @cache
 def _raw(position: int) -> bytes:
-    return _ridges(position)
+    return _ridges(position, RAW_SIDE)
 
 
 def impression(key: str, position: int) -> Impression:
@@ -89,8 +91,8 @@ def impression(key: str, position: int) -> Impression:
         comment = _WSQ_COM + (len(tag) + 2).to_bytes(2, "big") + tag
         return Impression(_WSQ_SOI + comment + compressed[2:], SIDE, SIDE, True)
     seed = hashlib.sha256(f"{key}/{position}".encode()).digest()
-    pixels = (tag + seed + _raw(position))[: SIDE * SIDE]
-    return Impression(pixels, SIDE, SIDE, False)
+    pixels = (tag + seed + _raw(position))[: RAW_SIDE * RAW_SIDE]
+    return Impression(pixels, RAW_SIDE, RAW_SIDE, False)
 
 
 def image(key: str, position: int) -> bytes:
