@@ -3,17 +3,20 @@ virtual clock with a name-based IAR to the switch's NLETS port, for the querying
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 import schemas
+from conformance.figure1 import metrics
 from mocks.app import create_app
 from mocks.ident import IdentRepository
-from mocks.nlets import IAQ_CHANNEL, IAR_CHANNEL, nlets_port
+from mocks.nlets import IAQ_CHANNEL, IAR_CHANNEL, Nlets, nlets_port
 from mocks.service import MockService
 from synthetic import Synthesizer
 from tests.conftest import CALLBACK, manual_clock
@@ -187,3 +190,29 @@ async def test_the_openapi_document_names_the_nlets_path(nlets: tuple[Start, Por
     operation = document["paths"]["/nlets/messages"]["post"]
     assert set(operation["responses"]) == {"202", "400", "413", "503"}
     assert "nlets-iaq" in json.dumps(operation["requestBody"])
+
+
+def test_figure_1_counts_nlets_iaqs_and_answers_beside_the_fingerprint_path(
+    tmp_path: Path,
+) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+
+    async def run() -> None:
+        service = MockService(
+            clock=manual_clock(),
+            scenario={},
+            ledger=ledger,
+            callback=CALLBACK,
+            transport=httpx.MockTransport(Port()),
+        )
+        async with service:
+            nlets = Nlets(service)
+            for n in range(1, 7):
+                await nlets.take(_iaq(n))
+            await service.advance(3600)
+
+    asyncio.run(run())
+    total = metrics(ledger)["total"]
+    assert total["nlets_iaqs"] == 6
+    assert total["nlets_candidates"] + total["nlets_no_record"] == 6
+    assert total["transmissions"] == 0
