@@ -285,7 +285,7 @@ class _Driver:
         """The LEAs whose no-match IDRs came since the last look (the mocks' ledger) and who
         query by name: each sends LESC its name-based IAQ through the SIB (SOP 2.2.7)."""
         while True:
-            url = f"{self.mocks_url}/admin/ledger?after={self._seen}"
+            url = f"{self.mocks_url}/admin/ledger?tot=IDR&after={self._seen}"
             page = (await self.http.get(url)).json()
             for entry in page["entries"]:
                 message = entry["message"]

@@ -187,12 +187,12 @@ def _admin_paths() -> dict[str, Any]:
         },
         "/admin/ledger": {
             "get": _reading(
-                "Ledger entries by TCN (a submission and its responses), ORI or channel",
+                "Ledger entries by TCN (a submission and its responses), ORI, channel or TOT",
                 _json(_schema("api", "/$defs/entries"), "Entries"),
                 _ADMIN,
                 parameters=[
                     {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                    for n in ("tcn", "ori", "channel")
+                    for n in ("tcn", "ori", "channel", "tot")
                 ],
             )
         },

@@ -108,6 +108,8 @@ async def test_an_iaq_is_answered_by_a_name_based_iar_for_the_querying_lea_alone
     assert port.cjis == []
     (sent,) = (await ledger.page(channel=IAR_CHANNEL)).rows
     assert (sent.tot, sent.ori, sent.tcr) == ("NLETS-IAR", "NC0920000", iaq["header"]["mid"])
+    by_tot = (await client.get("/admin/ledger", params={"tot": "NLETS-IAQ"})).json()["entries"]
+    assert [e["message"] for e in by_tot] == [iaq]
 
 
 async def test_a_bad_iaq_is_a_400_naming_the_field_and_rule(nlets: tuple[Start, Port]) -> None:
