@@ -4,7 +4,7 @@ Prints the replay's own lines (Figure 1 from the ledger beside the briefing's ra
 figures: wall time, bookings per second, lost, and the CPU all its processes (the replay, the
 reference SIB, the mocks) spent per booking, with the rate that CPU allows on this machine's cores.
 
-    python bench/replay.py [--submissions 1104840] [--days 365]
+    python bench/replay.py [--submissions 1104840] [--days 365] [--nlets-share 0.25]
 """
 
 from __future__ import annotations
@@ -27,10 +27,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=NEW_YORK_YEAR)
     parser.add_argument("--days", type=float, default=365.0)
+    parser.add_argument("--nlets-share", type=float, help="as `interop replay --nlets-share`")
     args = parser.parse_args()
     print(f"\n3. interop replay: {args.submissions:,} bookings over {args.days:g} virtual days")
     command = [sys.executable, "-m", "conformance.cli", "replay"]
     command += ["--submissions", str(args.submissions), "--days", f"{args.days:g}"]
+    if args.nlets_share is not None:
+        command += ["--nlets-share", f"{args.nlets_share:g}"]
     began = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.monotonic() - began

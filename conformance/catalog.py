@@ -51,5 +51,6 @@ def applies(requirement: dict[str, Any], profile: dict[str, Any]) -> bool:
         "message_routing": profile["message_routing"],
         "opted_out": bool(profile.get("opted_out_oris")),
         "restart": bool(profile.get("restart_command")),
+        "nlets_relay": bool(profile.get("nlets_relay")),
     }
     return all(facts[key] == value for key, value in wanted.items())

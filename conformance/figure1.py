@@ -1,5 +1,7 @@
 """The briefing's Figure 1 (program metrics) read from a mocks' ledger, printed beside the
-briefing's own figures: transmissions, IDENT matches, Level 1, Level 2/3, US citizens, per month.
+briefing's own figures: transmissions, IDENT matches, Level 1, Level 2/3, US citizens, per month;
+and beside the fingerprint path a column of ours the briefing does not have: the LEAs' name-based
+IAQs through NLETS and LESC's answers (with candidates, or no record) (SOP 2.2.7).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["BRIEFING", "metrics", "print_figure_1"]
+__all__ = ["BRIEFING", "NLETS_COLUMNS", "metrics", "print_figure_1"]
 
 BRIEFING = {
     "transmissions": 266_278,
@@ -36,16 +38,37 @@ GROUP BY month ORDER BY month
 """
 _COLUMNS = ("transmissions", "searched", "matches", "level_1", "level_2_3", "us_citizens")
 
+_NLETS_SQL = """
+SELECT substr(virtual_time, 1, 7) AS month,
+       coalesce(sum(channel = 'nlets'), 0),
+       coalesce(sum(channel = 'nlets-iar'
+                    AND json_extract(body, '$.txt.result') = 'candidates'), 0),
+       coalesce(sum(channel = 'nlets-iar'
+                    AND json_extract(body, '$.txt.result') = 'no-record'), 0)
+FROM messages WHERE channel IN ('nlets', 'nlets-iar')
+GROUP BY month ORDER BY month
+"""
+NLETS_COLUMNS = ("nlets_iaqs", "nlets_candidates", "nlets_no_record")
+"""Ours, not the briefing's: name-based IAQs NLETS took, and LESC's IARs by result."""
+
 
 def metrics(ledger: Path) -> dict[str, Any]:
     """Figure 1's program metrics from a mocks' ledger, per month and in total."""
     conn = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
     try:
         rows = conn.execute(_METRICS_SQL).fetchall()
+        nlets = conn.execute(_NLETS_SQL).fetchall()
     finally:
         conn.close()
-    months = {str(row[0]): dict(zip(_COLUMNS, map(int, row[1:]), strict=True)) for row in rows}
-    total = {column: sum(m[column] for m in months.values()) for column in _COLUMNS}
+    columns = (*_COLUMNS, *NLETS_COLUMNS)
+    zero = dict.fromkeys(columns, 0)
+    months = {str(row[0]): {**zero, **dict(zip(_COLUMNS, map(int, row[1:]), strict=True))}
+              for row in rows}  # fmt: skip
+    for row in nlets:
+        month = months.setdefault(str(row[0]), dict(zero))
+        month.update(zip(NLETS_COLUMNS, map(int, row[1:]), strict=True))
+    months = dict(sorted(months.items()))
+    total = {column: sum(m[column] for m in months.values()) for column in columns}
     return {"months": months, "total": total}
 
 
@@ -81,3 +104,11 @@ def print_figure_1(
     for label, part, whole in pairs:
         ours = _ratio(total[part], total[whole])
         print(f"  {label:24} {ours}    {_ratio(brief[part], brief[whole])}", file=out)
+    no_match = total["searched"] - total["matches"]
+    print(
+        f"  NLETS by name (ours; Figure 1 has no such column): {total['nlets_iaqs']:,} IAQs "
+        f"after {no_match:,} no-matches ({_ratio(total['nlets_iaqs'], no_match).strip()}); "
+        f"LESC answered {total['nlets_candidates']:,} with candidates, "
+        f"{total['nlets_no_record']:,} with no record",
+        file=out,
+    )

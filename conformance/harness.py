@@ -28,7 +28,11 @@ def check_seed(check: str, run_seed: int) -> int:
 
 
 def kind_of(message: Any) -> str:
-    """What a delivered or routed message is: SRE, SRE+IDR, SRE+IDR/IAR, IDR, IDR/IAR, IAR, ERRT."""
+    """What a delivered or routed message is: SRE, SRE+IDR, SRE+IDR/IAR, IDR, IDR/IAR, IAR, ERRT;
+    or through NLETS, NLETS-IAQ and NLETS-IAR."""
+    if isinstance(message, dict) and isinstance(message.get("header"), dict):
+        mke = message["header"].get("mke")
+        return f"NLETS-{mke}" if mke in ("IAQ", "IAR") else "other"
     if not isinstance(message, dict) or not isinstance(message.get("type1"), dict):
         return "other"
     tot = str(message["type1"].get("tot"))
@@ -86,6 +90,7 @@ class Mocks:
         document = {
             "name": "check",
             "sut_callback": self.callback,
+            "sut_nlets": f"{self.sut_url}/nlets/responses",
             "activated_oris": self.profile["activated_oris"],
             "nff_states": [self.profile["state"]] if self.profile["nff"] else [],
             **scenario,
@@ -128,6 +133,11 @@ class Mocks:
     def submissions(self) -> list[dict[str, Any]]:
         """What the SIB sent CJIS and CJIS took, oldest first."""
         return [e["message"] for e in self.entries(channel="cjis")]
+
+    def nlets(self) -> list[dict[str, Any]]:
+        """The name-based IAQs NLETS took for LESC, oldest first (ledger entries: `ori` is the
+        sender's, `virtual_time` when NLETS took it)."""
+        return self.entries(channel="nlets")
 
     def refused(self) -> list[dict[str, Any]]:
         """Submission attempts CJIS answered with an injected failure (ledger entries)."""
@@ -219,6 +229,18 @@ class Lea:
             if encoded is not None:
                 return self.http.post("/bookings", content=encoded[0], headers=encoded[1])
         return self.http.post("/bookings", json=booking)
+
+    def nlets_iaq(
+        self, ori: str, person: dict[str, Any], *, tcr: str | None = None, n: int = 1
+    ) -> dict[str, Any]:
+        """The name-based IAQ LEA `ori` sends LESC through NLETS about `person` (`tcr`: the
+        TCN whose no-match IDR led to it; `n`: which of its queries, for a unique `mid`)."""
+        mid = f"{ori}-NQ-{self.synth.rng.randrange(16**8):08X}{n:02d}"
+        return self.synth.nlets_iaq(person, ori=ori, mid=mid, gmt=self.mocks.now(), tcr=tcr)
+
+    def ask_lesc(self, iaq: dict[str, Any]) -> httpx.Response:
+        """Send a name-based IAQ to the SIB, the state's NLETS switch (`POST /nlets/iaq`)."""
+        return self.http.post("/nlets/iaq", json=iaq)
 
     def close(self) -> None:
         self.http.close()

@@ -10,6 +10,10 @@ owed and what is lost; at the end the program metrics of the briefing's Figure 1
 ledger (transmissions, IDENT matches, Level 1, Level 2/3, US citizens, and per month) and printed
 beside the briefing's own ratios.
 
+Beside the fingerprint path the LEAs use the NLETS one (SOP 2.2.7): a share of them
+(`--nlets-share`, ours) query LESC by name through the SIB once their booking's no-match IDR came;
+Figure 1 counts those IAQs and LESC's answers in a column of ours.
+
 Lost counts bookings the SIB refused, bookings it never forwarded to CJIS, and deliveries still
 owed when the run ends.
 """
@@ -90,6 +94,13 @@ def add_command(subparsers: Any) -> None:
     parser.add_argument("--sut-url", help="your SIB (default: the reference SIB, started here)")
     parser.add_argument("--ledger", help="the mocks' ledger file (default: a temporary one)")
     parser.add_argument(
+        "--nlets-share",
+        type=float,
+        default=0.25,
+        help="share of bookings whose LEA queries LESC by name through NLETS after a no-match IDR"
+        " (ours, the briefing gives none; default: %(default)s)",
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         default=64,
@@ -136,6 +147,7 @@ def _profile(state: str, mocks_url: str, sut_url: str) -> dict[str, Any]:
         "message_routing": True,
         "activated_oris": [f"{state}0{n:02d}0000" for n in range(10, 60)],
         "opted_out_oris": [],
+        "nlets_relay": True,
         "lea_inbox_base": f"{mocks_url}/lea",
         "sut_url": sut_url,
         "follows_virtual_clock": True,
@@ -250,6 +262,10 @@ class _Driver:
         self.booked = 0
         self.wall0 = time.monotonic()
         self._gate = asyncio.Semaphore(args.concurrency)
+        self.askers: dict[str, dict[str, Any]] = {}
+        """Bookings whose LEA will query by name after a no-match, by TCN."""
+        self._seen = 0
+        self._synth = Synthesizer(2026)
         self.progress = Progress(TextColumn("{task.description}"), console=Console(file=out))
         self.task = self.progress.add_task("starting", total=args.submissions)
 
@@ -259,9 +275,42 @@ class _Driver:
                 body = json.dumps(booking).encode()
                 answer = await self.http.post(f"{self.sut_url}/bookings", body, _JSON)
                 self.refused += answer.status_code >= 300
+                if answer.status_code < 300 and self._synth.rng.random() < self.args.nlets_share:
+                    self.askers[str(answer.json().get("tcn"))] = booking
             except httpx.HTTPError:
                 self.refused += 1
         self.booked += 1
+
+    async def ask_after_no_match(self) -> None:
+        """The LEAs whose no-match IDRs came since the last look (the mocks' ledger) and who
+        query by name: each sends LESC its name-based IAQ through the SIB (SOP 2.2.7)."""
+        while True:
+            url = f"{self.mocks_url}/admin/ledger?tot=IDR&after={self._seen}"
+            page = (await self.http.get(url)).json()
+            for entry in page["entries"]:
+                message = entry["message"]
+                header = message.get("type1", {}) if isinstance(message, dict) else {}
+                tcr = header.get("tcr")
+                if header.get("tot") != "IDR" or not entry["channel"].startswith("lea:"):
+                    continue
+                if tcr not in self.askers:
+                    continue
+                if message.get("type2", {}).get("result") != "no-match":
+                    self.askers.pop(tcr)
+                    continue
+                booking = self.askers.pop(tcr)
+                mid = f"{booking['ori']}-NQ-{booking['booking_id']}"
+                iaq = self._synth.nlets_iaq(
+                    booking["person"], ori=booking["ori"], mid=mid, gmt=await self.now(), tcr=tcr
+                )
+                async with self._gate:
+                    with contextlib.suppress(httpx.HTTPError):
+                        await self.http.post(
+                            f"{self.sut_url}/nlets/iaq", json.dumps(iaq).encode(), _JSON
+                        )
+            if page.get("next") is None:
+                return
+            self._seen = int(page["next"])
 
     async def now(self) -> datetime:
         clock = (await self.http.get(f"{self.mocks_url}/admin/clock")).json()
@@ -320,9 +369,11 @@ async def _stepped(driver: _Driver) -> None:
         bookings = (driver.book(_arrested(b, when)) for _, b in group)
         await asyncio.gather(driver.advance(args.slice), *bookings)
         done = index + 1
+        await driver.ask_after_no_match()
         await driver.show()
     for _ in range(math.ceil(2 * 86400 / args.slice)):
         await driver.advance(args.slice)
+        await driver.ask_after_no_match()
     await _settle(driver, pending=lambda: driver.advance(args.slice))
 
 
@@ -344,10 +395,12 @@ async def _paced(driver: _Driver) -> None:
         pending.add(job)
         job.add_done_callback(pending.discard)
         if n % 500 == 0:
+            await driver.ask_after_no_match()
             await driver.show()
     if pending:
         await asyncio.wait(pending)
     await asyncio.sleep(2 * 86400 / args.scale)
+    await driver.ask_after_no_match()
     await _settle(driver, pending=lambda: asyncio.sleep(0.5))
 
 

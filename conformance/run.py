@@ -79,6 +79,8 @@ DEMO_PROFILES: dict[str, dict[str, Any]] = {
         ],
         "non_activated_oris": ["NC0100200", "NC0300000"],
         "opted_out_oris": ["NC0200000"],
+        "nlets_relay": True,
+        "blind_booking_oris": ["NC0190000"],  # lacks the authority to retire them (SOP 2.2.7)
     },
     "non-nff": {
         "state": "VA",
@@ -92,6 +94,7 @@ DEMO_PROFILES: dict[str, dict[str, Any]] = {
         ],
         "non_activated_oris": ["VA0100200", "VA0300000"],
         "opted_out_oris": ["VA0200000"],
+        "nlets_relay": True,
     },
     "routing-off": {
         "state": "SC",
@@ -101,6 +104,7 @@ DEMO_PROFILES: dict[str, dict[str, Any]] = {
         "activated_oris": ["SC0100000", "SC0110000", "SC0100100"],
         "non_activated_oris": ["SC0100200"],
         "opted_out_oris": [],
+        "nlets_relay": True,
     },
 }
 """SUT profiles the demo runs the reference SIB under: NFF, not NFF, and no message routing; each
@@ -113,6 +117,7 @@ def profile_for(name: str, *, mocks_url: str, sut_url: str) -> dict[str, Any]:
     return {
         **DEMO_PROFILES[name],
         "lea_inbox_base": f"{mocks_url}/lea",
+        "nlets_url": f"{mocks_url}/nlets/messages",
         "sut_url": sut_url,
         "follows_virtual_clock": True,
     }

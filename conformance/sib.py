@@ -8,6 +8,12 @@ unaltered and once (SOP 2.1.4; MOA IV.B), unless the state does not route or the
 of IDRs and IARs off (guidance for sensitive jurisdictions); the plain SRE always goes (SOP 2.1.3).
 A message an LEA inbox does not take is kept in the store and retried with back-off until it is.
 
+As its state's NLETS switch (profile `nlets_relay`) it relays an LEA's name-based IAQ to the ICE
+LESC (`POST /nlets/iaq`) under that LEA's ORI, once the no-match IDR of the transaction it names
+came, and LESC's IAR (`POST /nlets/responses`) to that LEA alone; it sends no automated
+blind-booking IAQ, and a booking with POB unknown goes by fingerprints as any other (SOP 2.2.7,
+3.1.4; docs/nlets.md).
+
 Each behaviour is one method, so a variant (`conformance.variants`) overrides exactly one.
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +39,7 @@ import schemas
 from mocks.backoff import Backoff
 from mocks.client import Outbound
 from protocol.ebts import CJIS_ORI, ebts_date, gmt, ori_state, parse_gmt
+from protocol.nlets import ident_result
 from protocol.submission import expected_tot
 
 from .harness import kind_of
@@ -81,6 +89,7 @@ class ReferenceSib:
         self.cjis_url = cjis_url.rstrip("/")
         self.cjis_dai: str = profile.get("cjis_dai", CJIS_ORI)
         self.opted_out = frozenset(profile.get("opted_out_oris", []))
+        self.nlets_url: str = profile.get("nlets_url") or f"{self.cjis_url}/nlets/messages"
         self.store = Store(store)
         self._transport = transport
         self._client: Outbound | None = None
@@ -92,6 +101,8 @@ class ReferenceSib:
                 routes=[
                     Route("/bookings", self._bookings, methods=["POST"]),
                     Route("/cjis/responses", self._responses, methods=["POST"]),
+                    Route("/nlets/iaq", self._nlets_iaq, methods=["POST"]),
+                    Route("/nlets/responses", self._nlets_responses, methods=["POST"]),
                     Route("/health", self._health, methods=["GET"]),
                 ],
             ),
@@ -215,6 +226,37 @@ class ReferenceSib:
     def survive(self, problem: str) -> None:
         """What a bad delivery does to the SIB: nothing; it is refused and the SIB goes on."""
 
+    def by_name_only(self, booking: dict[str, Any]) -> bool:
+        """Whether a booking goes to LESC by name in place of fingerprints: never (a booking with
+        POB unknown goes by fingerprints as any other, SOP 2.2.7)."""
+        return False
+
+    def blind_iaq(self, booking: dict[str, Any]) -> bool:
+        """Whether to send LESC an automated blind-booking IAQ for a booking: never; the
+        fingerprint path does that work (SOP 2.2.7), and an LEA that keeps blind booking
+        (profile `blind_booking_oris`) sends its own."""
+        return False
+
+    def nlets_waits(self, iaq: dict[str, Any]) -> str | None:
+        """Why an LEA's IAQ cannot go to LESC yet (None: it may): it names a transaction whose
+        no-match IDR has not come (SOP 2.2.7: the LEA may query after a no-match IDR)."""
+        tcr = iaq["txt"].get("tcr")
+        if tcr is None or self.store.setting(f"ident:{tcr}") is not None:
+            return None
+        return (
+            f"$.txt.tcr: no IDENT result has come for {tcr} yet; an IAQ by name goes after the "
+            "no-match IDR (rule: SOP 2.2.7)"
+        )
+
+    def nlets_outgoing(self, iaq: dict[str, Any]) -> list[dict[str, Any]]:
+        """What goes to LESC for an LEA's IAQ: the IAQ as the LEA sent it, under its ORI."""
+        return [iaq]
+
+    def nlets_route_to(self, iar: dict[str, Any], asked_by: str | None) -> list[str]:
+        """Where LESC's IAR goes: to the LEA whose IAQ it answers, and no other (opt-out of IDRs
+        and IARs from CJIS does not hold: the LEA asked; docs/nlets.md)."""
+        return [asked_by] if asked_by else []
+
     # -- HTTP: bookings --------------------------------------------------------------------
 
     def client(self) -> Outbound:
@@ -243,9 +285,14 @@ class ReferenceSib:
                 "$.fbi: a repeat arrest in an NFF state goes as a CPI, which needs the FBI number; "
                 "none is on file for this subject (rule: CPI carries the FBI number)",
             )
+        if self.by_name_only(booking):
+            await self.send_nlets(self.booking_iaq(booking))
+            return JSONResponse({"status": "queried by name"}, 202)
         tcn = self.next_tcn()
         message = self.submission(booking, tot, tcn, fbi)
         self.store.add(tcn, booking, tot, message)
+        if self.blind_iaq(booking):
+            await self.send_nlets(self.booking_iaq(booking))
         return await self.forward(message)
 
     async def forward(self, message: dict[str, Any]) -> Response:
@@ -311,6 +358,9 @@ class ReferenceSib:
             return JSONResponse({"status": "dropped"})
         if self.duplicate(message_id):
             return JSONResponse({"status": "duplicate"})
+        result = ident_result(message)
+        if result is not None:
+            self.store.set_setting(f"ident:{tx.tcn}", result)
         return await self.take(tx, message, raw, message_id)
 
     async def take(
@@ -351,6 +401,108 @@ class ReferenceSib:
             return False
         self.store.attempted(owed, done=True)
         return True
+
+    # -- NLETS: the LEA's name-based IAQ and LESC's IAR ----------------------------------------
+
+    def booking_iaq(self, booking: dict[str, Any]) -> dict[str, Any]:
+        """The automated blind-booking IAQ a booking system makes (what SOP 2.2.7 retires)."""
+        person = booking["person"]
+        mid = f"{booking['ori']}-NQ-{uuid.uuid4().hex[:12].upper()}"
+        header = {"mke": "IAQ", "ori": booking["ori"], "dst": "AX", "mid": mid}
+        header["gmt"] = gmt(datetime.now(UTC))
+        txt: dict[str, Any] = {"pur": "C", "atn": "BOOKING", "phn": "555 0100"}
+        txt.update(nam=person["nam"][:30].rstrip(" -'"), dob=person["dob"], sex=person["sex"])
+        txt.update(pob=person["pob"], cus="Y", off=booking["charges"][0]["ncic"])
+        return {"header": header, "txt": txt}
+
+    def nlets_problems(self, iaq: Any) -> list[dict[str, str]]:
+        """Why an LEA's IAQ cannot be relayed: schema problems, an ORI of another state, or a
+        `tcr` naming a transaction this SIB did not send for that LEA."""
+        found = [
+            {"path": p.path, "rule": p.rule, "message": p.message}
+            for p in schemas.problems("nlets-iaq", iaq)
+        ]
+        if found:
+            return found
+        ori, tcr = iaq["header"]["ori"], iaq["txt"].get("tcr")
+        if ori_state(ori) != self.profile["state"]:
+            message = f"ORI {ori} is not in {self.profile['state']}"
+            found.append({"path": "$.header.ori", "rule": "state", "message": message})
+        tx = None if tcr is None else self.transaction(tcr)
+        if tcr is not None and (tx is None or tx.ori != ori):
+            message = f"{tcr} is no transaction this SIB sent for {ori}"
+            found.append({"path": "$.txt.tcr", "rule": "transaction", "message": message})
+        return found
+
+    async def _nlets_iaq(self, request: Request) -> Response:
+        """`POST /nlets/iaq`: an LEA's name-based IAQ, relayed to LESC (202) or refused (4xx)."""
+        if not self.profile.get("nlets_relay"):
+            return _problem(404, "this SIB does not relay NLETS traffic (profile nlets_relay)")
+        try:
+            iaq = json.loads(await request.body())
+        except ValueError as exc:
+            return _problem(400, "the IAQ is not JSON", [{"path": "$", "rule": "json",
+                                                           "message": str(exc)}])  # fmt: skip
+        found = self.nlets_problems(iaq)
+        if found:
+            listed = "; ".join(f"{e['path']}: {e['message']} (rule: {e['rule']})" for e in found)
+            return _problem(400, f"not a valid NLETS IAQ: {listed[:1000]}", found)
+        why = self.nlets_waits(iaq)
+        if why is not None:
+            return _problem(409, why)
+        status = "relayed"
+        for message in self.nlets_outgoing(iaq):
+            self.store.set_setting(f"nlets:{message['header']['mid']}", iaq["header"]["ori"])
+            code, _ = await self.send_nlets(message)
+            if code is not None and code < 500 and code != 202:
+                return _problem(502, f"NLETS refused {message['header']['mid']}: HTTP {code}")
+            status = "relayed" if code == 202 else "queued"
+        return JSONResponse({"mid": iaq["header"]["mid"], "status": status}, 202)
+
+    async def send_nlets(self, message: dict[str, Any]) -> tuple[int | None, Any]:
+        """POST an IAQ to NLETS, again while NLETS is out (a few times here, then in the
+        background until taken); the last status and answer."""
+        body = json.dumps(message).encode()
+        for attempt in range(1, self.inline_attempts + 1):
+            try:
+                response = await self.client().post(self.nlets_url, body, _JSON)
+                status: int | None = response.status_code
+                answer: Any = response.content.decode("utf-8", "replace")
+            except httpx.HTTPError as exc:
+                status, answer = None, str(exc)
+            if status is not None and not self.retries_outage(status):
+                return status, answer
+            await asyncio.sleep(self.forward_backoff.delay(attempt))
+        self.later(self._nlets_until_taken(body))
+        return status, answer
+
+    async def _nlets_until_taken(self, body: bytes) -> None:
+        attempt = self.inline_attempts
+        while True:
+            attempt += 1
+            await asyncio.sleep(self.forward_backoff.delay(attempt))
+            with contextlib.suppress(httpx.HTTPError):
+                response = await self.client().post(self.nlets_url, body, _JSON)
+                if not self.retries_outage(response.status_code):
+                    return
+
+    async def _nlets_responses(self, request: Request) -> Response:
+        """`POST /nlets/responses`: LESC's IAR through NLETS, relayed to the LEA that asked."""
+        raw = await request.body()
+        try:
+            iar = json.loads(raw)
+        except ValueError as exc:
+            return _problem(400, f"the IAR is not JSON: {exc}")
+        found = schemas.problems("nlets-iar", iar)
+        if found:
+            return _problem(400, f"not a valid NLETS IAR: {'; '.join(map(str, found[:5]))}")
+        message_id = request.headers.get("x-interop-message-id") or iar["header"]["mid"]
+        if self.duplicate(message_id):
+            return JSONResponse({"status": "duplicate"})
+        asked_by = self.store.setting(f"nlets:{iar['header']['mir']}")
+        for ori in self.nlets_route_to(iar, asked_by):
+            await self.route(ori, raw, message_id)
+        return JSONResponse({"status": "taken" if asked_by else "unknown query"})
 
 
 class _StoredFirst:

@@ -110,6 +110,7 @@ class Admin:
             tcn=query.get("tcn"),
             ori=query.get("ori"),
             channel=query.get("channel"),
+            tot=query.get("tot"),
             after=after,
             limit=limit,
             max_bytes=PAGE_BYTES,

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .admin import Admin
 from .endpoints import Endpoints
 from .intake import Intake
+from .nlets import Nlets
 from .problem import Problem
 from .service import MockService
 
@@ -56,6 +57,7 @@ def create_app(service: MockService) -> Starlette:
         Route(_INTAKE, intake, methods=["POST"]),
         Route("/ident/searches", endpoints.ident_search, methods=["POST"]),
         Route("/lesc/iaq", endpoints.lesc_iaq, methods=["POST"]),
+        Route("/nlets/messages", Nlets(service).messages, methods=["POST"]),
         Route("/dro/inbox", guard(admin.dro_inbox), methods=["GET"]),
         Route("/lea/{ori}/inbox", endpoints.lea_post, methods=["POST"]),
         Route("/lea/{ori}/inbox", guard(admin.lea_inbox), methods=["GET"]),

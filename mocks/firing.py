@@ -21,6 +21,7 @@ from .clock import VirtualClock
 from .courier import Courier
 from .ident import IdentRepository
 from .ledger import Ledger
+from .nlets import ledger_header
 from .records import (
     Op,
     TimerRow,
@@ -162,7 +163,7 @@ class Firing:
         lea: str | None = None,
         body: str | None = None,
     ) -> Op:
-        header = part(message, "type1")
+        header = part(message, "type1") or ledger_header(message)
         own = text(header.get("tcn"))
         return message_op(
             id=id,
@@ -209,7 +210,7 @@ class Firing:
                 ops.append(
                     delivery_op(
                         message_id=message_id,
-                        target=self.callback or "",
+                        target=step.get("target") or self.callback or "",
                         order_key=tcn,
                         copies=int(step.get("copies", 1)),
                         due=wall,
@@ -236,6 +237,11 @@ class Firing:
             op = self._message_op(
                 message_id, "out", step["channel"], {}, tcn, now, lea=lea, body=step["raw"]
             )
+            return message_id, op
+        if "header" in message:  # NLETS (mocks/nlets.py): no Type-1 record
+            message["header"]["gmt"] = stamp
+            message_id = message["header"]["mid"]
+            op = self._message_op(message_id, "out", step["channel"], message, tcn, now, lea=lea)
             return message_id, op
         message["type1"]["dat"] = stamp[:10].replace("-", "")
         message["type1"]["gmt"] = stamp

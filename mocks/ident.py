@@ -119,3 +119,10 @@ class IdentRepository:
             (h["ncic"], h.get("sentence_days")) for h in history if "ncic" in h
         )
         return determination
+
+    def name_search(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """LESC's search of DHS records by name, date of birth, sex and place of birth (an NLETS
+        IAQ, SOP 2.2.7): the same query finds the same candidates every time, aliases and
+        near-matches among them; none about two times in three."""
+        parts = (query["nam"], query["dob"], query["sex"], query["pob"])
+        return self._reseed("nlets", *parts).name_candidates(query)

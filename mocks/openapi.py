@@ -135,6 +135,14 @@ def _ident_and_lesc_paths() -> dict[str, Any]:
                 ("200", _json(_schema("iar", "/$defs/determination"), "The determination")),
             )
         },
+        "/nlets/messages": {
+            "post": _taking(
+                "NLETS to ICE LESC: a name-based IAQ, its IAR later to the switch's NLETS port",
+                _json(_schema("nlets-iaq"), "A name-based IAQ (SOP 2.2.7)"),
+                ("202", _json(_schema("api", "/$defs/nlets_ack"), "Taken for LESC")),
+                {**_BAD, "503": _problem("NLETS is down (scenario fault nlets-unavailable).")},
+            )
+        },
     }
 
 
@@ -198,12 +206,12 @@ def _admin_paths() -> dict[str, Any]:
         },
         "/admin/ledger": {
             "get": _reading(
-                "Ledger entries by TCN (a submission and its responses), ORI or channel",
+                "Ledger entries by TCN (a submission and its responses), ORI, channel or TOT",
                 _json(_schema("api", "/$defs/entries"), "Entries"),
                 _ADMIN,
                 parameters=[
                     {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                    for n in ("tcn", "ori", "channel")
+                    for n in ("tcn", "ori", "channel", "tot")
                 ],
             )
         },

@@ -33,6 +33,7 @@ from .courier import Courier
 from .firing import Firing
 from .ident import IdentRepository
 from .ledger import Ledger
+from .nlets import ledger_header
 from .records import (
     intake_op,
     message_op,
@@ -362,7 +363,7 @@ class MockService(Firing):
     ) -> str:
         """Record what a SIB routed to the LEA with this ORI (`text`: its JSON as received);
         returns the ledger id."""
-        header = _part(message, "type1")
+        header = _part(message, "type1") or ledger_header(message)
         own = message_id or str(uuid.uuid4())
         ledger_id = f"lea:{ori}:{own}:{uuid.uuid4().hex[:8]}"
         await self.ledger.write(

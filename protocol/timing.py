@@ -16,9 +16,13 @@ from typing import Any
 
 import schemas
 
-__all__ = ["STEPS", "TimingProfile", "profile_names"]
+__all__ = ["OPTIONAL_STEPS", "STEPS", "TimingProfile", "profile_names"]
 
 STEPS: tuple[str, ...] = ("sre", "idr", "iar", "idr_alone_after", "no_match_idr", "errt")
+
+OPTIONAL_STEPS: dict[str, dict[str, Any]] = {"nlets_iar": {"fixed": 1800}}
+"""Steps a profile may leave out, with the delay they take then: LESC's name-based IAR through
+NLETS (SOP 2.2.7), counted from the IAQ's arrival (our figure: the briefing gives none)."""
 
 
 def profile_names() -> list[str]:
@@ -68,9 +72,10 @@ class TimingProfile:
     def delay(self, step: str, rng: random.Random | None = None) -> timedelta:
         """Draw the delay of `step` (one of `STEPS`)."""
         try:
-            spec = self.document["steps"][step]
+            spec = self.document["steps"].get(step) or OPTIONAL_STEPS[step]
         except KeyError:
-            raise KeyError(f"no step {step!r}; steps are {', '.join(STEPS)}") from None
+            known = ", ".join([*STEPS, *OPTIONAL_STEPS])
+            raise KeyError(f"no step {step!r}; steps are {known}") from None
         draw = rng or self._rng
         if "fixed" in spec:
             seconds = float(spec["fixed"])

@@ -1,8 +1,10 @@
 """Timelines: each transaction of a check (from its CAR or CPI on) as an SVG drawn to virtual
-time, on a scale that keeps the first minutes and the 24-hour paths both visible, with labels
-that never collide (a label that would is left to the point's tooltip; equal points merge into
-one labelled "x2"). The events that broke the rule (the check's highlighted evidence) are drawn in
-the failure colour with class `defect`; every other event is grey."""
+time, its NLETS leg among them (the LEA's name-based IAQ naming the transaction and LESC's IAR
+answering that IAQ, on the NLETS lane and at the LEA), on a scale that keeps the first minutes and
+the 24-hour paths both visible, with labels that never collide (a label that would is left to the
+point's tooltip; equal points merge into one labelled "x2"). The events that broke the rule (the
+check's highlighted evidence) are drawn in the failure colour with class `defect`; every other
+event is grey."""
 
 from __future__ import annotations
 
@@ -14,13 +16,16 @@ from typing import Any
 
 __all__ = ["timeline_svg", "transactions"]
 
-_LANES = ("CJIS", "IDENT", "LESC", "DRO", "SIB", "LEA")
+_LANES = ("CJIS", "IDENT", "LESC", "DRO", "NLETS", "SIB", "LEA")
 _CHANNEL_LANE = {
     "cjis": "CJIS",
     "cjis-fault": "CJIS",
     "ident": "IDENT",
     "lesc": "LESC",
     "dro": "DRO",
+    "nlets": "NLETS",
+    "nlets-fault": "NLETS",
+    "nlets-iar": "NLETS",
 }
 _TICKS = ((60, "1 min"), (900, "15 min"), (4 * 3600, "4 h"), (24 * 3600, "24 h"))
 _WIDTH, _LEFT, _LANE_H, _CHAR_W = 980, 60, 32, 6.2
@@ -49,8 +54,15 @@ def transactions(
         for entry in check["evidence"]:
             if entry["channel"] == "cjis" and entry["tcn"]:
                 by_tcn.setdefault(str(entry["tcn"]), [])
+        # an NLETS IAQ names the transaction (tcr); its IAR names the IAQ (tcr: the IAQ's tcn)
+        via = {
+            str(e["tcn"]): str(e["tcr"])
+            for e in check["evidence"]
+            if e["channel"] == "nlets" and e["tcr"] in by_tcn
+        }
         for entry in check["evidence"]:
             about = entry["tcn"] if entry["channel"] in ("cjis", "cjis-fault") else entry["tcr"]
+            about = via.get(str(about), about)
             if about in by_tcn:
                 by_tcn[str(about)].append(entry)
         if by_tcn:

@@ -50,6 +50,8 @@ NAMES: tuple[str, ...] = (
     "idr",
     "iaq",
     "iar",
+    "nlets-iaq",
+    "nlets-iar",
     "errt",
     "delivery",
     "detainer",

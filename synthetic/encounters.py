@@ -230,3 +230,38 @@ class Encounters(People):
     def _status(self, removability: str) -> str:
         """An immigration status that goes with the removability."""
         return self.rng.choice(_STATUS.get(removability, ("STATUS UNDETERMINED",)))
+
+    def name_candidates(self, query: Mapping[str, Any], *, found: float = 0.35) -> list[Doc]:
+        """DHS records a name search for ``query`` (nam, dob, sex, pob) finds: none about
+        ``1 - found`` of the time, else one to three, each met by name, by an alias the subject
+        also used, or nearly (a name variant or a date of birth a day off); strongest first."""
+        if self.rng.random() >= found:
+            return []
+        out: list[Doc] = []
+        for how in sorted(self.rng.sample(["name", "alias", "near"], self.rng.randint(1, 3))):
+            nam, dob, differs = str(query["nam"]), str(query["dob"]), list[str]()
+            aka: list[str] = []
+            if how == "alias":
+                aka, nam = [nam], self._alias(nam, str(query["sex"]))
+            elif how == "near":
+                if self.rng.random() < 0.5:
+                    nam, differs = self.name_variant(nam), ["nam"]
+                else:
+                    shifted = parse_ebts_date(dob) + datetime.timedelta(days=1)
+                    dob, differs = ebts_date(shifted), ["dob"]
+            pob = str(query["pob"])
+            if pob == "XX" or self.rng.random() < 0.2:
+                pob = self.pob()
+                differs += ["pob"] if how == "near" and pob != query["pob"] else []
+            removability = self.rng.choice(["removable", "not-removable", "undetermined"])
+            alienage = "undetermined" if removability == "undetermined" else "alien"
+            candidate: Doc = {"match": how, "nam": nam, "dob": dob, "sex": query["sex"]}
+            candidate.update(pob=pob, alienage=alienage, status=self._status(removability))
+            if aka:
+                candidate["aka"] = aka
+            if differs:
+                candidate["differs"] = differs
+            candidate["arn"] = f"0{self.rng.randrange(10**8):08d}"
+            out.append(candidate)
+        order = {"name": 0, "alias": 1, "near": 2}
+        return sorted(out, key=lambda c: order[c["match"]])

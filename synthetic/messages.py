@@ -14,7 +14,7 @@ from protocol.ebts import CJIS_ORI, LESC_ORI, dro_ori, ebts_date, gmt, utc
 from ._utils import Doc
 from .encounters import Encounters
 
-__all__ = ["DETAINER_ACTIONS", "ERROR_SAMPLES", "Messages"]
+__all__ = ["DETAINER_ACTIONS", "ERROR_SAMPLES", "NAME_CAVEAT", "Messages"]
 
 DETAINER_ACTIONS: Final = (
     "investigation-initiated",
@@ -36,6 +36,9 @@ ERROR_SAMPLES: Final[tuple[tuple[str, str, str], ...]] = (
     ("H0003", "$.type1.dat", "DAT (1.005) is inconsistent with GMT (1.014)"),
 )
 """(code, field, text) examples of ERRT problems, for tests and strategies."""
+
+NAME_CAVEAT: Final = "NAME-BASED RESPONSE. IDENTITY NOT CONFIRMED BY FINGERPRINTS."
+"""What every name-based NLETS IAR says of itself (``nlets-iar.json``, txt.caveat)."""
 
 _BY_TCN_LIMIT: Final = 10_000
 
@@ -376,3 +379,45 @@ class Messages(Encounters):
             out["release_notified_at"] = _format_gmt(released)
             out["custody_deadline"] = _format_gmt(custody_deadline(released))
         return out
+
+    # -- NLETS (name-based) ----------------------------------------------------------------
+
+    def nlets_iaq(
+        self,
+        person: Mapping[str, Any],
+        *,
+        ori: str,
+        mid: str,
+        gmt: datetime.datetime,
+        off: str = "0399",
+        tcr: str | None = None,
+        custody: bool = True,
+    ) -> Doc:
+        """The name-based IAQ an LEA (``ori``) sends LESC through NLETS (``nlets-iaq.json``),
+        about ``person`` (nam, dob, sex, pob); ``tcr``: the TCN whose no-match IDR led to it."""
+        txt: Doc = {"pur": "C", "atn": f"DET {self.rng.randint(100, 999)}"}
+        txt["phn"] = f"555 01{self.rng.randint(0, 99):02d}"
+        txt.update({f: person[f] for f in ("dob", "sex", "pob")})
+        txt["nam"] = str(person["nam"])[:30].rstrip(" -'")  # NLETS NAM/ holds 30 characters
+        txt.update(cus="Y" if custody else "N", off=off)
+        if tcr is not None:
+            txt["tcr"] = tcr
+        header = {"mke": "IAQ", "ori": ori, "dst": "AX", "mid": mid, "gmt": _format_gmt(gmt)}
+        return {"header": header, "txt": txt}
+
+    def nlets_iar(
+        self,
+        iaq: Mapping[str, Any],
+        *,
+        mid: str,
+        gmt: datetime.datetime,
+        candidates: Sequence[Mapping[str, Any]],
+    ) -> Doc:
+        """LESC's name-based answer (``nlets-iar.json``) to ``iaq``, to the LEA that sent it."""
+        header = {"mke": "IAR", "ori": LESC_ORI, "dst": iaq["header"]["ori"], "mid": mid}
+        header.update(mir=iaq["header"]["mid"], gmt=_format_gmt(gmt))
+        query = {f: iaq["txt"][f] for f in ("nam", "dob", "sex", "pob")}
+        txt: Doc = {"basis": "name", "confirmed": False, "caveat": NAME_CAVEAT}
+        txt["result"] = "candidates" if candidates else "no-record"
+        txt.update(candidates=[dict(c) for c in candidates], query=query)
+        return {"header": header, "txt": txt}

@@ -252,6 +252,23 @@ def _iaq(draw: st.DrawFn) -> Doc:
 
 
 @st.composite
+def _nlets_iaq(draw: st.DrawFn) -> Doc:
+    synth, booking, submission, ts = draw(contexts())
+    tcr = draw(st.sampled_from((None, submission["type1"]["tcn"])))
+    mid = f"{booking['ori']}-NQ-{draw(st.integers(0, 999999)):06d}"
+    return synth.nlets_iaq(booking["person"], ori=booking["ori"], mid=mid, gmt=ts, tcr=tcr)
+
+
+@st.composite
+def _nlets_iar(draw: st.DrawFn) -> Doc:
+    synth, _, _, ts = draw(contexts())
+    iaq = draw(_nlets_iaq())
+    found = synth.name_candidates(iaq["txt"], found=draw(st.sampled_from((0.0, 1.0))))
+    mid = f"VTLESC000-NR-{draw(st.integers(0, 999999)):06d}"
+    return synth.nlets_iar(iaq, mid=mid, gmt=_later(draw, ts), candidates=found)
+
+
+@st.composite
 def _iar(draw: st.DrawFn) -> Doc:
     synth, booking, submission, ts = draw(contexts())
     alienage = draw(st.sampled_from((None, *ALIENAGES)))
@@ -323,6 +340,8 @@ _BUILDERS: dict[str, Callable[[], SearchStrategy[Doc]]] = {
     "idr": _idr,
     "iaq": _iaq,
     "iar": _iar,
+    "nlets-iaq": _nlets_iaq,
+    "nlets-iar": _nlets_iar,
     "errt": _errt,
     "detainer": _detainer,
     "sut-profile": _sut_profile,

@@ -72,5 +72,8 @@ def test_a_small_replay_loses_nothing_and_prints_figure_1(tmp_path: Path) -> Non
     assert code == 0, text
     assert "lost 0" in text
     assert "matches / transmissions" in text
+    assert "NLETS by name (ours; Figure 1 has no such column)" in text
     found = metrics(tmp_path / "replay.sqlite3")
     assert found["total"]["transmissions"] == 30
+    total = found["total"]
+    assert total["nlets_candidates"] + total["nlets_no_record"] == total["nlets_iaqs"]

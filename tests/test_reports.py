@@ -435,3 +435,31 @@ def test_timelines_mark_only_the_events_that_broke_the_rule(report: dict[str, An
     assert "broke the rule" in marked[0]
     assert html.count('class="event"') >= len({e["virtual_time"] for e in entries}) - 1
     assert html.count('fill="#b3261e"') == 1
+
+
+def test_timelines_draw_the_nlets_leg_of_a_transaction() -> None:
+    from reports.timeline import timeline_svg, transactions
+
+    def entry(id: str, channel: str, tot: str, tcn: str, tcr: str | None, at: str) -> Any:
+        return {"id": id, "channel": channel, "direction": "out", "tot": tot, "tcn": tcn,
+                "tcr": tcr, "ori": "NC0110000", "virtual_time": f"2026-11-23T{at}Z"}  # fmt: skip
+
+    tcn, mid, iar = "NC0000000-R-00000001", "NC0110000-NQ-000001", "VTLESC000-NR-0001"
+    evidence = [
+        entry("1", "cjis", "CAR", tcn, None, "09:00:00"),
+        entry("2", "sib", "IDR", "IDR-1", tcn, "09:15:00"),
+        entry("3", "lea:NC0110000", "IDR", "IDR-1", tcn, "09:15:01"),
+        entry("4", "nlets", "NLETS-IAQ", mid, tcn, "09:20:00"),
+        entry("5", "nlets-iar", "NLETS-IAR", iar, mid, "09:50:00"),
+        entry("6", "lea:NC0110000", "NLETS-IAR", iar, mid, "09:50:01"),
+        entry("7", "nlets", "NLETS-IAQ", "NC0120000-NQ-000009", None, "09:20:00"),
+    ]
+    ((_, found),) = transactions({"checks": [{"name": "c", "outcome": "passed",
+                                             "evidence": evidence}]})  # fmt: skip
+    ((about, entries),) = found
+    assert about == tcn
+    assert [e["id"] for e in entries] == ["1", "2", "3", "4", "5", "6"]
+    svg = timeline_svg(entries)
+    assert ">NLETS</text>" in svg
+    assert "NLETS-IAQ" in svg
+    assert "NLETS-IAR" in svg

@@ -84,6 +84,8 @@ SRE = schemas.examples("sre")[0]
 IDR_MATCH, IDR_NO_MATCH = schemas.examples("idr")
 IAQ = schemas.examples("iaq")[0]
 IAR_ALIEN, IAR_CITIZEN = schemas.examples("iar")
+NLETS_IAQ = schemas.examples("nlets-iaq")[0]
+NLETS_IAR, NLETS_NO_RECORD = schemas.examples("nlets-iar")
 ERRT = schemas.examples("errt")[0]
 DETAINER = schemas.examples("detainer")[0]
 BOOKING = schemas.examples("booking")[0]
@@ -126,6 +128,19 @@ INVALID = [
     ("iar", IAR_CITIZEN, "type2.removability", "removable", "$.type2.removability", "const"),
     ("iar", IAR_ALIEN, "type2.history.0.disposition", "acquitted",
      "$.type2.history[0].disposition", "enum"),
+    ("nlets-iaq", NLETS_IAQ, "header.dst", "VTLESC000", "$.header.dst", "const"),
+    ("nlets-iaq", NLETS_IAQ, "txt.pob", DELETE, "$.txt.pob", "required"),
+    ("nlets-iaq", NLETS_IAQ, "txt.nam", "QUILLFEATHERINGTON,ODESSA MAEBELLE", "$.txt.nam",
+     "maxLength"),
+    ("nlets-iaq", NLETS_IAQ, "txt.pur", "X", "$.txt.pur", "enum"),
+    ("nlets-iar", NLETS_IAR, "txt.basis", "fingerprints", "$.txt.basis", "const"),
+    ("nlets-iar", NLETS_IAR, "txt.confirmed", True, "$.txt.confirmed", "const"),
+    ("nlets-iar", NLETS_IAR, "txt.candidates", [], "$.txt.candidates", "minItems"),
+    ("nlets-iar", NLETS_NO_RECORD, "txt.candidates", NLETS_IAR["txt"]["candidates"],
+     "$.txt.candidates", "maxItems"),
+    ("nlets-iar", NLETS_IAR, "header.mir", DELETE, "$.header.mir", "required"),
+    ("nlets-iar", NLETS_IAR, "txt.candidates.0.match", "fingerprint",
+     "$.txt.candidates[0].match", "enum"),
     ("errt", ERRT, "type2.msg", [], "$.type2.msg", "minItems"),
     ("errt", ERRT, "type2.msg.0.code", "E9999", "$.type2.msg[0].code", "enum"),
     ("errt", ERRT, "type2.msg.0.field", "type2.dob", "$.type2.msg[0].field", "pattern"),
@@ -302,7 +317,12 @@ def _refs(node: Any) -> list[str]:
 def test_sib_interface_is_openapi_3_1_whose_references_resolve_inside() -> None:
     document = schemas.openapi("sib")
     assert document["openapi"] == "3.1.0"
-    assert set(document["paths"]) == {"/bookings", "/cjis/responses"}
+    assert set(document["paths"]) == {
+        "/bookings",
+        "/cjis/responses",
+        "/nlets/iaq",
+        "/nlets/responses",
+    }
     refs = _refs(document)
     assert refs
     for ref in refs:

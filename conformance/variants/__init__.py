@@ -5,7 +5,15 @@
 from __future__ import annotations
 
 from ..sib import ReferenceSib
-from . import correct, faulty_nff, faulty_ori, faulty_robustness, faulty_routing, faulty_submission
+from . import (
+    correct,
+    faulty_nff,
+    faulty_nlets,
+    faulty_ori,
+    faulty_robustness,
+    faulty_routing,
+    faulty_submission,
+)
 
 __all__ = ["CORRECT", "VARIANTS", "sib_class"]
 
@@ -20,7 +28,14 @@ CORRECT: dict[str, type[ReferenceSib]] = {c.name: c for c in _classes(correct)}
 
 VARIANTS: dict[str, type[ReferenceSib]] = {
     c.name: c
-    for module in (faulty_submission, faulty_nff, faulty_robustness, faulty_routing, faulty_ori)
+    for module in (
+        faulty_submission,
+        faulty_nff,
+        faulty_robustness,
+        faulty_routing,
+        faulty_ori,
+        faulty_nlets,
+    )
     for c in _classes(module)
 }
 """Every faulty variant by name."""
