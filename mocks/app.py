@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .admin import Admin
 from .endpoints import Endpoints
 from .intake import Intake
-from .problem import Problem
+from .ledger import NotWritable
+from .problem import Problem, not_recorded
 from .service import MockService
 
 __all__ = ["create_app"]
@@ -37,6 +38,10 @@ async def _http_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return Problem(exc.status_code, str(exc.detail), f"{request.method} {request.url.path}: "
                    f"{exc.detail}", headers=exc.headers).response()  # fmt: skip
+
+
+async def _not_recorded(request: Request, exc: Exception) -> Response:
+    return not_recorded(exc).response()
 
 
 def create_app(service: MockService) -> Starlette:
@@ -69,7 +74,11 @@ def create_app(service: MockService) -> Starlette:
     ]
     app = _MockApp(
         routes=routes,
-        exception_handlers={Problem: _problem, HTTPException: _http_problem},
+        exception_handlers={
+            Problem: _problem,
+            HTTPException: _http_problem,
+            NotWritable: _not_recorded,
+        },
         lifespan=lifespan,
     )
     app.intake = intake

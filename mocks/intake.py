@@ -19,7 +19,8 @@ import schemas
 from wire import MEDIA_TYPE
 
 from .bodies import ebts_document, json_and_text, receive_bytes
-from .problem import Problem
+from .ledger import NotWritable
+from .problem import Problem, not_recorded
 from .service import FaultResponse, MockService
 
 __all__ = ["Intake"]
@@ -117,6 +118,8 @@ class Intake:
             answer = await self._answer(scope, receive)
         except Problem as problem:
             answer = problem.response()
+        except NotWritable as error:
+            answer = not_recorded(error).response()
         except ClientDisconnect:
             return
         if isinstance(answer, Response):
@@ -129,6 +132,8 @@ class Intake:
 
     async def _answer(self, scope: Scope, receive: Receive) -> bytes | Response:
         """The 202's body, or the response a fault injects."""
+        if not self.service.ledger.writable:  # refused before the body is read
+            raise NotWritable("the ledger is not writable")
         media, length = b"", None
         for name, value in scope["headers"]:
             if name == b"content-type":

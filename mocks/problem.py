@@ -9,7 +9,10 @@ from starlette.responses import JSONResponse
 
 import schemas
 
-__all__ = ["Problem", "check", "violations"]
+__all__ = ["RETRY_AFTER", "Problem", "check", "not_recorded", "violations"]
+
+RETRY_AFTER = 2
+"""Seconds a client is asked to wait (`Retry-After`) while the ledger cannot record."""
 
 
 class Problem(Exception):
@@ -43,6 +46,17 @@ class Problem(Exception):
         return JSONResponse(
             body, self.status, headers=self.headers, media_type="application/problem+json"
         )
+
+
+def not_recorded(error: Exception) -> Problem:
+    """The 503 answering a request while the ledger cannot record it (a full disk)."""
+    return Problem(
+        503,
+        "Service Unavailable",
+        f"nothing is taken while the ledger cannot record it ({error}); send it again later "
+        "(rule: nothing lost)",
+        headers={"retry-after": str(RETRY_AFTER)},
+    )
 
 
 def violations(found: list[schemas.Problem]) -> list[dict[str, str]]:

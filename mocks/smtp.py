@@ -7,7 +7,8 @@ the sender that mails deliveries back to the SIB.
   (`_fault_reply`: an outage is ``421`` or ``451``, which the sending MTA retries, or a dropped
   connection; a refusal is ``554``, not to be sent again); ``554`` with the problems naming
   record and field for a file that cannot be read or a TCN that cannot be answered, ``550`` for
-  an e-mail with no transaction attached.
+  an e-mail with no transaction attached; ``452`` (transient: the sending MTA keeps the mail and
+  tries again) while the ledger cannot record it (a full disk).
 * Sending: a delivery whose target is ``mailto:ADDRESS?relay=HOST:PORT`` goes as an e-mail to
   ADDRESS through the SMTP relay, the message encoded and attached (`send_delivery`, called by the
   courier). Unless the service already has a callback, the first submission by e-mail sets it to
@@ -33,6 +34,7 @@ from wire.ansi_nist import WireError
 from wire.codec import decode, encode
 from wire.mail import message_for, transaction_of
 
+from .ledger import NotWritable
 from .service import FaultResponse, MockService
 
 __all__ = [
@@ -50,6 +52,7 @@ SENDER = "cjis@mocks.interop-harness.invalid"
 """The address the mock CJIS mails its responses from."""
 _DEFAULT_RELAY = "127.0.0.1:25"
 _HOSTNAME = "mocks.interop-harness.invalid"
+_NOT_RECORDED = "452 4.3.1 the ledger cannot record mail now (disk full); try again later"
 
 
 def _reply_text(code: str, lines: list[str]) -> str:
@@ -85,6 +88,8 @@ class SubmissionHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Take the e-mail: the SMTP reply is the mock CJIS's answer to the submission."""
+        if not self.service.ledger.writable:
+            return _NOT_RECORDED
         raw = envelope.original_content or envelope.content or b""
         found = transaction_of(raw if isinstance(raw, bytes) else raw.encode())
         if found is None:
@@ -99,6 +104,8 @@ class SubmissionHandler:
             return await self._submit(document, envelope.mail_from or "")
         except FaultResponse as fault:
             return _fault_reply(fault, server)
+        except NotWritable:
+            return _NOT_RECORDED
 
     async def _submit(self, document: dict[str, Any], sender: str) -> str:
         header = document.get("type1", {})
