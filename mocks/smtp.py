@@ -34,6 +34,7 @@ from wire.ansi_nist import WireError
 from wire.codec import decode, encode
 from wire.mail import message_for, transaction_of
 
+from .guard import Guard, for_process
 from .ledger import NotWritable
 from .service import FaultResponse, MockService
 
@@ -127,15 +128,18 @@ async def start_smtp(
     host: str = "127.0.0.1",
     port: int = 2525,
     reply_relay: str | None = None,
+    guard: Guard | None = None,
 ) -> asyncio.Server:
-    """Start the SMTP server for `service` on this event loop; close it when done."""
+    """Start the SMTP server for `service` on this event loop (within `guard`'s limits, the
+    process's by default); close it when done."""
     handler = SubmissionHandler(service, reply_relay=reply_relay)
     loop = asyncio.get_running_loop()
-    return await loop.create_server(
-        lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=1 << 24),
-        host=host,
-        port=port,
-    )
+    return await loop.create_server(_sessions(handler, guard), host=host, port=port)
+
+
+def _sessions(handler: Any, guard: Guard | None) -> Any:
+    """The factory of the SMTP sessions of `handler`, within `guard`'s limits."""
+    return (guard or for_process()).smtp(handler, hostname=_HOSTNAME, data_size_limit=1 << 24)
 
 
 class ServerWithSmtp(uvicorn.Server):
@@ -156,9 +160,7 @@ class ServerWithSmtp(uvicorn.Server):
         loop = asyncio.get_running_loop()
         handler = self.smtp_handler
         self._smtp = await loop.create_server(
-            lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=1 << 24),
-            host=self.smtp_host,
-            port=self.smtp_port,
+            _sessions(handler, None), host=self.smtp_host, port=self.smtp_port
         )
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
