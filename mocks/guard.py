@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .problem import Problem
 
 __all__ = [
+    "BACKLOG",
     "DESCRIPTOR_SPARE",
     "HEADER_LIMIT",
     "HEADER_SECONDS",
@@ -45,6 +46,9 @@ __all__ = [
     "raise_nofile",
 ]
 
+BACKLOG = 2048
+"""Connections the kernel queues before they are accepted (HTTP and SMTP alike: a burst of
+connections is not made to wait a second for a SYN sent again)."""
 IDLE_SECONDS = 5.0
 """A connection that sends nothing (before its first request, or between requests) is closed."""
 HEADER_SECONDS = 10.0

@@ -67,7 +67,7 @@ BATCH_OPS = 5000
 
 PROBE_BYTES = 64 * 1024
 """The room a probe of a ledger that was not writable needs before it is writable again."""
-_PROBE_BACKOFF = Backoff(base=0.02, factor=2.0, cap=1.0)
+_PROBE_BACKOFF = Backoff(base=0.02, factor=2.0, cap=0.25)
 _UNWRITABLE = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
 _PROBE_OPS = (
     Op("INSERT OR REPLACE INTO state (key, value) VALUES ('ledger-probe', zeroblob(?))",

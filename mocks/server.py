@@ -18,11 +18,10 @@ from typing import Any
 import uvicorn
 
 from .app import create_app
-from .guard import Guard, for_process
+from .guard import BACKLOG, Guard, for_process
 from .service import MockService
 
 __all__ = [
-    "BACKLOG",
     "free_port",
     "in_thread",
     "is_loopback",
@@ -31,9 +30,6 @@ __all__ = [
     "uvicorn_server",
     "wait_until_answering",
 ]
-
-BACKLOG = 2048
-"""Connections the kernel queues before they are accepted."""
 
 
 def is_loopback(host: str) -> bool:

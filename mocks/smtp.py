@@ -34,7 +34,7 @@ from wire.ansi_nist import WireError
 from wire.codec import decode, encode
 from wire.mail import message_for, transaction_of
 
-from .guard import Guard, for_process
+from .guard import BACKLOG, Guard, for_process
 from .ledger import NotWritable
 from .service import FaultResponse, MockService
 
@@ -134,7 +134,9 @@ async def start_smtp(
     process's by default); close it when done."""
     handler = SubmissionHandler(service, reply_relay=reply_relay)
     loop = asyncio.get_running_loop()
-    return await loop.create_server(_sessions(handler, guard), host=host, port=port)
+    return await loop.create_server(
+        _sessions(handler, guard), host=host, port=port, backlog=BACKLOG
+    )
 
 
 def _sessions(handler: Any, guard: Guard | None) -> Any:
@@ -160,7 +162,7 @@ class ServerWithSmtp(uvicorn.Server):
         loop = asyncio.get_running_loop()
         handler = self.smtp_handler
         self._smtp = await loop.create_server(
-            _sessions(handler, None), host=self.smtp_host, port=self.smtp_port
+            _sessions(handler, None), host=self.smtp_host, port=self.smtp_port, backlog=BACKLOG
         )
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
