@@ -303,14 +303,114 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
         child.wait()
 
 
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _wide_mail(parts: int) -> bytes:
+    """An e-mail of `parts` tiny MIME parts (about 36 bytes each), built as bytes."""
+    boundary = b"b0undary"
+    body = b"".join(
+        b"--" + boundary + b"\r\nContent-Type: text/plain\r\n\r\np%d\r\n" % k for k in range(parts)
+    )
+    head = (
+        b"From: sib@state.example\r\nTo: cjis@mocks.example\r\nSubject: parts\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n'
+    )
+    return head + body + b"--" + boundary + b"--\r\n"
+
+
+def probe_mail_and_post(parts: int, post_mb: int) -> dict[str, Any]:
+    """Probes 3 and 4: a 100k-part mail against /health latency; a 300 MB inbox post against
+    RSS; both against one `interop serve --smtp-port` child."""
+    import smtplib
+
+    port, smtp_port = free_port(), free_port()
+    command = [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port)]
+    command += ["--clock", "manual", "--smtp-port", str(smtp_port)]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/health")
+        mail = _wide_mail(parts)
+        reply: list[str] = []
+
+        def send() -> None:
+            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=300) as client:
+                try:
+                    client.sendmail("sib@state.example", ["cjis@mocks.example"], mail)
+                    reply.append("250")
+                except smtplib.SMTPResponseException as refused:
+                    said = refused.smtp_error
+                    text = said.decode() if isinstance(said, bytes) else str(said)
+                    reply.append(f"{refused.smtp_code} {text}"[:120])
+
+        sender = threading.Thread(target=send)
+        took: list[float] = []
+        sender.start()
+        began = time.monotonic()
+        while sender.is_alive() or time.monotonic() - began < 1.0:
+            start = time.perf_counter()
+            _get_status(port, "/health")
+            took.append((time.perf_counter() - start) * 1000)
+        sender.join()
+        took.sort()
+        mail_figures = {
+            "mail_bytes": len(mail),
+            "mime_parts": parts,
+            "smtp_reply": reply[0] if reply else None,
+            "health_requests": len(took),
+            "health_ms_p50": round(took[len(took) // 2], 2),
+            "health_ms_p99": round(took[int(len(took) * 0.99)], 2),
+            "health_ms_max": round(took[-1], 2),
+        }
+        before, peak_before = _rss_mb(child.pid), _rss_mb(child.pid, "VmHWM")
+        sent = 0
+        answer = b""
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            head = "POST /lea/NC0920000/inbox HTTP/1.1\r\nhost: mocks\r\n"
+            head += "content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+            sock.sendall(head.encode())
+            chunk = b"[" + b"1," * (512 * 1024)
+            frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+            try:
+                while sent < post_mb << 20:
+                    sock.sendall(frame)
+                    sent += len(chunk)
+            except OSError:
+                pass
+            with contextlib.suppress(OSError):
+                while part := sock.recv(65536):
+                    answer += part
+        post_figures = {
+            "post_mb": post_mb,
+            "sent_mb_before_closed": round(sent / (1 << 20), 1),
+            "answer": answer.split(b"\r\n", 1)[0].decode(errors="replace"),
+            "rss_mb_before": before,
+            "rss_mb_after": _rss_mb(child.pid),
+            "peak_rss_mb_before": peak_before,
+            "peak_rss_mb_after": _rss_mb(child.pid, "VmHWM"),
+        }
+        return {"mail": mail_figures, "post": post_figures}
+    finally:
+        _stop(child)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cars", type=int, default=3000, help="CARs in the burst")
     parser.add_argument("--hold", type=float, default=3.0, help="seconds the disk stays full")
     parser.add_argument("--idle", type=int, default=1100, help="idle HTTP and SMTP sockets")
+    parser.add_argument("--parts", type=int, default=100_000, help="MIME parts in the mail")
+    parser.add_argument("--post-mb", type=int, default=300, help="MB posted to an inbox")
     args = parser.parse_args(argv)
     print("1. full disk during a burst:", json.dumps(probe_disk(args.cars, args.hold), indent=1))
     print("2. idle sockets:", json.dumps(probe_idle(args.idle), indent=1))
+    hostile = probe_mail_and_post(args.parts, args.post_mb)
+    print("3. a mail of many parts:", json.dumps(hostile["mail"], indent=1))
+    print("4. a huge inbox post:", json.dumps(hostile["post"], indent=1))
     return 0
 
 

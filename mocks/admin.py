@@ -82,7 +82,18 @@ class Admin:
                 "Conflict",
                 f"the clock is {mode}; only a manual clock is advanced (rule: mode)",
             )
-        done = await self.service.advance(float(body["seconds"]), wait=float(body.get("wait", 30)))
+        try:
+            done = await self.service.advance(
+                float(body["seconds"]), wait=float(body.get("wait", 30))
+            )
+        except ValueError as exc:
+            path, _, message = str(exc).partition(": ")
+            raise Problem(
+                400,
+                "Bad Request",
+                str(exc),
+                [{"path": path, "rule": "range", "message": message}],
+            ) from None
         return JSONResponse(done)
 
     async def scenario(self, request: Request) -> Response:

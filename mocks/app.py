@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .admin import Admin
+from .admin import Admin, Handler
 from .endpoints import Endpoints
 from .intake import Intake
 from .ledger import NotWritable
@@ -44,6 +44,15 @@ async def _not_recorded(request: Request, exc: Exception) -> Response:
     return not_recorded(exc).response()
 
 
+def _by_method(**handlers: Handler) -> Handler:
+    """One handler answering each method with its own."""
+
+    async def handle(request: Request) -> Response:
+        return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+
+    return handle
+
+
 def create_app(service: MockService) -> Starlette:
     """The ASGI app over `service`; its lifespan starts and stops the service."""
 
@@ -62,8 +71,12 @@ def create_app(service: MockService) -> Starlette:
         Route("/ident/searches", endpoints.ident_search, methods=["POST"]),
         Route("/lesc/iaq", endpoints.lesc_iaq, methods=["POST"]),
         Route("/dro/inbox", guard(admin.dro_inbox), methods=["GET"]),
-        Route("/lea/{ori}/inbox", endpoints.lea_post, methods=["POST"]),
-        Route("/lea/{ori}/inbox", guard(admin.lea_inbox), methods=["GET"]),
+        # One route for both methods, so that a 405 (an OPTIONS) names both in `Allow`.
+        Route(
+            "/lea/{ori}/inbox",
+            _by_method(POST=endpoints.lea_post, GET=guard(admin.lea_inbox)),
+            methods=["GET", "POST"],
+        ),
         Route("/admin/clock", guard(admin.clock), methods=["GET"]),
         Route("/admin/clock/advance", guard(admin.advance), methods=["POST"]),
         Route("/admin/scenario", guard(admin.scenario), methods=["GET", "POST"]),

@@ -15,7 +15,7 @@ import time
 import uuid
 import weakref
 from collections import OrderedDict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -252,9 +252,11 @@ class MockService(Firing):
             raise ValueError(f"$.seconds: {seconds} is negative (rule: minimum 0)")
         async with self._advancing:  # the target instant is read under the lock
             try:
-                fired = await self.scheduler.run_until(
-                    self.clock.now() + timedelta(seconds=seconds)
-                )
+                target = self.clock.after(seconds)
+            except ValueError as exc:
+                raise ValueError(f"$.{exc}") from None
+            try:
+                fired = await self.scheduler.run_until(target)
             except Postponed as postponed:  # the timers stay pending; the clock is where it got
                 raise NotWritable(str(postponed)) from None
             await self._save_clock()

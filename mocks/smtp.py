@@ -39,6 +39,8 @@ from .ledger import NotWritable
 from .service import FaultResponse, MockService
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_PARTS",
     "SENDER",
     "ServerWithSmtp",
     "SubmissionHandler",
@@ -79,6 +81,31 @@ def _fault_reply(fault: FaultResponse, server: SMTP) -> str:
     return _reply_text("451", [f"4.3.0 {said}"])
 
 
+MAX_PARTS = 100
+"""The most MIME parts an e-mail may have (counted before it is parsed)."""
+MAX_DEPTH = 8
+"""The most multipart levels (boundaries declared) an e-mail may have."""
+
+
+def _read_mail(raw: bytes) -> dict[str, Any] | str:
+    """The transaction an e-mail carries, decoded, or the SMTP reply refusing it. Run off the event
+    loop (parsing MIME takes time); parts and depth are capped before anything is parsed."""
+    parts, depth = raw.count(b"\n--"), raw.lower().count(b"boundary=")
+    if parts > 2 * MAX_PARTS or depth > MAX_DEPTH:
+        rule = "parts" if parts > 2 * MAX_PARTS else "depth"
+        text = f"5.6.0 at most {MAX_PARTS} MIME parts {MAX_DEPTH} levels deep (rule: {rule})"
+        return _reply_text("554", [text])
+    found = transaction_of(raw)
+    if found is None:
+        text = f"5.6.0 no EBTS transaction attached (send it as {MEDIA_TYPE})"
+        return _reply_text("550", [text])
+    try:
+        return decode(found.data)[1]
+    except WireError as error:
+        lines = [f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"]
+        return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
+
+
 class SubmissionHandler:
     """aiosmtpd handler: each e-mail's attached transaction is a submission to the mock CJIS."""
 
@@ -92,15 +119,10 @@ class SubmissionHandler:
         if not self.service.ledger.writable:
             return _NOT_RECORDED
         raw = envelope.original_content or envelope.content or b""
-        found = transaction_of(raw if isinstance(raw, bytes) else raw.encode())
-        if found is None:
-            text = f"5.6.0 no EBTS transaction attached (send it as {MEDIA_TYPE})"
-            return _reply_text("550", [text])
-        try:
-            _, document = decode(found.data)
-        except WireError as error:
-            lines = [f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"]
-            return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
+        read = await asyncio.to_thread(_read_mail, raw if isinstance(raw, bytes) else raw.encode())
+        if isinstance(read, str):
+            return read
+        document = read
         try:
             return await self._submit(document, envelope.mail_from or "")
         except FaultResponse as fault:
