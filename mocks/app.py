@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -42,6 +42,18 @@ async def _http_problem(request: Request, exc: Exception) -> Response:
 
 async def _not_recorded(request: Request, exc: Exception) -> Response:
     return not_recorded(exc).response()
+
+
+def _health(service: MockService, admin: Admin, endpoints: Endpoints) -> Handler:
+    """`GET /health`; off loopback, without the admin token, only its status (its details show the
+    SIB's callback and what is owed)."""
+
+    async def health(request: Request) -> Response:
+        if service.exposed and not admin.authorized(request):
+            return JSONResponse(service.status())
+        return await endpoints.health(request)
+
+    return health
 
 
 def _by_method(**handlers: Handler) -> Handler:
@@ -74,7 +86,7 @@ def create_app(service: MockService) -> Starlette:
         # One route for both methods, so that a 405 (an OPTIONS) names both in `Allow`.
         Route(
             "/lea/{ori}/inbox",
-            _by_method(POST=endpoints.lea_post, GET=guard(admin.lea_inbox)),
+            _by_method(POST=admin.guard_exposed(endpoints.lea_post), GET=guard(admin.lea_inbox)),
             methods=["GET", "POST"],
         ),
         Route("/admin/clock", guard(admin.clock), methods=["GET"]),
@@ -82,7 +94,7 @@ def create_app(service: MockService) -> Starlette:
         Route("/admin/scenario", guard(admin.scenario), methods=["GET", "POST"]),
         Route("/admin/reset", guard(admin.reset), methods=["POST"]),
         Route("/admin/ledger", guard(admin.ledger), methods=["GET"]),
-        Route("/health", endpoints.health, methods=["GET"]),
+        Route("/health", _health(service, admin, endpoints), methods=["GET"]),
         Route("/openapi.json", endpoints.openapi_json, methods=["GET"]),
     ]
     app = _MockApp(

@@ -102,6 +102,7 @@ def server(
             f"--host {host} is off loopback: give --admin-token (or INTEROP_ADMIN_TOKEN) "
             "so the admin API is not open to the network (rule: safe by default)"
         )
+    service.exposed = not is_loopback(host)
     return uvicorn_server(
         create_app(service),
         host=host,

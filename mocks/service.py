@@ -114,6 +114,9 @@ class MockService(Firing):
         self.ledger = Ledger(ledger)
         self.callback = callback or self.scenario.callback
         self.admin_token = admin_token
+        self.exposed = False
+        """Served off loopback: then writes of evidence (LEA inboxes) and `/health`'s details need
+        the admin token too (`mocks.server.server` sets it)."""
         self.courier = Courier(
             self.ledger,
             target=lambda: self.callback,
@@ -305,16 +308,20 @@ class MockService(Firing):
         await self.courier.start()
         await self.scheduler.start()
 
+    def status(self) -> dict[str, Any]:
+        """`/health`'s status alone: ok, or degraded and why."""
+        if self.ledger.writable:
+            return {"status": "ok"}
+        return {"status": "degraded", "degraded": "ledger not writable"}
+
     async def health(self) -> dict[str, Any]:
         """What `/health` reports: the deliveries owed (how many, how many are being retried,
         since when the oldest is owed) beside the clock, the timers and the ledger's rows."""
         owed = await self.ledger.owed()
         oldest = None if owed.oldest is None else gmt(datetime.fromtimestamp(owed.oldest, UTC))
         unrecorded = self.courier.unrecorded
-        degraded = {} if self.ledger.writable else {"degraded": "ledger not writable"}
         return {
-            "status": "degraded" if degraded else "ok",
-            **degraded,
+            **self.status(),
             "clock": self.clock.state(),
             "scenario": self.scenario.name,
             "callback": self.callback,

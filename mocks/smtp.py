@@ -18,10 +18,12 @@ the sender that mails deliveries back to the SIB.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import smtplib
 import socket
+from collections.abc import Sequence
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -109,10 +111,37 @@ def _read_mail(raw: bytes) -> dict[str, Any] | str:
 class SubmissionHandler:
     """aiosmtpd handler: each e-mail's attached transaction is a submission to the mock CJIS."""
 
-    def __init__(self, service: MockService, *, reply_relay: str | None = None) -> None:
+    def __init__(
+        self,
+        service: MockService,
+        *,
+        reply_relay: str | None = None,
+        allow: Sequence[str] | None = None,
+    ) -> None:
+        """`allow`: the client networks (CIDR) mail is taken from (None: any; give it off
+        loopback)."""
         self.service = service
         self.reply_relay = reply_relay
+        self.allow = (
+            None if allow is None else [ipaddress.ip_network(a, strict=False) for a in allow]
+        )
         self.received = 0
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        """Take the sender, unless the client is not in `allow` (550, before any data)."""
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        if self.allow is not None:
+            try:
+                client = ipaddress.ip_address(peer)
+            except ValueError:
+                client = None
+            if client is None or not any(client in net for net in self.allow):
+                return "550 5.7.1 this client may not send mail here (rule: --smtp-allow)"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Take the e-mail: the SMTP reply is the mock CJIS's answer to the submission."""
@@ -203,9 +232,18 @@ def run_with_smtp(
     host: str,
     port: int,
     reply_relay: str | None = None,
+    allow: Sequence[str] | None = None,
 ) -> None:
-    """Run the uvicorn `server` of the mocks with the SMTP server beside it until stopped."""
-    handler = SubmissionHandler(service, reply_relay=reply_relay)
+    """Run the uvicorn `server` of the mocks with the SMTP server beside it until stopped; off
+    loopback, mail is taken only from the client networks in `allow`."""
+    from .server import is_loopback
+
+    if not is_loopback(host) and not allow:
+        raise ValueError(
+            f"SMTP on {host} is off loopback: give --smtp-allow CIDR (the clients that may send "
+            "mail) so that not anyone may submit (rule: safe by default)"
+        )
+    handler = SubmissionHandler(service, reply_relay=reply_relay, allow=allow)
     ServerWithSmtp(server.config, handler, host=host, port=port).run()
 
 
