@@ -320,6 +320,8 @@ class MockService(Firing):
         owed = await self.ledger.owed()
         oldest = None if owed.oldest is None else gmt(datetime.fromtimestamp(owed.oldest, UTC))
         unrecorded = self.courier.unrecorded
+        if owed.owed <= unrecorded:  # all the ledger owes was taken, not yet recorded
+            oldest = None
         return {
             **self.status(),
             "clock": self.clock.state(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -57,7 +58,7 @@ async def test_smtp_takes_mail_only_from_the_networks_allowed() -> None:
 
     async def mail_from(allow: list[str] | None) -> str:
         session = Session(asyncio.get_running_loop())
-        session.peer = ("127.0.0.1", 40000)
+        session.peer = cast(Any, ("127.0.0.1", 40000))
         handler = SubmissionHandler(service, allow=allow)
         return await handler.handle_MAIL(
             None,  # type: ignore[arg-type]
