@@ -77,6 +77,8 @@ class Mocks:
         wire = self.profile.get("wire", {})
         if wire.get("deliveries") == "ebts-smtp":
             return f"mailto:{wire['sib_address']}?relay={wire['sib_relay']}"
+        if wire.get("deliveries") == "ebts-http":  # the mocks POST each message as an EBTS file
+            return f"ebts+{self.sut_url}/cjis/responses"
         return f"{self.sut_url}/cjis/responses"
 
     def scenario(self, **scenario: Any) -> None:

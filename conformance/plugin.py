@@ -110,6 +110,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STOPPABLE] = (threading.Event(), threading.Event())
     stop_fd = config.getoption("--stop-fd", None)
     if stop_fd is not None:
+        # Started in the background by a shell or a CI runner, this process may have inherited
+        # SIGINT ignored; the stop below is a SIGINT to itself, so it must not be.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         threading.Thread(
             target=_stop_when_told, args=(stop_fd, *config.stash[STOPPABLE]), daemon=True
         ).start()

@@ -1,19 +1,25 @@
 """What requests carry, as the mocks take it: a body of at most `SUBMISSION_LIMIT` bytes, its JSON
-parsed strictly or its EBTS transaction decoded; the ORI of a path; the paging of reads. Each
-refusal is a `Problem` naming its rule."""
+parsed strictly or its EBTS transaction decoded (content negotiation: `is_ebts`, `answers_ebts`,
+an EBTS submission refused with an ERRT in EBTS: `errt_refusal`); the ORI of a path; the paging of
+reads. Each refusal is a `Problem` naming its rule."""
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.types import Receive
 
 import schemas
-from wire import MEDIA_TYPE
+from protocol.ebts import CJIS_ORI, ebts_date, gmt
+from wire import MEDIA_TYPE, MEDIA_TYPES, is_encoded
 from wire.ansi_nist import WireError
-from wire.codec import decode
+from wire.codec import Decoded, encode, read
 
 from .openapi import SUBMISSION_LIMIT
 from .problem import Problem
@@ -22,9 +28,14 @@ from .strictjson import JsonRuleError, loads
 __all__ = [
     "PAGE_BYTES",
     "PAGE_LIMIT",
+    "answers_ebts",
     "body",
     "body_and_text",
     "ebts_document",
+    "ebts_read",
+    "errt_refusal",
+    "evidence",
+    "is_ebts",
     "json_and_text",
     "json_body",
     "message",
@@ -111,14 +122,93 @@ def json_and_text(raw: bytes) -> tuple[Any, str]:
         ) from None
 
 
-def ebts_document(raw: bytes) -> Any:
-    """An encoded transaction's JSON document; problems name the record and field (400)."""
+def is_ebts(media: str, raw: bytes) -> bool:
+    """Whether a body is an EBTS transaction: declared so (`wire.MEDIA_TYPES`, in any case, its
+    parameters ignored), or not declared JSON and starting like a Type-1 record."""
+    declared = media.split(";", 1)[0].strip().lower()
+    if declared in MEDIA_TYPES:
+        return True
+    return "json" not in declared and is_encoded(raw)
+
+
+def answers_ebts(accept: str) -> bool:
+    """Whether a client that sent EBTS takes EBTS back: unless its Accept asks for JSON only."""
+    said = accept.lower()
+    return MEDIA_TYPE in said or "json" not in said
+
+
+def ebts_read(raw: bytes) -> tuple[Any, dict[str, Any]]:
+    """An encoded transaction's JSON document and the evidence the ledger keeps beside it
+    (`evidence`); problems name the record and field (400)."""
     try:
-        return decode(raw)[1]
+        decoded = read(raw)
     except WireError as error:
         errors = [{"path": p.field, "rule": p.code, "message": p.text} for p in error.problems]
         title = "the body is not a readable EBTS transaction"
-        raise Problem(400, "Bad Request", title, errors) from None
+        refused = Problem(400, "Bad Request", title, errors)
+        refused.header = {"tcn": error.tcn, "ori": error.ori}  # type: ignore[attr-defined]
+        raise refused from None
+    return decoded.document, evidence(decoded)
+
+
+def evidence(decoded: Decoded) -> dict[str, Any]:
+    """What a file carried beside its JSON document: the warnings about what was tolerated in
+    it (code, field, text) and the fields it does not model, as received; {} when nothing."""
+    found: dict[str, Any] = {}
+    if decoded.warnings:
+        found["warnings"] = [w.errt() for w in decoded.warnings]
+    if decoded.unmodelled:
+        found["unmodelled"] = decoded.unmodelled
+    return found
+
+
+def ebts_document(raw: bytes) -> Any:
+    """An encoded transaction's JSON document; problems name the record and field (400)."""
+    return ebts_read(raw)[0]
+
+
+_ERRT_CODES = frozenset(
+    schemas.schema("errt")["properties"]["type2"]["properties"]["msg"]["items"]["properties"][
+        "code"
+    ]["enum"]
+)
+
+
+def errt_refusal(problem: Problem, header: Mapping[str, Any], now: datetime.datetime) -> Response:
+    """`problem` (refusing an EBTS submission whose Type-1 said `header`) as the EBTS answer: an
+    ERRT, its 2.060 MSG naming each record and field, addressed to the submitting ORI. Its TCR
+    echoes the TCN received, even one that breaks EBTS (it is left out when there was none)."""
+    tcn = header.get("tcn")
+    tcn = tcn if isinstance(tcn, str) else ""
+    ori = header.get("ori")
+    found = isinstance(ori, str) and not schemas.problems("common.json#/$defs/ori", ori)
+    digest = hashlib.blake2b(f"{tcn}/{now.isoformat()}".encode(), digest_size=8).hexdigest()
+    entries = [
+        {
+            "code": e.get("rule") if e.get("rule") in _ERRT_CODES else "H0002",
+            "field": e.get("path", "$") if e.get("path", "").startswith("$") else "$",
+            "text": (e.get("message") or problem.detail)[:500],
+        }
+        for e in problem.errors or [{"path": "$", "message": problem.detail}]
+    ]
+    errt = {
+        "type1": {
+            "tot": "ERRT",
+            "dat": ebts_date(now),
+            "dai": ori if found else "UNKNOWN00",
+            "ori": CJIS_ORI,
+            "tcn": f"ERRT-{ebts_date(now)}-{digest.upper()}",
+            "tcr": tcn,
+            "gmt": gmt(now),
+        },
+        "type2": {"msg": entries[:50], "permanent": True},
+    }
+    try:
+        data = encode(errt)
+    except ValueError:  # a TCN holding separators cannot be echoed
+        errt["type1"]["tcr"] = ""
+        data = encode(errt)
+    return Response(data, problem.status, headers=problem.headers, media_type=MEDIA_TYPE)
 
 
 async def json_body(request: Request) -> Any:
@@ -139,7 +229,7 @@ async def body_and_text(request: Request) -> tuple[Any, str | None]:
 
 def parsed(raw: bytes, media: str) -> tuple[Any, str | None]:
     """`body_and_text` of a body already read, sent as `media`."""
-    if media.startswith(MEDIA_TYPE):
+    if is_ebts(media, raw):
         return ebts_document(raw), None
     return json_and_text(raw)
 

@@ -279,7 +279,8 @@ def _ident_search(
 def _second(ctx: _Context, nff: bool, fbi: str, response: dict[str, Any]) -> dict[str, Any]:
     """The IDENT response as the SIB gets it: an NFF state's additional SRE, else an IDR."""
     if nff:
-        return ctx.build.message("SRE", {"srf": "I", "fbi": fbi, "ident": response})
+        sre = {"srf": "I", "fbi": fbi, "cri": [ctx.build.ori], "ident": response}
+        return ctx.build.message("SRE", sre)
     return ctx.build.message("IDR", response)
 
 

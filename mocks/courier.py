@@ -30,12 +30,18 @@ from collections.abc import Callable, Iterable
 
 import httpx
 
+from wire.codec import as_sent
+
 from .backoff import Backoff
 from .client import Outbound
 from .ledger import Ledger, NotWritable
 from .records import Op, OwedRow, delivery_result_op
 
-__all__ = ["Courier"]
+EBTS_HTTP = "ebts+"
+"""A callback ``ebts+http(s)://…`` takes the deliveries as EBTS files (`application/x-ansi-nist`)
+POSTed to ``http(s)://…``: the SUT profile's ``wire.deliveries: ebts-http``."""
+
+__all__ = ["EBTS_HTTP", "Courier"]
 
 _log = logging.getLogger("interop.courier")
 _RETRY_STATUS = frozenset({408, 425, 429})
@@ -245,8 +251,12 @@ class Courier:
 
             del headers["content-type"]
             return await send_delivery(target, row.body, headers, row.message_id)
+        body = row.body.encode()
+        if target.startswith(EBTS_HTTP):  # the EBTS wire over HTTP: the message as a file
+            target = target.removeprefix(EBTS_HTTP)
+            body, headers["content-type"] = as_sent(row.body)
         try:
-            response = await self._client.post(target, row.body.encode(), headers)
+            response = await self._client.post(target, body, headers)
         except httpx.HTTPError as exc:
             return False, f"{type(exc).__name__}: {exc}"[:300]
         status = response.status_code

@@ -13,9 +13,21 @@ from typing import Any
 
 from protocol.ebts import dro_ori, ori_state
 from protocol.levels import highest_level
-from synthetic import Synthesizer
+from synthetic import CHARGES, Synthesizer
 
-__all__ = ["IdentRepository"]
+__all__ = ["IdentRepository", "classified"]
+
+
+_CODE_OF_LITERAL = {literal: code for code, literal in CHARGES}
+
+
+def classified(charge: dict[str, Any]) -> dict[str, Any]:
+    """A charge with its NCIC offense code: the one the SIB gave (a harness item EBTS lacks), else
+    the code LESC knows the AOL literal by; a literal it does not know stays unclassified."""
+    if "ncic" in charge:
+        return dict(charge)
+    code = _CODE_OF_LITERAL.get(" ".join(str(charge.get("aol", "")).upper().split()))
+    return {**charge, "ncic": code} if code else dict(charge)
 
 
 def _seed_of(*parts: object) -> int:
@@ -95,15 +107,15 @@ class IdentRepository:
         )
         pending = [
             {**charge, "disposition": "pending"}
-            for charge in charges
+            for charge in map(classified, charges)
             if not any(
-                h["ncic"] == charge["ncic"] and h["doo"] == charge["doo"]
+                h.get("ncic") == charge.get("ncic") and h["doo"] == charge["doo"]
                 for h in determination["history"]
             )
         ]
         history = determination["history"] + pending
         determination["history"] = history
         determination["offense_level"] = highest_level(
-            (h["ncic"], h.get("sentence_days")) for h in history
+            (h["ncic"], h.get("sentence_days")) for h in history if "ncic" in h
         )
         return determination

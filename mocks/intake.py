@@ -1,12 +1,17 @@
 """`POST /cjis/submissions`, the hot path, as a lean ASGI app: read, parse strictly, check the TCN,
 hand the submission to `MockService.submit` (validated and ledgered there) and answer 202.
 
+A body in EBTS (declared `application/x-ansi-nist` or `application/octet-stream` in any case, or
+undeclared and starting like a Type-1 record) is decoded; what was tolerated in it is listed in
+the 202's `warnings`, and its refusal is an ERRT in EBTS (unless the client accepts JSON only).
+
 Its refusals are the same `Problem`s as every other endpoint's; a fault the scenario injects is
 answered as the scenario says (an HTTP error, or a connection reset mid-answer).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import Any
@@ -16,16 +21,14 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 import schemas
-from wire import MEDIA_TYPE
 
-from .bodies import ebts_document, json_and_text, receive_bytes
+from .bodies import answers_ebts, ebts_read, errt_refusal, is_ebts, json_and_text, receive_bytes
 from .ledger import NotWritable
 from .problem import Problem, not_recorded
 from .service import FaultResponse, MockService
 
 __all__ = ["Intake"]
 
-_MEDIA_TYPE = MEDIA_TYPE.encode("latin-1")
 _TCN = "common.json#/$defs/tcn"
 
 
@@ -83,13 +86,13 @@ def _require_tcn(body: Any) -> None:
         return
     errors = [
         {"path": "$.type1.tcn", "rule": p.rule if tcn is not None else "required",
-         "message": p.message if tcn is not None else "'tcn' is required"}
+         "message": f"1.009 TCN: {p.message}" if tcn is not None else "1.009 TCN is required"}
         for p in (found or [schemas.Problem("$", "required", "", "")])
     ]  # fmt: skip
     raise Problem(
         400,
         "Bad Request",
-        "a submission needs a valid $.type1.tcn to be answered (an ERRT names it)",
+        "a submission needs a valid 1.009 TCN ($.type1.tcn) to be answered",
         errors,
     )
 
@@ -131,24 +134,47 @@ class Intake:
         await send({"type": "http.response.body", "body": answer})
 
     async def _answer(self, scope: Scope, receive: Receive) -> bytes | Response:
-        """The 202's body, or the response a fault injects."""
+        """The 202's body, the ERRT refusing an EBTS submission, or the response a fault injects."""
         if not self.service.ledger.writable:  # refused before the body is read
             raise NotWritable("the ledger is not writable")
-        media, length = b"", None
+        media, accept, length = "", "", None
         for name, value in scope["headers"]:
             if name == b"content-type":
-                media = value
+                media = value.decode("latin-1")
+            elif name == b"accept":
+                accept = value.decode("latin-1")
             elif name == b"content-length":
                 length = value.decode("latin-1")
         raw = await receive_bytes(length, receive)
-        body, text = (
-            (ebts_document(raw), None) if media.startswith(_MEDIA_TYPE) else json_and_text(raw)
-        )
-        _require_tcn(body)
+        if not is_ebts(media, raw):
+            submission, text = json_and_text(raw)
+            _require_tcn(submission)
+            return await self._submit(submission, text, {})
+        document: Any = {}
+        try:
+            document, kept = ebts_read(raw)
+            _require_tcn(document)
+        except Problem as problem:
+            if not answers_ebts(accept):
+                raise
+            header = document.get("type1") if isinstance(document, dict) else None
+            if not isinstance(header, dict):  # unreadable: what its Type-1 said, if anything
+                header = getattr(problem, "header", {})
+            return errt_refusal(problem, header, self.service.clock.now())
+        return await self._submit(document, None, kept)
+
+    async def _submit(self, body: Any, text: str | None, kept: dict[str, Any]) -> bytes | Response:
+        """Submit; what an EBTS file carried beside its document (`kept`) is ledgered with it and
+        its warnings are listed in the ack."""
         try:
             ack = await self.service.submit(body, text=text)
         except FaultResponse as fault:
             return _fault(fault)
+        if kept and ack["status"] == "accepted":
+            await self.service.keep_as_received(body, kept)
+        if "warnings" in kept:
+            warned = {**ack, "warnings": kept["warnings"]}
+            return json.dumps(warned, separators=(",", ":")).encode()
         # The TCN and the time hold only JSON-safe characters (their schemas' patterns).
         tcn, status, when = ack["tcn"], ack["status"], ack["virtual_time"]
         return f'{{"tcn":"{tcn}","status":"{status}","virtual_time":"{when}"}}'.encode()

@@ -6,15 +6,18 @@ the document, so tools that do not fetch remote references (schemathesis among t
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
 import schemas
+from wire import MEDIA_TYPES
 
 __all__ = ["SUBMISSION_LIMIT", "openapi"]
 
-SUBMISSION_LIMIT = 1 << 20
-"""Largest request body accepted, in bytes; larger bodies get 413."""
+SUBMISSION_LIMIT = int(os.environ.get("INTEROP_BODY_LIMIT", 16 << 20))
+"""Largest body accepted, in bytes, over HTTP (larger bodies get 413) and SMTP (552): 16 MiB
+unless INTEROP_BODY_LIMIT says otherwise (a CAR with palm prints is over 1 MiB)."""
 
 _COMPONENTS = "#/components/schemas/"
 
@@ -81,18 +84,34 @@ def _taking(
     return operation
 
 
+_EBTS_FILE = {"schema": {"type": "string", "contentMediaType": MEDIA_TYPES[0]}}
+"""An EBTS transaction (ANSI/NIST-ITL traditional encoding) as a body."""
+
+
 def _cjis_paths() -> dict[str, Any]:
     """FBI CJIS: where a SIB submits its CARs and CPIs."""
+    body = _json(_schema("submission"), "CAR or CPI, as JSON or as an EBTS transaction")
+    body["content"] |= dict.fromkeys(MEDIA_TYPES, _EBTS_FILE)
+    refused = _problem(
+        "The body is neither JSON nor a readable EBTS transaction, or has no valid 1.009 TCN "
+        "($.type1.tcn); `errors` names each record, field and rule. An EBTS submission is "
+        "answered with an ERRT in EBTS instead, unless its Accept asks for JSON only."
+    )
+    refused["content"][MEDIA_TYPES[0]] = _EBTS_FILE
     return {
         "/cjis/submissions": {
             "post": _taking(
                 "FBI CJIS: take a CAR or CPI from a SIB",
-                _json(_schema("submission"), "CAR or CPI"),
+                body,
                 ("202", _json(_schema("api", "/$defs/ack"), "Accepted, or a duplicate TCN")),
+                {**_BAD, "400": refused},
                 description=(
-                    "Acknowledged with 202 once ledgered. EBTS-level problems come back "
-                    "asynchronously as an ERRT delivered to the SIB's callback; a body without "
-                    "a usable $.type1.tcn, or that is not JSON, gets 400."
+                    "Acknowledged with 202 once ledgered. The body is JSON, or an EBTS "
+                    f"transaction ({', '.join(MEDIA_TYPES)}, in any case; or undeclared and "
+                    "starting with a Type-1 record). EBTS-level problems of a readable "
+                    "submission come back asynchronously as an ERRT delivered to the SIB's "
+                    "callback; what was tolerated in an EBTS file is listed in the ack's "
+                    "`warnings`."
                 ),
             )
         },

@@ -226,6 +226,17 @@ class MockService(Firing):
             await asyncio.sleep(float(hang.get("seconds", 30)))
         return Submitted(tcn=tcn, status="accepted", virtual_time=_gmt(now))
 
+    async def keep_as_received(self, submission: dict[str, Any], evidence: dict[str, Any]) -> None:
+        """Ledger, beside a submission taken from the EBTS wire, what its file carried that the
+        JSON does not model and what was tolerated in it (`evidence`: ``unmodelled`` fields as
+        received, ``warnings``): entry ``in:{tcn}:as-received`` on channel ``cjis-wire``."""
+        tcn: str = submission["type1"]["tcn"]
+        body = json.dumps({"tcn": tcn, **evidence})
+        op = self._message_op(
+            f"in:{tcn}:as-received", "in", "cjis-wire", submission, tcn, self.clock.now(), body=body
+        )
+        await self.ledger.write(op)
+
     async def _transient_faults(
         self, submission: dict[str, Any], case: Any, tcn: str, now: datetime
     ) -> None:

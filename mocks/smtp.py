@@ -1,9 +1,11 @@
 """The mock CJIS over e-mail: an SMTP server taking EBTS transactions as MIME attachments, and
 the sender that mails deliveries back to the SIB.
 
-* Taking: `SubmissionHandler` (an aiosmtpd handler) decodes the attached transaction and submits
-  its JSON document exactly as ``POST /cjis/submissions`` does. The SMTP reply is the answer:
-  ``250`` accepted (or a duplicate); for an injected fault what stands for its HTTP answer
+* Taking: `SubmissionHandler` (an aiosmtpd handler) decodes every transaction the e-mail carries
+  (attached, or the body itself) and submits each JSON document exactly as
+  ``POST /cjis/submissions`` does, or refuses the mail whole when one cannot be read or answered.
+  The SMTP reply is the answer: ``250`` naming every TCN accepted (or a duplicate), and what was
+  tolerated in the files (W0001 lines); for an injected fault what stands for its HTTP answer
   (`_fault_reply`: an outage is ``421`` or ``451``, which the sending MTA retries, or a dropped
   connection; a refusal is ``554``, not to be sent again); ``554`` with the problems naming
   record and field for a file that cannot be read or a TCN that cannot be answered, ``550`` for
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import smtplib
 import socket
@@ -33,11 +34,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 import schemas
 from wire import MEDIA_TYPE
 from wire.ansi_nist import WireError
-from wire.codec import decode, encode
-from wire.mail import message_for, transaction_of
+from wire.codec import Decoded, as_sent, read
+from wire.mail import message_for, transactions_of
 
+from .bodies import evidence
 from .guard import BACKLOG, Guard, for_process
 from .ledger import NotWritable
+from .openapi import SUBMISSION_LIMIT
 from .service import FaultResponse, MockService
 
 __all__ = [
@@ -58,6 +61,8 @@ SENDER = "cjis@mocks.interop-harness.invalid"
 _DEFAULT_RELAY = "127.0.0.1:25"
 _HOSTNAME = "mocks.interop-harness.invalid"
 _NOT_RECORDED = "452 4.3.1 the ledger cannot record mail now (disk full); try again later"
+_DATA_LIMIT = SUBMISSION_LIMIT * 4 // 3 + (64 << 10)
+"""The largest mail: a body of `SUBMISSION_LIMIT` bytes in base64, and its headers."""
 
 
 def _reply_text(code: str, lines: list[str]) -> str:
@@ -89,23 +94,34 @@ MAX_DEPTH = 8
 """The most multipart levels (boundaries declared) an e-mail may have."""
 
 
-def _read_mail(raw: bytes) -> dict[str, Any] | str:
-    """The transaction an e-mail carries, decoded, or the SMTP reply refusing it. Run off the event
-    loop (parsing MIME takes time); parts and depth are capped before anything is parsed."""
+def _read_mail(raw: bytes) -> list[Decoded] | str:
+    """The transactions an e-mail carries, decoded, or the SMTP reply refusing it (whole). Run off
+    the event loop (parsing MIME takes time); parts and depth are capped before it is parsed."""
     parts, depth = raw.count(b"\n--"), raw.lower().count(b"boundary=")
     if parts > 2 * MAX_PARTS or depth > MAX_DEPTH:
         rule = "parts" if parts > 2 * MAX_PARTS else "depth"
         text = f"5.6.0 at most {MAX_PARTS} MIME parts {MAX_DEPTH} levels deep (rule: {rule})"
         return _reply_text("554", [text])
-    found = transaction_of(raw)
+    found = transactions_of(raw)
     if found is None:
         text = f"5.6.0 no EBTS transaction attached (send it as {MEDIA_TYPE})"
         return _reply_text("550", [text])
-    try:
-        return decode(found.data)[1]
-    except WireError as error:
-        lines = [f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"]
-        return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
+    taken: list[Decoded] = []
+    count = len(found.transactions)
+    for number, data in enumerate(found.transactions, start=1):
+        which = f" (transaction {number} of {count}; the mail is refused whole)"
+        try:
+            decoded = read(data)
+        except WireError as error:
+            said = f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"
+            lines = [said + (which if count > 1 else "")]
+            return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
+        tcn = _tcn(decoded.document)
+        if tcn is None or schemas.problems("common.json#/$defs/tcn", tcn):
+            said = f"5.6.0 1.009 TCN {tcn!r} cannot be answered"
+            return _reply_text("554", [said + (which if count > 1 else "")])
+        taken.append(decoded)
+    return taken
 
 
 class SubmissionHandler:
@@ -144,33 +160,38 @@ class SubmissionHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        """Take the e-mail: the SMTP reply is the mock CJIS's answer to the submission."""
+        """Take the e-mail: the SMTP reply is the mock CJIS's answer to its submissions."""
         if not self.service.ledger.writable:
             return _NOT_RECORDED
         raw = envelope.original_content or envelope.content or b""
-        read = await asyncio.to_thread(_read_mail, raw if isinstance(raw, bytes) else raw.encode())
-        if isinstance(read, str):
-            return read
-        document = read
+        taken = await asyncio.to_thread(_read_mail, raw if isinstance(raw, bytes) else raw.encode())
+        if isinstance(taken, str):
+            return taken
         try:
-            return await self._submit(document, envelope.mail_from or "")
+            return await self._submit(taken, envelope.mail_from or "")
         except FaultResponse as fault:
             return _fault_reply(fault, server)
         except NotWritable:
             return _NOT_RECORDED
 
-    async def _submit(self, document: dict[str, Any], sender: str) -> str:
-        header = document.get("type1", {})
-        tcn = header.get("tcn") if isinstance(header, dict) else None
-        if tcn is None or schemas.problems("common.json#/$defs/tcn", tcn):
-            return _reply_text("554", [f"5.6.0 1.009 TCN {tcn!r} cannot be answered"])
+    async def _submit(self, taken: list[Decoded], sender: str) -> str:
         if self.service.callback is None and self.reply_relay and sender:
             self.service.callback = f"mailto:{sender}?relay={self.reply_relay}"
-        ack = await self.service.submit(document)
-        self.received += 1
-        return _reply_text(
-            "250", [f"2.0.0 TCN {ack['tcn']} {ack['status']} at {ack['virtual_time']}"]
-        )
+        lines = []
+        for decoded in taken:
+            ack = await self.service.submit(decoded.document)
+            kept = evidence(decoded)
+            if kept and ack["status"] == "accepted":
+                await self.service.keep_as_received(decoded.document, kept)
+            self.received += 1
+            lines.append(f"2.0.0 TCN {ack['tcn']} {ack['status']} at {ack['virtual_time']}")
+        warned = [f"2.0.0 {w.code} {w}" for d in taken for w in d.warnings]
+        return _reply_text("250", lines + warned)
+
+
+def _tcn(document: dict[str, Any]) -> Any:
+    header = document.get("type1", {})
+    return header.get("tcn") if isinstance(header, dict) else None
 
 
 async def start_smtp(
@@ -192,7 +213,7 @@ async def start_smtp(
 
 def _sessions(handler: Any, guard: Guard | None) -> Any:
     """The factory of the SMTP sessions of `handler`, within `guard`'s limits."""
-    return (guard or for_process()).smtp(handler, hostname=_HOSTNAME, data_size_limit=1 << 24)
+    return (guard or for_process()).smtp(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT)
 
 
 class ServerWithSmtp(uvicorn.Server):
@@ -259,26 +280,13 @@ def parse_mailto(target: str) -> tuple[str, str, int]:
     return unquote(parts.path), host, int(port)
 
 
-def _attached(body: str) -> tuple[bytes, tuple[str, str]]:
-    """The attachment carrying a delivery: its EBTS encoding. A body that is not JSON (the
-    `malformed-delivery` fault) goes as it is, as the unreadable transaction it stands for on
-    this wire; a JSON document the encoder cannot lay out goes as JSON."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return body.encode(), ("application", "x-ansi-nist")
-    try:
-        return encode(document), ("application", "x-ansi-nist")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return body.encode(), ("application", "json")
-
-
 def _send(target: str, body: str, headers: dict[str, str], name: str) -> None:
     to, host, port = parse_mailto(target)
-    data, media = _attached(body)
-    suffix = ".eft" if media[1] == "x-ansi-nist" else ".json"
+    data, media = as_sent(body)
+    suffix = ".eft" if media == MEDIA_TYPE else ".json"
+    main, _, sub = media.partition("/")
     message = message_for(
-        data, sender=SENDER, to=to, name=name + suffix, headers=headers, media=media
+        data, sender=SENDER, to=to, name=name + suffix, headers=headers, media=(main, sub)
     )
     with smtplib.SMTP(host, port, timeout=10) as client:
         client.send_message(message, from_addr=SENDER, to_addrs=[to])

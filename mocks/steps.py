@@ -11,7 +11,7 @@ import hashlib
 from typing import Any, NamedTuple
 
 import schemas
-from protocol.ebts import CJIS_ORI, sib_ori_of
+from protocol.ebts import CJIS_ORI
 
 __all__ = ["Builder", "Plan", "Step", "ident_response"]
 
@@ -70,7 +70,7 @@ class Builder:
         self._n += 1
         return {
             "tot": tot,
-            "dai": dai or sib_ori_of(self.ori),
+            "dai": dai or self.ori,
             "ori": ori,
             "tcn": _tcn(self.tcn, tot, self._n, self.submission["type1"].get("dat")),
             "tcr": self.tcn,

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from protocol.detainer import custody_deadline
-from protocol.ebts import CJIS_ORI, LESC_ORI, dro_ori, ebts_date, gmt, sib_ori_of, utc
+from protocol.ebts import CJIS_ORI, LESC_ORI, dro_ori, ebts_date, gmt, utc
 
 from ._utils import Doc
 from .encounters import Encounters
@@ -169,7 +169,7 @@ class Messages(Encounters):
 
     @staticmethod
     def _sib(submission: Mapping[str, Any], sib_ori: str | None) -> str:
-        return sib_ori or sib_ori_of(str(submission["type1"]["ori"]))
+        return sib_ori or str(submission["type1"]["ori"])
 
     @staticmethod
     def _type2_of(doc: Mapping[str, Any]) -> Doc:

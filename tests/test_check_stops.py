@@ -29,13 +29,16 @@ from reports.signing import verify
 StartSib = Callable[..., Path]
 
 
-def _interop(*argv: str) -> subprocess.Popen[str]:
-    """`interop …` in a process of its own, as a person or a CI job starts it."""
+def _interop(*argv: str, sigint: Any = signal.SIG_DFL) -> subprocess.Popen[str]:
+    """`interop …` in a process of its own, as a person at a terminal starts it (Ctrl-C's SIGINT
+    heard even when these tests run where it is ignored, as in a shell's background job), or
+    with `sigint` ignored (`signal.SIG_IGN`), as some CI runners start their jobs."""
     return subprocess.Popen(
         [sys.executable, "-m", "conformance.cli", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
     )
 
 
@@ -170,8 +173,9 @@ def test_the_suite_stops_by_itself_when_interop_check_is_killed(
     profile = start_sib(mocks=True)  # mocks of their own, which go on answering the suite
     mocks_url = json.loads(profile.read_text())["lea_inbox_base"].removesuffix("/lea")
     out = tmp_path / "out"
+    # started with SIGINT ignored: the suite's stop (a SIGINT to itself) must still work
     run = _interop("check", "--sut-profile", str(profile), "--report-dir", str(out),
-                   "--mocks-url", mocks_url)  # fmt: skip
+                   "--mocks-url", mocks_url, sigint=signal.SIG_IGN)  # fmt: skip
     try:
         _wait_for(lambda: _finished(out / "results.json") >= 1 or run.poll() is not None, 120)
         assert run.poll() is None, run.communicate()[0]

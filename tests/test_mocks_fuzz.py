@@ -89,7 +89,11 @@ def test_operation_conforms_and_never_answers_5xx(
         database=None,
     )
     def run(case: schemathesis.Case[Any]) -> None:
-        response = case.call_and_validate(base_url=base_url, excluded_checks=excluded, timeout=10)
+        # An EBTS transaction is a string to JSON Schema: a generated one is never a readable
+        # file, and is refused (400, an ERRT) however schema-valid.
+        ebts = case.media_type is not None and "json" not in case.media_type
+        checks = [*excluded, positive_data_acceptance] if ebts else excluded
+        response = case.call_and_validate(base_url=base_url, excluded_checks=checks, timeout=10)
         assert response.status_code < 500
         sent.append(response.status_code)
 

@@ -70,7 +70,7 @@ async def test_match_comes_back_as_idr_iar_within_four_hours(
     sre, idr_iar = sib.messages()
     assert sre["type2"]["srf"] == "N"
     assert idr_iar["type1"]["tcr"] == car["type1"]["tcn"]
-    assert idr_iar["type1"]["dai"] == "NC0000000"
+    assert idr_iar["type1"]["dai"] == car["type1"]["ori"]
     assert 1 <= len(idr_iar["type2"]["encounters"]) <= 5
     assert idr_iar["type2"]["iar"]["offense_level"] == 2
     ledger = (await client.get("/admin/ledger", params={"tcn": car["type1"]["tcn"]})).json()
@@ -189,16 +189,19 @@ async def test_nff_state_gets_the_extra_sre_and_cpi_is_searched_by_fbi_number(
     assert sib.kinds() == ["SRE", "SRE+ident/IAR"]
     fbi = sib.messages()[0]["type2"]["fbi"]
     assert sib.messages()[1]["type2"]["fbi"] == fbi
+    # the additional SRE routes like the CAR: 2.073 CRI and the DAI are the submitting ORI
+    assert sib.messages()[1]["type2"]["cri"] == [car["type1"]["ori"]]
+    assert {m["type1"]["dai"] for m in sib.messages()} == {car["type1"]["ori"]}
     sib.deliveries.clear()
     cpi = {
         "type1": {**car["type1"], "tot": "CPI", "tcn": car["type1"]["tcn"] + "-R"},
         "type2": {
             "fbi": fbi,
             "doa": car["type2"]["doa"],
-            "asl": [{"ncic": "1313", "aol": "SIMPLE ASSAULT", "doo": car["type2"]["doa"]}],
+            "asl": [{"aol": "Gambling", "doo": car["type2"]["doa"]}],
             "cri": ["NC0920000"],
         },
-    }
+    }  # the charge as EBTS has it (2.047 ASL: DOO and AOL): LESC classifies the literal
     assert schemas.problems("cpi", cpi) == []
     assert (await _submit(client, cpi)).status_code == 202
     await _advance(client, 5 * 3600)
@@ -206,7 +209,7 @@ async def test_nff_state_gets_the_extra_sre_and_cpi_is_searched_by_fbi_number(
     second = sib.messages()[0]
     assert second["type1"]["tcr"] == cpi["type1"]["tcn"]
     history = second["type2"]["ident"]["iar"]["history"]
-    assert {"ncic": "1313", "aol": "SIMPLE ASSAULT", "doo": car["type2"]["doa"],
+    assert {"ncic": "3999", "aol": "Gambling", "doo": car["type2"]["doa"],
             "disposition": "pending"} in history  # fmt: skip
     _assert_deliveries_valid(sib)
 

@@ -64,7 +64,7 @@ def test_submission(doc: Doc) -> None:
 def test_sre(doc: Doc) -> None:
     assert schemas.problems("sre", doc) == []
     assert doc["type1"]["ori"] == CJIS_ORI
-    assert doc["type1"]["dai"] == doc["type1"]["tcr"][:2] + "0000000"
+    assert doc["type1"]["dai"] == doc["type1"]["tcr"][:9]
     if doc["type2"]["srf"] == "I":
         assert doc["type2"]["fbi"]
     ident = doc["type2"].get("ident")

@@ -464,7 +464,7 @@ def test_match_idr_iar_and_routing_headers() -> None:
         head = docs[key]["type1"]
         assert head["tcr"] == tcn
         assert head["ori"] == CJIS_ORI
-        assert head["dai"] == "NC0000000"
+        assert head["dai"] == car["type1"]["ori"]
     assert docs["iaq"]["type1"]["dai"] == LESC_ORI
     assert docs["iaq"]["type2"]["lea"] == car["type1"]["ori"]
     assert docs["iaq"]["type2"]["srl"] == [e["srl"] for e in match["type2"]["encounters"]]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import schemas
 from wire.codec import ROLE
-from wire.layout import Field, Group, Images, Nested, Part, by_tot, layout, tags
+from wire.layout import Field, Group, Images, Nested, Part, by_tot, field_map, layout, tags
 
 MESSAGE_SCHEMAS = (
     "common", "car", "cpi", "sre", "idr", "iaq", "iar", "errt", "detainer", "booking",
@@ -137,3 +138,21 @@ def test_a_profile_on_the_email_wire_names_the_addresses_it_needs() -> None:
     assert schemas.problems("sut-profile", profile) == []
     profile["wire"]["lea_routing"] = "ebts-smtp"
     assert {p.path for p in schemas.problems("sut-profile", profile)} == {"$.wire.lea_routing"}
+
+
+def field_table(name: str) -> str:
+    """The markdown table of message kind `name`'s fields (`wire.layout.field_map`)."""
+    lines = ["| EBTS tag | mnemonic | JSON path | whose |", "|---|---|---|---|"]
+    lines += [
+        f"| {tag} | {mne} | `{path}` | {whose} |" for tag, mne, path, whose in field_map(name)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("tot", sorted(by_tot()))
+def test_the_field_map_in_the_docs_is_the_layout(tot: str) -> None:
+    """docs/ebts-fields.md shows each message's fields as the schemas lay them out (regenerate
+    its tables with `field_table` when a schema's x-ebts annotations change)."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "ebts-fields.md").read_text()
+    name = by_tot()[tot]
+    assert f"### {tot} (`schemas/{name}.json`)\n\n{field_table(name)}" in doc

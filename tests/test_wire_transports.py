@@ -82,8 +82,16 @@ async def test_http_takes_an_encoded_car_and_answers_as_for_json(
     key = synth.biometric_key()
     client = await mock_api(_match(key))
     car = booking_car(synth, key=key)
+    assert await exchange(client, sib, car, encode(car)) == car
+
+
+async def exchange(
+    client: httpx.AsyncClient, sib: RecordingSib, car: dict[str, Any], data: bytes
+) -> dict[str, Any]:
+    """Submit the encoded `car` over HTTP (again as JSON: a duplicate), let four hours pass: the
+    SIB got the SRE and the IDR/IAR. The submission as the ledger keeps it."""
     headers = {"content-type": MEDIA_TYPE}
-    response = await client.post("/cjis/submissions", content=encode(car), headers=headers)
+    response = await client.post("/cjis/submissions", content=data, headers=headers)
     assert response.status_code == 202, response.text
     assert response.json()["tcn"] == car["type1"]["tcn"]
     again = await client.post("/cjis/submissions", json=car)
@@ -91,15 +99,18 @@ async def test_http_takes_an_encoded_car_and_answers_as_for_json(
     await _advance(client, 4 * 3600)
     assert sib.kinds() == ["SRE", "IDR/IAR"]
     ledger = await client.get("/admin/ledger", params={"tcn": car["type1"]["tcn"]})
-    assert car in [e["message"] for e in ledger.json()["entries"]]
+    [entry] = [e for e in ledger.json()["entries"] if e["channel"] == "cjis"]
+    message: dict[str, Any] = entry["message"]
+    return message
 
 
 async def test_http_names_record_and_field_of_a_bad_file(
     mock_api: MockApi, synth: Synthesizer
 ) -> None:
     client = await mock_api()
-    data = encode(booking_car(synth))
-    headers = {"content-type": MEDIA_TYPE}
+    car = booking_car(synth)
+    data = encode(car)
+    headers = {"content-type": MEDIA_TYPE, "accept": "application/problem+json"}
     response = await client.post("/cjis/submissions", content=data[:-50], headers=headers)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
@@ -107,6 +118,18 @@ async def test_http_names_record_and_field_of_a_bad_file(
     assert error["path"].startswith("$.records[")
     assert error["rule"] == "H0001"
     assert schemas.problems("api.json#/$defs/problem", response.json()) == []
+    # a client that sent EBTS and takes it back gets an ERRT naming the same record and field
+    answer = await client.post(
+        "/cjis/submissions", content=data[:-50], headers=headers | {"accept": "*/*"}
+    )
+    assert (answer.status_code, answer.headers["content-type"]) == (400, MEDIA_TYPE)
+    kind, errt = decode(answer.content)
+    assert kind == "errt"
+    assert (errt["type1"]["tcr"], errt["type1"]["dai"]) == (
+        car["type1"]["tcn"],
+        car["type1"]["ori"],
+    )
+    assert [(m["code"], m["field"]) for m in errt["type2"]["msg"]] == [("H0001", error["path"])]
 
 
 async def test_email_in_email_out(

@@ -7,23 +7,34 @@ What this module covers of the standard (and nothing more):
 * tagged-field records with `R.NNN:` tags, `R.001 LEN` first (the record's length in bytes, FS
   included), `R.002 IDC` second for every record but Type-1, the rest in ascending field order;
 * a binary `R.999` DATA field, last in its record and delimited by LEN (as in Type-14);
+* the binary records (Type-3 to Type-8) by their 4-byte LEN and 1-byte IDC, the type taken from
+  1.003 CNT; the fixed 18-byte header of Type-3 to Type-6 (IMP, FGP, ISR, HLL, VLL, GCA) is read
+  into fields 3 to 8 and the image into DATA, and written back the same way (Type-4 both ways);
 * the Type-1 bookkeeping: `1.002 VER` (0500), `1.003 CNT` computed from the records that follow,
   `1.011 NSR` / `1.012 NTR` (19.69 pixels per mm with image records, else 00.00) and `1.013 DOM`
   (NORAM); the other Type-1 fields (TOT, DAT, PRY, DAI, ORI, TCN, TCR, GMT) are the caller's;
 * text as UTF-8 (ASCII is a subset of it); `1.015 DCS` is written only when a value is not ASCII.
 
-Not covered: the binary Type-3 to Type-8 records, the XML encoding, and field content rules beyond
-the header (those are the schemas'). Bad input never raises anything but `WireError`, whose
-problems name the record and the field: ready to become the entries of an ERRT.
+Tolerated where real files are sloppy, each with a warning (`read_records`): CR/LF (or other
+white space) between records or at the end, bytes after the last record 1.003 CNT counts, text
+in Latin-1 (1.015 DCS code 1, or non-ASCII text with no DCS that is not UTF-8), tags without
+leading zeros (``1.1:``).
+
+Not covered: the header layouts of Type-7 and Type-8 (their bytes after the IDC are DATA), the
+XML encoding, and field content rules beyond the header (those are the schemas'). Bad input
+never raises anything but `WireError`, whose problems name the record and the field: ready to
+become the entries of an ERRT.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterable
 from typing import NamedTuple
 
 __all__ = [
+    "BINARY_TYPES",
     "DATA",
     "FS",
     "GS",
@@ -35,6 +46,7 @@ __all__ = [
     "WireError",
     "encode_records",
     "parse_records",
+    "read_records",
 ]
 
 FS = "\x1c"
@@ -49,6 +61,13 @@ DATA = 999
 """Field number of a binary DATA field (the last of its record)."""
 VERSION = "0500"
 """1.002 VER of ANSI/NIST-ITL 1-2011."""
+BINARY_TYPES = frozenset({3, 4, 5, 6, 7, 8})
+"""The binary record types: a 4-byte LEN and a 1-byte IDC, no tags."""
+_IMAGE_HEADER = struct.Struct("!BB6BBHHB")
+"""Type-3 to Type-6 after LEN: IDC, IMP, FGP (6 bytes), ISR, HLL, VLL, GCA (18 bytes with LEN)."""
+_FIXED_HEADER = frozenset({3, 4, 5, 6})
+_LEN = struct.Struct("!L")
+_LINE_ENDS = b"\r\n\t "
 
 _FS, _GS = FS.encode(), GS.encode()
 _TAG = re.compile(rb"(\d{1,2})\.(\d{1,9}):")
@@ -81,12 +100,25 @@ class Problem(NamedTuple):
 
 
 class WireError(ValueError):
-    """An encoded file that cannot be read; `problems` says where and why."""
+    """An encoded file that cannot be read; `problems` says where and why; `tcn` and `ori` are
+    its Type-1's 1.009 TCN and 1.008 ORI when they could be read (whom an ERRT answers)."""
 
-    def __init__(self, problems: list[Problem], tcn: str | None = None) -> None:
+    def __init__(
+        self, problems: list[Problem], tcn: str | None = None, ori: str | None = None
+    ) -> None:
         self.problems = problems
         self.tcn = tcn
+        self.ori = ori
         super().__init__("; ".join(str(p) for p in problems))
+
+    @classmethod
+    def about(cls, problems: list[Problem], records: list[Record]) -> WireError:
+        """The error of `problems` in a file whose records read so far are `records`."""
+        header = records[0].fields if records and records[0].type == 1 else {}
+        tcn, ori = header.get(9), header.get(8)
+        return cls(
+            problems, tcn if isinstance(tcn, str) else None, ori if isinstance(ori, str) else None
+        )
 
 
 class Record(NamedTuple):
@@ -130,6 +162,29 @@ def _idc(record: Record) -> str:
     return value if isinstance(value, str) else value.decode()
 
 
+def _int(record: Record, number: int, default: int) -> int:
+    value = record.fields.get(number)
+    text = value.decode(errors="replace") if isinstance(value, bytes) else value
+    return int(text) if text is not None and text.isdigit() else default
+
+
+def _binary(record: Record) -> bytes:
+    """A binary record: LEN, IDC and (Type-3 to Type-6) the fixed image header, then DATA."""
+    data = record.fields.get(DATA, b"")
+    image = data if isinstance(data, bytes) else data.encode()
+    idc = _int(record, 2, 0)
+    if record.type in _FIXED_HEADER:
+        text = record.fields.get(4, "")
+        listed = text.split(RS) if isinstance(text, str) else []
+        fgp = [int(p) for p in listed if p.isdigit()][:6] or [255]
+        fgp += [255] * (6 - len(fgp))
+        numbers = [_int(record, n, 0) for n in (5, 6, 7, 8)]
+        head = _IMAGE_HEADER.pack(idc, _int(record, 3, 0), *fgp, *numbers)
+    else:
+        head = bytes([idc])
+    return _LEN.pack(_LEN.size + len(head) + len(image)) + head + image
+
+
 def encode_records(header: Record, others: Iterable[Record]) -> bytes:
     """The file: the Type-1 `header` (VER and CNT filled in) and the `others`, each with LEN."""
     rest = list(others)
@@ -145,20 +200,80 @@ def encode_records(header: Record, others: Iterable[Record]) -> bytes:
     if not all(t.isascii() for t in texts):
         fields[15] = f"3{US}UTF-8"
     out = [_with_len(1, _ordered(Record(1, fields)))]
-    out.extend(_with_len(r.type, _ordered(r)) for r in rest)
+    out.extend(
+        _binary(r) if r.type in BINARY_TYPES else _with_len(r.type, _ordered(r)) for r in rest
+    )
     return b"".join(out)
 
 
+_CHARSETS = {"0": "ascii", "1": "latin-1", "3": "utf-8"}
+"""1.015 DCS character set index to the codec text is read with (2 UTF-16, 4 UTF-32: as UTF-8)."""
+_WARNINGS = 20
+"""At most this many warnings about one file are kept."""
+
+
 class _Reader:
-    """Reads records one by one; the first problem found stops it (positions are lost)."""
+    """Reads records one by one; the first problem found stops it (positions are lost). What it
+    tolerates it notes in `warnings`."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
         self.index = 0
+        self.charset: str | None = None
+        self.warnings: list[Problem] = []
 
     def fail(self, code: str, tag: str, text: str) -> WireError:
         return WireError([Problem(code, self.index, tag, text)])
+
+    def warn(self, tag: str, text: str, record: int | None = None) -> None:
+        where = self.index if record is None else record
+        if len(self.warnings) < _WARNINGS and all(w.text != text for w in self.warnings):
+            self.warnings.append(Problem("W0001", where, tag, text))
+
+    def skip_line_ends(self) -> None:
+        """Skip CR, LF (and blanks) between records or at the end, with a warning."""
+        start = self.pos
+        while self.pos < len(self.data) and self.data[self.pos] in _LINE_ENDS:
+            self.pos += 1
+        if self.pos > start:
+            text = (
+                f"{self.pos - start} bytes of CR/LF or blanks after record {self.index} skipped "
+                "(not ANSI/NIST-ITL: records follow each other with nothing between them)"
+            )
+            self.warn("", text)
+
+    def binary(self, rtype: int) -> Record:
+        """A binary record (type from 1.003 CNT): LEN, IDC, the fixed header, DATA."""
+        self.index += 1
+        data, start, tag = self.data, self.pos, _tag(rtype, 1)
+        minimum = _LEN.size + (_IMAGE_HEADER.size if rtype in _FIXED_HEADER else 1)
+        if start + minimum > len(data):
+            text = f"record {self.index} (Type-{rtype}) is truncated: fewer than {minimum} bytes"
+            raise self.fail("H0001", tag, text)
+        (length,) = _LEN.unpack_from(data, start)
+        if length < minimum:
+            text = f"{tag} LEN says {length} bytes; a Type-{rtype} record has at least {minimum}"
+            raise self.fail("H0002", tag, text)
+        if start + length > len(data):
+            text = (
+                f"record {self.index} (Type-{rtype}) is truncated: {tag} LEN says {length} "
+                f"bytes, {len(data) - start} remain"
+            )
+            raise self.fail("H0001", tag, text)
+        body = data[start + _LEN.size : start + length]
+        fields: dict[int, str | bytes] = {2: f"{body[0]:02d}"}
+        if rtype in _FIXED_HEADER:
+            _, imp, *rest = _IMAGE_HEADER.unpack_from(body)
+            fgp, (isr, hll, vll, gca) = rest[:6], rest[6:]
+            fields[3] = str(imp)
+            fields[4] = RS.join(str(p) for p in fgp if p != 255) or "255"
+            fields |= {5: str(isr), 6: str(hll), 7: str(vll), 8: str(gca)}
+            fields[DATA] = body[_IMAGE_HEADER.size :]
+        else:
+            fields[DATA] = body[1:]
+        self.pos = start + length
+        return Record(rtype, fields)
 
     def record(self) -> Record:
         self.index += 1
@@ -242,10 +357,23 @@ class _Reader:
 
     def _text(self, rtype: int, number: int, raw: bytes) -> str:
         tag = _tag(rtype, number)
-        try:
-            text = raw.decode()
-        except UnicodeDecodeError:
-            raise self.fail("H0002", tag, f"field {tag} is not UTF-8 text") from None
+        if raw.isascii():
+            text = raw.decode("ascii")
+        elif self.charset == "latin-1":
+            text = raw.decode("latin-1")
+            self.warn("1.015", "1.015 DCS declares Latin-1 (ISO 8859-1): text read as Latin-1", 1)
+        else:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+                said = "1.015 DCS declares UTF-8" if self.charset else "there is no 1.015 DCS"
+                self.warn(tag, f"field {tag} is not UTF-8 text ({said}): read as Latin-1")
+            else:
+                if self.charset is None:
+                    self.warn(
+                        tag, f"field {tag} is not ASCII and there is no 1.015 DCS: read as UTF-8"
+                    )
         embedded = _EMBEDDED_TAG.search(text)
         if embedded and int(embedded[1]) == rtype and int(embedded[2]) > number:
             raise self.fail(
@@ -287,13 +415,25 @@ def _check_cnt(cnt: str, records: list[Record]) -> list[Problem]:
     return []
 
 
-def _tcn(records: list[Record]) -> str | None:
-    tcn = records[0].fields.get(9) if records and records[0].type == 1 else None
-    return tcn if isinstance(tcn, str) else None
+def _listed_types(header: Record) -> list[int]:
+    """The record types 1.003 CNT lists after the Type-1 (what it can tell; [] if nothing)."""
+    cnt = header.fields.get(3)
+    if not isinstance(cnt, str):
+        return []
+    listed = [s.split(US)[0] for s in cnt.split(RS)[1:]]
+    return [int(t) if t.isascii() and t.isdigit() else 0 for t in listed]
 
 
-def parse_records(data: bytes) -> list[Record]:
-    """The records of an encoded file, Type-1 first, its header checked (mandatory fields, CNT).
+def _charset(header: Record) -> str | None:
+    dcs = header.fields.get(15)
+    if not isinstance(dcs, str):
+        return None
+    return _CHARSETS.get(re.split("[\x1e\x1f]", dcs)[0].strip(), "utf-8")
+
+
+def read_records(data: bytes) -> tuple[list[Record], list[Problem]]:
+    """The records of an encoded file, Type-1 first, its header checked (mandatory fields, CNT),
+    and the warnings about what was tolerated (code W0001; see the module's documentation).
 
     Raises `WireError` naming record and field; it carries the TCN when the header was readable.
     """
@@ -302,13 +442,33 @@ def parse_records(data: bytes) -> list[Record]:
     reader = _Reader(data)
     records: list[Record] = []
     try:
-        while reader.pos < len(data):
-            records.append(reader.record())
+        reader.skip_line_ends()
+        records.append(reader.record())
+        if records[0].type != 1:
+            raise WireError([Problem("H0002", 1, "", "the first record is not a Type-1 header")])
+        listed = _listed_types(records[0])
+        reader.charset = _charset(records[0])
+        while True:
+            reader.skip_line_ends()
+            if reader.pos >= len(data):
+                break
+            rtype = listed[len(records) - 1] if len(records) <= len(listed) else None
+            if rtype in BINARY_TYPES and not _TAG.match(data, reader.pos):
+                records.append(reader.binary(rtype))
+            elif rtype is None and not _TAG.match(data, reader.pos):
+                text = f"{len(data) - reader.pos} bytes after the last record 1.003 CNT counts"
+                reader.warn("", text + " ignored", len(records))
+                break
+            else:
+                records.append(reader.record())
     except WireError as error:
-        raise WireError(error.problems, _tcn(records)) from None
-    if records[0].type != 1:
-        raise WireError([Problem("H0002", 1, "", "the first record is not a Type-1 header")])
+        raise WireError.about(error.problems, records) from None
     found = _check_header(records)
     if found:
-        raise WireError(found, _tcn(records))
-    return records
+        raise WireError.about(found, records)
+    return records, reader.warnings
+
+
+def parse_records(data: bytes) -> list[Record]:
+    """The records of an encoded file (`read_records` without its warnings)."""
+    return read_records(data)[0]

@@ -15,12 +15,15 @@ record and an image record are written. Harness conventions beyond EBTS:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from . import MEDIA_TYPE, image
 from .ansi_nist import (
+    BINARY_TYPES,
     DATA,
     RS,
     US,
@@ -28,11 +31,21 @@ from .ansi_nist import (
     Record,
     WireError,
     encode_records,
-    parse_records,
+    read_records,
 )
-from .layout import Field, Group, Images, Layout, Nested, Part, Scalar, by_tot, layout
+from .layout import Field, Group, Images, Layout, Nested, Part, Scalar, by_tot, layout, tags
 
-__all__ = ["ROLE", "decode", "encode", "kind_of", "request_body"]
+__all__ = [
+    "IMAGE_TYPES",
+    "ROLE",
+    "Decoded",
+    "as_sent",
+    "decode",
+    "encode",
+    "kind_of",
+    "read",
+    "request_body",
+]
 
 ROLE = 900
 """Harness-defined Type-2 field 2.900: the JSON path of a record other than the principal."""
@@ -41,7 +54,10 @@ _SEPARATORS = re.compile("[\x1c-\x1f]")
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z")
 _COMPACT = re.compile(r"(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z")
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
-_IMAGE_HEADER = {8: "1", 9: "500", 10: "500", 11: "NONE", 12: "8"}
+_IMAGE_HEADER = {8: "1", 9: "500", 10: "500", 12: "8"}
+IMAGE_TYPES = frozenset({4, 14})
+"""The fingerprint image records a message with prints may carry: binary Type-4 (the classic
+tenprint record) or tagged Type-14."""
 
 
 def kind_of(doc: Mapping[str, Any]) -> str:
@@ -92,6 +108,7 @@ class _Out(NamedTuple):
     header: dict[int, str | bytes]
     records: list[tuple[str, dict[int, str | bytes]]]
     images: list[dict[int, str | bytes]]
+    image_type: int
 
 
 def _write(parts: tuple[Part, ...], doc: Mapping[str, Any], path: str, out: _Out) -> None:
@@ -126,21 +143,29 @@ def _write_images(part: Images, value: Mapping[str, Any], out: _Out) -> None:
     code = part.codes.get(str(value.get(part.coded.key)), "")
     key = str(value.get(part.image_key, ""))
     for position in image.finger_positions(int(value.get(part.count_key, 0))):
-        fields: dict[int, str | bytes] = {part.coded.tag[1]: code, **_IMAGE_HEADER}
-        fields |= {4: out.header.get(8, ""), 5: out.header.get(5, "")}
-        fields |= {6: str(image.SIDE), 7: str(image.SIDE), 13: str(position)}
-        fields[DATA] = image.image(key, position)
+        made = image.impression(key, position)
+        fields: dict[int, str | bytes] = {part.coded.tag[1]: code, 4: str(position)}
+        fields |= {6: str(made.width), 7: str(made.height), DATA: made.data}
+        if out.image_type == 4:  # ISR 0 (19.69 ppmm), GCA 1 (WSQ) or 0 (none)
+            fields |= {5: "0", 8: "1" if made.wsq else "0"}
+        else:
+            fields |= _IMAGE_HEADER
+            fields |= {4: out.header.get(8, ""), 5: out.header.get(5, "")}
+            fields |= {11: "WSQ20" if made.wsq else "NONE", 13: str(position)}
         out.images.append(fields)
 
 
-def encode(doc: Mapping[str, Any], kind: str | None = None) -> bytes:
-    """The EBTS transaction of `doc` (a message of `kind`, by default the kind its TOT names).
+def encode(doc: Mapping[str, Any], kind: str | None = None, *, image_type: int = 14) -> bytes:
+    """The EBTS transaction of `doc` (a message of `kind`, by default the kind its TOT names),
+    its prints as Type-14 records, or binary Type-4 ones (`image_type` 4).
 
     The document is written as it is: validate it first (`schemas.validate`) when in doubt.
     Raises ValueError for a value no EBTS field can hold.
     """
+    if image_type not in IMAGE_TYPES:
+        raise ValueError(f"prints go as Type-4 or Type-14 records, not Type-{image_type}")
     plan = layout(kind or kind_of(doc))
-    out = _Out({4: plan.tot}, [("$", {})], [])
+    out = _Out({4: plan.tot}, [("$", {})], [], image_type)
     _write(plan.parts, doc, "$", out)
     for number, key in plan.fill.items():
         out.header.setdefault(number, str(doc.get(key, "")))
@@ -157,6 +182,18 @@ def request_body(doc: Any, kind: str | None = None) -> tuple[bytes, dict[str, st
     return data, {"content-type": MEDIA_TYPE}
 
 
+def as_sent(body: str) -> tuple[bytes, str]:
+    """A JSON `body` as sent on the EBTS wire, and its media type: encoded. A body that is not
+    JSON goes as it is, the unreadable transaction it stands for (a fault injected on purpose);
+    a JSON document no layout fits goes as JSON."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body.encode(), MEDIA_TYPE
+    found = request_body(document)
+    return (found[0], MEDIA_TYPE) if found else (body.encode(), "application/json")
+
+
 def _numbered(plan: Layout, out: _Out) -> list[Record]:
     principal = [fields for role, fields in out.records if role == plan.principal]
     others = [
@@ -165,7 +202,7 @@ def _numbered(plan: Layout, out: _Out) -> list[Record]:
         if role != plan.principal and (role != "$" or fields)
     ]
     found = [Record(2, f) for f in principal + others]
-    found += [Record(14, f) for f in out.images]
+    found += [Record(out.image_type, f) for f in out.images]
     for idc, record in enumerate(found):
         record.fields[2] = f"{idc:02d}"
     return found
@@ -282,8 +319,9 @@ def _read_images(part: Images, found: _In) -> dict[str, Any]:
 def _sources(records: list[Record], plan: Layout, problems: list[Problem]) -> _In:
     roles: dict[str, _Source] = {}
     images = []
+    takes_images = any(isinstance(part, Images) for part in plan.parts)
     for index, record in enumerate(records[1:], start=2):
-        if record.type == 14:
+        if record.type in IMAGE_TYPES and takes_images:
             images.append(_Source(index, record.fields))
         elif record.type == 2:
             role = record.fields.get(ROLE, plan.principal)
@@ -292,26 +330,75 @@ def _sources(records: list[Record], plan: Layout, problems: list[Problem]) -> _I
                 problems.append(Problem("H0003", index, "2.900", text[:300]))
                 continue
             roles[role] = _Source(index, record.fields)
+        elif record.type in IMAGE_TYPES or record.type in BINARY_TYPES:
+            text = f"Type-{record.type} is not accepted in a {plan.tot}"
+            taken = "Type-4 or Type-14" if takes_images else "no image record"
+            tag = f"{record.type}.001"
+            problems.append(Problem("E0002", index, tag, f"{text} (it takes {taken})"))
     return _In(_Source(1, records[0].fields), roles, images, problems)
 
 
-def decode(data: bytes) -> tuple[str, dict[str, Any]]:
-    """The message kind and JSON document of an encoded transaction.
+class Decoded(NamedTuple):
+    """A transaction read: its message kind, JSON document, the warnings about what was
+    tolerated in it (`wire.ansi_nist.read_records`), and what it carried that the document does
+    not model (`unmodelled`: each field as received, ``{"field": "$.records[N].R.NNN", "value"}``;
+    a binary DATA field by its size and SHA-256)."""
+
+    kind: str
+    document: dict[str, Any]
+    warnings: list[Problem]
+    unmodelled: list[dict[str, str]]
+
+
+_BOOKKEEPING = {1: {1, 2, 3, 11, 12, 13, 15}, 2: {1, 2, ROLE}}
+"""Fields the encoding itself accounts for: LEN, VER, CNT, NSR, NTR, DOM, DCS; LEN, IDC, 2.900."""
+_VALUE_LIMIT = 2000
+
+
+def _unmodelled(records: list[Record], plan: Layout) -> list[dict[str, str]]:
+    known = {1: set(_BOOKKEEPING[1]) | set(plan.fill), 2: set(_BOOKKEEPING[2])}
+    for field in tags(plan.parts):
+        known.setdefault(field.tag[0], set()).add(field.tag[1])
+    takes_images = any(isinstance(part, Images) for part in plan.parts)
+    found = []
+    for index, record in enumerate(records, start=1):
+        if record.type in IMAGE_TYPES and takes_images:
+            continue
+        for number, value in record.fields.items():
+            if number in known.get(record.type, ()):
+                continue
+            if isinstance(value, bytes):
+                digest = hashlib.sha256(value).hexdigest()
+                value = f"{len(value)} bytes, SHA-256 {digest}"
+            where = f"$.records[{index}].{record.type}.{number:03d}"
+            found.append({"field": where, "value": value[:_VALUE_LIMIT]})
+    return found
+
+
+def read(data: bytes) -> Decoded:
+    """The message kind, JSON document and warnings of an encoded transaction.
 
     Raises `WireError` (only) when the file cannot be read: each problem names record and field.
     The document is not validated here: that is the schemas' job, as for any JSON document.
     """
-    records = parse_records(data)
-    tcn = records[0].fields.get(9)
-    tcn = tcn if isinstance(tcn, str) else None
+    records, warnings = read_records(data)
     tot = records[0].fields.get(4)
     if tot not in by_tot():
         known = ", ".join(by_tot())
         problem = Problem("H0002", 1, "1.004", f"1.004 TOT {tot!r} is not one of {known}")
-        raise WireError([problem], tcn)
+        raise WireError.about([problem], records)
     plan = layout(by_tot()[str(tot)])
     found = _sources(records, plan, [])
     doc = _read(plan.parts, found.roles.get("$"), "$", found)
     if found.problems:
-        raise WireError(found.problems, tcn)
-    return plan.name, doc
+        raise WireError.about(found.problems, records)
+    return Decoded(plan.name, doc, warnings, _unmodelled(records, plan))
+
+
+def decode(data: bytes) -> tuple[str, dict[str, Any]]:
+    """The message kind and JSON document of an encoded transaction (`read` without warnings).
+
+    Raises `WireError` (only) when the file cannot be read: each problem names record and field.
+    """
+    found = read(data)
+    return found.kind, found.document

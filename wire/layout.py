@@ -35,6 +35,7 @@ __all__ = [
     "Part",
     "Scalar",
     "by_tot",
+    "field_map",
     "layout",
     "tags",
 ]
@@ -54,6 +55,7 @@ class Item(NamedTuple):
     position: int
     mnemonic: str
     scalar: Scalar
+    local: bool = False
 
 
 class Field(NamedTuple):
@@ -67,6 +69,7 @@ class Field(NamedTuple):
     required: bool
     scalar: Scalar | None
     items: tuple[Item, ...]
+    local: bool = False
 
 
 class Group(NamedTuple):
@@ -168,11 +171,18 @@ def _field(key: str, ann: Mapping[str, Any], facets: list[_Facet], required: boo
     value = _items_facets(facets) if repeat else facets
     props = _properties(value)
     items = tuple(
-        Item(k, int(_ann(k, f)["item"]), str(_ann(k, f)["mnemonic"]), _scalar(f))
+        Item(
+            k,
+            int(_ann(k, f)["item"]),
+            str(_ann(k, f)["mnemonic"]),
+            _scalar(f),
+            bool(_ann(k, f).get("local")),
+        )
         for k, f in props.items()
     )
     scalar = None if items else _scalar(value)
-    return Field(key, _tag(ann["tag"]), str(ann["mnemonic"]), repeat, required, scalar, items)
+    tag, mnemonic, local = _tag(ann["tag"]), str(ann["mnemonic"]), bool(ann.get("local"))
+    return Field(key, tag, mnemonic, repeat, required, scalar, items, local)
 
 
 def _ann(key: str, facets: list[_Facet]) -> Mapping[str, Any]:
@@ -248,3 +258,30 @@ def tags(parts: tuple[Part, ...]) -> Iterator[Field]:
             yield from tags(part.parts)
         else:
             yield part.coded
+
+
+def _rows(parts: tuple[Part, ...], path: str) -> Iterator[tuple[str, str, str, str]]:
+    for part in parts:
+        where = f"{path}.{part.key}"
+        if isinstance(part, Field):
+            here = where + ("[]" if part.repeat else "")
+            tag = f"{part.tag[0]}.{part.tag[1]:03d}"
+            yield tag, part.mnemonic, here, "harness" if part.local else "EBTS"
+            for item in sorted(part.items, key=lambda it: it.position):
+                owner = "harness" if item.local else "EBTS"
+                yield f"{tag} item {item.position}", item.mnemonic, f"{here}.{item.key}", owner
+        elif isinstance(part, Group):
+            yield from _rows(part.parts, where)
+        elif isinstance(part, Nested):
+            yield from _rows(part.parts, where + ("[]" if part.repeat else ""))
+        else:
+            tag = f"{part.coded.tag[1]:03d}"
+            yield f"4.{tag} / 14.{tag}", part.coded.mnemonic, f"{where}.{part.coded.key}", "EBTS"
+            yield "1.003", "CNT", f"{where}.{part.count_key}", "EBTS"
+            yield "4.999 / 14.999", "DATA", f"{where}.{part.image_key}", "harness"
+
+
+def field_map(name: str) -> list[tuple[str, str, str, str]]:
+    """Message kind `name`'s fields as (EBTS tag, mnemonic, JSON path, whose: EBTS or harness),
+    in layout order (the table of `docs/ebts-fields.md`)."""
+    return list(_rows(layout(name).parts, "$"))

@@ -90,7 +90,7 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
             continue
         try:
             document = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError too: binary, not JSON
             print(f"FAIL {path}: {exc}", file=out)
             ok = False
             continue

@@ -136,15 +136,14 @@ class StripsNffIdent(Faulty):
 
 
 class RelaysWithOwnHeader(Faulty):
-    """Readdresses each relayed message to the LEA (DAI) instead of relaying it unaltered."""
+    """Relays each message under its own header (the SIB's ORI as the sender, 1.008 ORI) instead
+    of relaying it unaltered."""
 
     name, breaks = "relays-with-own-header", ("RTE-1",)
 
     def relay(self, raw: bytes, message: dict[str, Any]) -> bytes:
-        tcr = message["type1"]["tcr"]
-        tx = self.transaction(tcr)
-        ori = tx.ori if tx else message["type1"]["dai"]
-        return edit_relay(raw, lambda m: m["type1"].update(dai=ori))
+        ori = self.profile["sib_ori"]
+        return edit_relay(raw, lambda m: m["type1"].update(ori=ori))
 
 
 class RoutesOptedOut(Faulty):
