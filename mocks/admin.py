@@ -29,18 +29,32 @@ class Admin:
         """`handler`, answering 401 unless the request carries the admin token (when one is set)."""
 
         async def guarded(request: Request) -> Response:
-            token = self.service.admin_token
-            if token is not None:
-                given = request.headers.get("authorization", "")
-                if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                    raise Problem(
-                        401,
-                        "Unauthorized",
-                        "the admin API needs 'Authorization: Bearer <token>' (rule: admin token)",
-                    )
+            if not self.authorized(request):
+                raise Problem(
+                    401,
+                    "Unauthorized",
+                    "the admin API needs 'Authorization: Bearer <token>' (rule: admin token)",
+                )
             return await handler(request)
 
         return guarded
+
+    def authorized(self, request: Request) -> bool:
+        """Whether `request` carries the admin token (always, when none is set)."""
+        token = self.service.admin_token
+        if token is None:
+            return True
+        given = request.headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+    def guard_exposed(self, handler: Handler) -> Handler:
+        """`handler`, behind the admin token only when the mocks are served off loopback."""
+        guarded = self.guard(handler)
+
+        async def maybe(request: Request) -> Response:
+            return await (guarded if self.service.exposed else handler)(request)
+
+        return maybe
 
     async def _inbox(self, request: Request, channel: str) -> Response:
         after, limit = paging(request)
@@ -82,7 +96,18 @@ class Admin:
                 "Conflict",
                 f"the clock is {mode}; only a manual clock is advanced (rule: mode)",
             )
-        done = await self.service.advance(float(body["seconds"]), wait=float(body.get("wait", 30)))
+        try:
+            done = await self.service.advance(
+                float(body["seconds"]), wait=float(body.get("wait", 30))
+            )
+        except ValueError as exc:
+            path, _, message = str(exc).partition(": ")
+            raise Problem(
+                400,
+                "Bad Request",
+                str(exc),
+                [{"path": path, "rule": "range", "message": message}],
+            ) from None
         return JSONResponse(done)
 
     async def scenario(self, request: Request) -> Response:

@@ -13,15 +13,16 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .admin import Admin
+from .admin import Admin, Handler
 from .endpoints import Endpoints
 from .intake import Intake
+from .ledger import NotWritable
 from .nlets import Nlets
-from .problem import Problem
+from .problem import Problem, not_recorded
 from .service import MockService
 
 __all__ = ["create_app"]
@@ -38,6 +39,31 @@ async def _http_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return Problem(exc.status_code, str(exc.detail), f"{request.method} {request.url.path}: "
                    f"{exc.detail}", headers=exc.headers).response()  # fmt: skip
+
+
+async def _not_recorded(request: Request, exc: Exception) -> Response:
+    return not_recorded(exc).response()
+
+
+def _health(service: MockService, admin: Admin, endpoints: Endpoints) -> Handler:
+    """`GET /health`; off loopback, without the admin token, only its status (its details show the
+    SIB's callback and what is owed)."""
+
+    async def health(request: Request) -> Response:
+        if service.exposed and not admin.authorized(request):
+            return JSONResponse(service.status())
+        return await endpoints.health(request)
+
+    return health
+
+
+def _by_method(**handlers: Handler) -> Handler:
+    """One handler answering each method with its own."""
+
+    async def handle(request: Request) -> Response:
+        return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+
+    return handle
 
 
 def create_app(service: MockService) -> Starlette:
@@ -59,19 +85,27 @@ def create_app(service: MockService) -> Starlette:
         Route("/lesc/iaq", endpoints.lesc_iaq, methods=["POST"]),
         Route("/nlets/messages", Nlets(service).messages, methods=["POST"]),
         Route("/dro/inbox", guard(admin.dro_inbox), methods=["GET"]),
-        Route("/lea/{ori}/inbox", endpoints.lea_post, methods=["POST"]),
-        Route("/lea/{ori}/inbox", guard(admin.lea_inbox), methods=["GET"]),
+        # One route for both methods, so that a 405 (an OPTIONS) names both in `Allow`.
+        Route(
+            "/lea/{ori}/inbox",
+            _by_method(POST=admin.guard_exposed(endpoints.lea_post), GET=guard(admin.lea_inbox)),
+            methods=["GET", "POST"],
+        ),
         Route("/admin/clock", guard(admin.clock), methods=["GET"]),
         Route("/admin/clock/advance", guard(admin.advance), methods=["POST"]),
         Route("/admin/scenario", guard(admin.scenario), methods=["GET", "POST"]),
         Route("/admin/reset", guard(admin.reset), methods=["POST"]),
         Route("/admin/ledger", guard(admin.ledger), methods=["GET"]),
-        Route("/health", endpoints.health, methods=["GET"]),
+        Route("/health", _health(service, admin, endpoints), methods=["GET"]),
         Route("/openapi.json", endpoints.openapi_json, methods=["GET"]),
     ]
     app = _MockApp(
         routes=routes,
-        exception_handlers={Problem: _problem, HTTPException: _http_problem},
+        exception_handlers={
+            Problem: _problem,
+            HTTPException: _http_problem,
+            NotWritable: _not_recorded,
+        },
         lifespan=lifespan,
     )
     app.intake = intake

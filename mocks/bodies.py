@@ -41,7 +41,9 @@ __all__ = [
     "message",
     "ori_of",
     "paging",
+    "parsed",
     "receive_bytes",
+    "request_bytes",
 ]
 
 PAGE_LIMIT = 1000
@@ -51,7 +53,10 @@ PAGE_BYTES = 8 << 20
 
 def _too_large() -> Problem:
     return Problem(
-        413, "Content Too Large", f"the body is over {SUBMISSION_LIMIT} bytes (rule: limit)"
+        413,
+        "Content Too Large",
+        f"the body is over {SUBMISSION_LIMIT} bytes (rule: limit)",
+        headers={"connection": "close"},  # the rest is not read
     )
 
 
@@ -86,7 +91,8 @@ async def receive_bytes(length: str | None, receive: Receive) -> bytes:
         chunks.append(chunk)
 
 
-async def _request_bytes(request: Request) -> bytes:
+async def request_bytes(request: Request) -> bytes:
+    """The body of a request, read as it streams in and refused (413) once over the limit."""
     _declared(request.headers.get("content-length"))
     chunks: list[bytes] = []
     size = 0
@@ -207,7 +213,7 @@ def errt_refusal(problem: Problem, header: Mapping[str, Any], now: datetime.date
 
 async def json_body(request: Request) -> Any:
     """The JSON document of a request, parsed strictly."""
-    return json_and_text(await _request_bytes(request))[0]
+    return json_and_text(await request_bytes(request))[0]
 
 
 async def body(request: Request) -> Any:
@@ -218,8 +224,12 @@ async def body(request: Request) -> Any:
 async def body_and_text(request: Request) -> tuple[Any, str | None]:
     """`body`, and the JSON text as received (None for an encoded transaction: the ledger
     writes its decoded document)."""
-    raw = await _request_bytes(request)
-    if is_ebts(request.headers.get("content-type", ""), raw):
+    return parsed(await request_bytes(request), request.headers.get("content-type", ""))
+
+
+def parsed(raw: bytes, media: str) -> tuple[Any, str | None]:
+    """`body_and_text` of a body already read, sent as `media`."""
+    if is_ebts(media, raw):
         return ebts_document(raw), None
     return json_and_text(raw)
 

@@ -17,10 +17,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["MODES", "VirtualClock"]
+__all__ = ["LATEST", "MODES", "VirtualClock"]
 
 MODES: tuple[str, ...] = ("realtime", "scaled", "manual")
 """The clock modes, as named in `--clock realtime|scaled:N|manual`."""
+
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+"""The latest instant a clock is moved to: a year short of the last one a `datetime` holds, so the
+timers a step plans after it (days at most) and their EBTS dates still have room."""
 
 _ACCEPTED = "accepted: 'realtime', 'scaled:N' (N a number > 0, e.g. 'scaled:3600'), 'manual'"
 _SNAPSHOT_VERSION = 1
@@ -130,20 +134,34 @@ class VirtualClock:
             or seconds < 0
         ):
             raise ValueError(f"seconds: must be a finite number >= 0 (got {seconds!r})")
-        try:
-            moved = self._manual_now + timedelta(seconds=seconds)
-        except OverflowError:
-            raise ValueError(
-                f"seconds: {seconds!r} moves the clock past the last representable instant"
-            ) from None
+        moved = self.after(seconds)
         self._manual_now = moved
         self._notify()
         return moved
 
+    def after(self, seconds: float) -> datetime:
+        """The instant `seconds` after now, or a ValueError naming `seconds` when it is past
+        `LATEST` (rule: the clock's range)."""
+        now = self.now()
+        try:
+            moved = now + timedelta(seconds=seconds)
+        except OverflowError:
+            moved = None
+        if moved is None or moved > LATEST:
+            raise ValueError(
+                f"seconds: {seconds!r} moves the clock from {_iso(now)} past {_iso(LATEST)} "
+                "(rule: the clock's range)"
+            )
+        return moved
+
     def set(self, when: datetime) -> None:
-        """Move a manual clock to `when`, which must not be before its now."""
+        """Move a manual clock to `when`, which must not be before its now nor after `LATEST`."""
         self._require_manual("set")
         target = _aware_utc(when, "when")
+        if target > LATEST:
+            raise ValueError(
+                f"when: {_iso(target)} is past {_iso(LATEST)} (rule: the clock's range)"
+            )
         if target < self._manual_now:
             raise ValueError(
                 f"when: {_iso(target)} is before the clock's now {_iso(self._manual_now)} "

@@ -8,6 +8,13 @@ and the wall time of its next attempt are written to the ledger after each try, 
 resumes where it stopped. Only the deliveries being posted are held in memory. Any other 4xx is
 the SIB refusing that message for good: it is settled, its `last_error` naming the status.
 
+A full disk is an outage, not a storm: while the ledger cannot write (`Ledger.writable`) the
+courier posts nothing, since it could not record what was taken; it waits for the ledger's probes
+(on the shared back-off) to find room. A delivery taken just as the disk filled is held in memory as
+delivered and recorded first once the ledger writes again (`recorded_late` counts them), so it is
+not sent again; only a mock stopped before then sends it once more (the SIB de-duplicates it by
+its message id).
+
 Each delivery carries `X-Interop-Message-Id` (a SIB de-duplicates by it), `X-Interop-Virtual-Time`
 and `X-Interop-Tot`. The deliveries of one submission go in the order they were owed: a later one
 waits while an earlier one is being retried.
@@ -27,8 +34,8 @@ from wire.codec import as_sent
 
 from .backoff import Backoff
 from .client import Outbound
-from .ledger import Ledger
-from .records import OwedRow, delivery_result_op
+from .ledger import Ledger, NotWritable
+from .records import Op, OwedRow, delivery_result_op
 
 EBTS_HTTP = "ebts+"
 """A callback ``ebts+http(s)://…`` takes the deliveries as EBTS files (`application/x-ansi-nist`)
@@ -40,6 +47,8 @@ _log = logging.getLogger("interop.courier")
 _RETRY_STATUS = frozenset({408, 425, 429})
 _STOP_WAIT = 10.0
 """Wall seconds `stop` waits for the courier's tasks to end."""
+_LOOK = 0.1
+"""Wall seconds between two looks at whether the ledger still writes, while waiting on attempts."""
 _IDLE_POLL = 1.0
 """Longest wall wait between two looks at the ledger when nothing wakes the courier."""
 
@@ -74,8 +83,11 @@ class Courier:
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._client: Outbound | None = None
+        self._unrecorded: dict[str, Op] = {}
         self.delivered = 0
         self.retried = 0
+        self.recorded_late = 0
+        """Deliveries taken while the ledger could not record it, recorded once it could."""
 
     async def start(self) -> None:
         """Start paging owed deliveries out of the ledger (those left by a previous run too)."""
@@ -113,6 +125,11 @@ class Courier:
         self._wake.set()
 
     @property
+    def unrecorded(self) -> int:
+        """Deliveries taken by the SIB that the ledger could not record yet (still owed there)."""
+        return len(self._unrecorded)
+
+    @property
     def outstanding(self) -> int:
         """Deliveries being posted right now."""
         return len(self._inflight)
@@ -121,9 +138,10 @@ class Courier:
         """Wait until each delivery in `ids` was tried once; True when all were taken.
 
         Returns early (False) once any delivery is refused, since the SIB is then failing and
-        waiting on it would only hold the clock; and at once while deliveries are being retried.
+        waiting on it would only hold the clock; and at once while deliveries are being retried
+        or the ledger cannot record (nothing is posted then).
         """
-        if self._failing or self._pump is None:
+        if self._failing or self._pump is None or not self._ledger.writable:
             return False
         loop = asyncio.get_running_loop()
         ids = list(ids)
@@ -138,16 +156,21 @@ class Courier:
         pending = set(futures)
         deadline = loop.time() + timeout
         while pending:
+            left = deadline - loop.time()
             done, pending = await asyncio.wait(
-                pending, timeout=max(0.0, deadline - loop.time()), return_when="FIRST_COMPLETED"
+                pending, timeout=max(0.0, min(left, _LOOK)), return_when="FIRST_COMPLETED"
             )
-            if not done or any(not f.result() for f in done):
+            if any(not f.result() for f in done) or not self._ledger.writable:
+                return False  # refused, or nothing more is posted until the ledger writes
+            if not done and left <= _LOOK:
                 return False
         return True
 
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            if not await self._recording():
+                continue
             try:
                 started = await self._dispatch()
             except asyncio.CancelledError:
@@ -165,6 +188,25 @@ class Courier:
                     wait = min(wait, max(0.001, due - now))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _recording(self) -> bool:
+        """Whether the ledger records: the results it could not record written first. While it
+        cannot, wait (up to the idle poll) for its probes to find room, and say no."""
+        ledger = self._ledger
+        if not ledger.writable:
+            await ledger.writable_again(_IDLE_POLL)
+            return False
+        if not self._unrecorded:
+            return True
+        held = dict(self._unrecorded)
+        try:
+            await ledger.write(*held.values())
+        except NotWritable:
+            return False
+        for message_id in held:
+            self._unrecorded.pop(message_id, None)
+        self.recorded_late += len(held)
+        return True
 
     async def _dispatch(self) -> int:
         """Start posting the deliveries due now; how many were started."""
@@ -184,6 +226,7 @@ class Courier:
                 row.message_id in self._inflight
                 or row.order_key in self._keys
                 or row.message_id in self._finished
+                or row.message_id in self._unrecorded
             ):
                 continue
             self._keys.add(row.order_key)
@@ -224,7 +267,10 @@ class Courier:
     async def _attempt(self, row: OwedRow) -> None:
         attempt = row.attempts + 1
         taken = False
+        op: Op | None = None
         try:
+            if not self._ledger.writable:
+                return  # nothing is posted that could not be recorded; it stays owed
             target = row.target or self._target() or ""
             taken, error = await self._post(row, target)
             if taken:
@@ -248,6 +294,9 @@ class Courier:
                 )
                 _log.info("delivery %s refused (%s), attempt %d", row.message_id, error, attempt)
             await self._ledger.write(op)
+        except NotWritable:
+            if taken and op is not None:
+                self._unrecorded[row.message_id] = op  # recorded first once the ledger writes
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .bodies import body_and_text, json_body, ori_of
+from .bodies import json_body, ori_of, parsed, request_bytes
 from .openapi import openapi
 from .problem import Problem, check
 from .service import MockService
@@ -36,9 +36,10 @@ class Endpoints:
         """`POST /lea/{ori}/inbox`: a message the SIB routes to an LEA (503 while it is down)."""
         ori = ori_of(request)
         message_id = request.headers.get("x-interop-message-id")
-        if await self.service.lea_refuses(ori, await request.body(), message_id):
+        raw = await request_bytes(request)  # capped as it streams in, never buffered whole
+        if await self.service.lea_refuses(ori, raw, message_id):
             raise Problem(503, "Service Unavailable", f"the inbox of {ori} is down (scenario)")
-        document, text = await body_and_text(request)
+        document, text = parsed(raw, request.headers.get("content-type", ""))
         ledger_id = await self.service.lea_receive(ori, document, message_id, text=text)
         return JSONResponse({"id": ledger_id}, 202)
 

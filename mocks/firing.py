@@ -20,7 +20,7 @@ from .cjis import fbi_for_key, plan_submission
 from .clock import VirtualClock
 from .courier import Courier
 from .ident import IdentRepository
-from .ledger import Ledger
+from .ledger import Ledger, NotWritable
 from .nlets import ledger_header
 from .records import (
     Op,
@@ -32,7 +32,7 @@ from .records import (
     timer_op,
 )
 from .scenario import Scenario
-from .scheduler import Scheduler, Timer
+from .scheduler import Postponed, Scheduler, Timer
 
 __all__ = ["FBI_CACHED", "WRITE_OPS", "Firing"]
 
@@ -178,6 +178,13 @@ class Firing:
         )
 
     async def _fire(self, batch: list[Timer]) -> None:
+        """Fire `batch`; while the ledger cannot write, `Postponed` (the timers stay pending)."""
+        try:
+            await self._fire_written(batch)
+        except NotWritable as exc:
+            raise Postponed(str(exc), self.ledger.writable_again) from None
+
+    async def _fire_written(self, batch: list[Timer]) -> None:
         rows = await self.ledger.timers([t.id for t in batch])
         now = self.clock.now()
         written = await self._plan([r for r in rows if r.kind == "plan"])

@@ -23,7 +23,8 @@ from starlette.types import Receive, Scope, Send
 import schemas
 
 from .bodies import answers_ebts, ebts_read, errt_refusal, is_ebts, json_and_text, receive_bytes
-from .problem import Problem
+from .ledger import NotWritable
+from .problem import Problem, not_recorded
 from .service import FaultResponse, MockService
 
 __all__ = ["Intake"]
@@ -120,6 +121,8 @@ class Intake:
             answer = await self._answer(scope, receive)
         except Problem as problem:
             answer = problem.response()
+        except NotWritable as error:
+            answer = not_recorded(error).response()
         except ClientDisconnect:
             return
         if isinstance(answer, Response):
@@ -132,6 +135,8 @@ class Intake:
 
     async def _answer(self, scope: Scope, receive: Receive) -> bytes | Response:
         """The 202's body, the ERRT refusing an EBTS submission, or the response a fault injects."""
+        if not self.service.ledger.writable:  # refused before the body is read
+            raise NotWritable("the ledger is not writable")
         media, accept, length = "", "", None
         for name, value in scope["headers"]:
             if name == b"content-type":

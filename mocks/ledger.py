@@ -21,6 +21,12 @@ groups.
 `Ledger(path, synchronous="FULL")` fsyncs the WAL at every commit and survives power loss too.
 `Ledger()` (or `":memory:"`) is a private in-memory database for tests, lost on `close()`.
 
+A full disk is an outage, not a storm: a commit failing because SQLite cannot write (`SQLITE_FULL`,
+`SQLITE_IOERR`) makes the ledger **not writable**; every write then raises `NotWritable` at once,
+without trying, and the writer thread probes (a small transaction that needs room, on the shared
+`Backoff`) until one commits, when the ledger is writable again. Each change of state is logged
+once, and `writable_again()` lets a caller wait for it.
+
 Messages are stored as JSON text; the ledger never parses or validates them. Rows come back as
 `NamedTuple`s; `as_dict(row)` (or `row._asdict()`) gives a plain `dict` for JSON answers.
 
@@ -34,25 +40,56 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import queue
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future as ThreadFuture
 from types import TracebackType
 from typing import Any, Literal
 
+from .backoff import Backoff
 from .bulk import run, single, steps
 from .checkpoint import Checkpointer
 from .reads import Reads
 from .records import SCHEMA_VERSION, TABLES, Op, migrations
 
-__all__ = ["BATCH_OPS", "Ledger"]
+__all__ = ["BATCH_OPS", "PROBE_BYTES", "Ledger", "NotWritable"]
+
+_log = logging.getLogger("interop.ledger")
 
 BATCH_OPS = 5000
 """The most operations committed in one transaction (one `write` call may exceed it)."""
+
+PROBE_BYTES = 64 * 1024
+"""The room a probe of a ledger that was not writable needs before it is writable again."""
+_PROBE_BACKOFF = Backoff(base=0.02, factor=2.0, cap=0.25)
+_UNWRITABLE = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
+_PROBE_OPS = (
+    Op("INSERT OR REPLACE INTO state (key, value) VALUES ('ledger-probe', zeroblob(?))",
+       (PROBE_BYTES,)),
+    Op("DELETE FROM state WHERE key = 'ledger-probe'", ()),
+)  # fmt: skip
+
+
+class NotWritable(Exception):
+    """The ledger cannot write now (its disk is full, or failing); nothing was written."""
+
+
+def _cannot_write(error: BaseException) -> bool:
+    """Whether `error` says SQLite could not write (disk full, I/O error), not that a write was
+    wrong (a constraint, a bad statement)."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _UNWRITABLE
+    return "disk is full" in str(error) or "disk I/O error" in str(error)
+
 
 _RESET_OPS = (
     *(Op(f"DELETE FROM {table}", ()) for table in TABLES),
@@ -102,6 +139,15 @@ class Ledger(Reads):
         # Reads hold this lock; in memory (shared-cache) mode the writer holds it too, since a
         # shared cache locks tables instead of offering WAL snapshots.
         self._read_lock = threading.Lock()
+        self.writable = True
+        """False from a commit SQLite could not write until a probe commits again."""
+        self.unwritable_since: float | None = None
+        """Monotonic time the ledger stopped being writable (None while it is writable)."""
+        self._why = ""
+        self._waiters: list[tuple[asyncio.Future[None], asyncio.AbstractEventLoop]] = []
+        self._waiters_lock = threading.Lock()
+        self._max_pages: int | None = None
+        self._cap_pending = False
 
     def __repr__(self) -> str:
         where = ":memory:" if self.memory else self.path
@@ -186,10 +232,45 @@ class Ledger(Reads):
             raise RuntimeError(f"{self!r} is not open")
         if not ops:
             return
+        if not self.writable:
+            raise NotWritable(f"the ledger is not writable ({self._why})")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._queue.put((ops, future, loop))
         await future
+
+    async def writable_again(self, timeout: float | None = None) -> bool:
+        """Wait until the ledger is writable (at most `timeout` seconds); whether it is."""
+        if self.writable:
+            return True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._waiters_lock:
+            if self.writable:
+                return True
+            self._waiters.append((future, loop))
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            with self._waiters_lock, contextlib.suppress(ValueError):
+                self._waiters.remove((future, loop))
+        return self.writable
+
+    async def cap_pages(self, pages: int | None) -> int:
+        """Let the database grow to at most `pages` pages (None: as far as the disk allows), as
+        a full disk would stop it: how the tests and `bench/faults.py` fill the disk. Returns the
+        database's pages now."""
+        self._max_pages = pages
+        self._cap_pending = True
+        if self.writable:  # else the writer's next probe applies it
+            await self.write(Op("SELECT 1", ()))
+        rows = await self._query("PRAGMA page_count")
+        return int(rows[0][0])
+
+    def _apply_cap(self, conn: sqlite3.Connection) -> None:
+        self._cap_pending = False
+        pages = self._max_pages
+        conn.execute(f"PRAGMA max_page_count = {int(pages) if pages else 4294967294}")
 
     async def reset(self) -> None:
         """Delete every row of every table (the admin reset); message `seq` restarts at 1."""
@@ -235,9 +316,50 @@ class Ledger(Reads):
     def _write_guard(self) -> contextlib.AbstractContextManager[Any]:
         return self._read_lock if self.memory else contextlib.nullcontext()
 
+    def _next(self, conn: sqlite3.Connection) -> _Request | None:
+        """The next request queued; while not writable, probing between waits."""
+        probes = 0
+        while not self.writable:
+            probes += 1
+            try:
+                return self._queue.get(timeout=_PROBE_BACKOFF.delay(probes))
+            except queue.Empty:
+                self._probe(conn)
+        return self._queue.get()
+
+    def _probe(self, conn: sqlite3.Connection) -> None:
+        if self._cap_pending:
+            self._apply_cap(conn)
+        try:
+            self._transaction(conn, iter(_PROBE_OPS))
+        except sqlite3.Error:
+            return
+        self._set_writable(True, "")
+
+    def _set_writable(self, writable: bool, why: str) -> None:
+        """Change state (logged once per change) and wake those waiting for writes again."""
+        if writable == self.writable:
+            return
+        if not writable:
+            self._why = why
+            self.unwritable_since = time.monotonic()
+            self.writable = False
+            _log.error("ledger not writable (%s): writes are refused until a probe commits", why)
+            return
+        since = self.unwritable_since or time.monotonic()
+        self.unwritable_since = None
+        self.writable = True
+        _log.warning("ledger writable again after %.2f s", time.monotonic() - since)
+        with self._waiters_lock:
+            waiters, self._waiters = self._waiters, []
+        for future, loop in waiters:
+            settled: list[_Outcome] = [(future, None)]
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, settled)
+
     def _serve(self, conn: sqlite3.Connection) -> None:
         while True:
-            first = self._queue.get()
+            first = self._next(conn)
             if first is None:
                 return
             batch = [first]
@@ -280,10 +402,21 @@ class Ledger(Reads):
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Request]) -> None:
         outcomes: list[tuple[_Request, BaseException | None]]
+        if self._cap_pending:
+            self._apply_cap(conn)
+        if not self.writable:
+            refused = NotWritable(f"the ledger is not writable ({self._why})")
+            self._resolve([(request, refused) for request in batch])
+            return
         try:
             self._transaction(conn, itertools.chain.from_iterable(ops for ops, _, _ in batch))
             outcomes = [(request, None) for request in batch]
         except Exception as batch_error:
+            if _cannot_write(batch_error):
+                self._set_writable(False, str(batch_error))
+                refused = NotWritable(f"the ledger is not writable ({batch_error})")
+                self._resolve([(request, refused) for request in batch])
+                return
             if len(batch) == 1:
                 outcomes = [(batch[0], batch_error)]
             else:

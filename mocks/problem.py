@@ -9,7 +9,17 @@ from starlette.responses import JSONResponse
 
 import schemas
 
-__all__ = ["Problem", "check", "violations"]
+__all__ = ["EXCERPT", "RETRY_AFTER", "Problem", "check", "excerpt", "not_recorded", "violations"]
+
+EXCERPT = 200
+"""The most characters of a problem's message (`detail`: twice that) sent back: what the input was
+is named, never echoed whole (a 1 MB bad input is not answered with a 1 MB problem)."""
+_ERRORS_KEPT = 20
+_SECRET = ("sut_callback",)
+"""Fields whose values are never echoed (a callback URL may carry a token)."""
+
+RETRY_AFTER = 2
+"""Seconds a client is asked to wait (`Retry-After`) while the ledger cannot record."""
 
 
 class Problem(Exception):
@@ -31,28 +41,55 @@ class Problem(Exception):
         self.headers = headers
 
     def response(self) -> JSONResponse:
-        """The problem as an `application/problem+json` response."""
+        """The problem as an `application/problem+json` response (messages cut to excerpts)."""
         body: dict[str, Any] = {
             "type": "about:blank",
             "title": self.title,
             "status": self.status,
-            "detail": self.detail,
+            "detail": excerpt(self.detail, 2 * EXCERPT),
         }
         if self.errors:
-            body["errors"] = self.errors
+            body["errors"] = [
+                {key: excerpt(str(value)) for key, value in error.items()}
+                for error in self.errors[:_ERRORS_KEPT]
+            ]
         return JSONResponse(
             body, self.status, headers=self.headers, media_type="application/problem+json"
         )
 
 
+def not_recorded(error: Exception) -> Problem:
+    """The 503 answering a request while the ledger cannot record it (a full disk)."""
+    return Problem(
+        503,
+        "Service Unavailable",
+        f"nothing is taken while the ledger cannot record it ({error}); send it again later "
+        "(rule: nothing lost)",
+        headers={"retry-after": str(RETRY_AFTER)},
+    )
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """`text`, cut to `limit` characters with how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _said(problem: schemas.Problem) -> str:
+    if problem.path.rsplit(".", 1)[-1] in _SECRET:
+        return f"not a valid value (rule: {problem.rule}; the value is not repeated)"
+    return problem.message
+
+
 def violations(found: list[schemas.Problem]) -> list[dict[str, str]]:
     """Schema problems as a problem's `errors` (path, rule, message)."""
-    return [{"path": p.path, "rule": p.rule, "message": p.message} for p in found]
+    return [{"path": p.path, "rule": p.rule, "message": _said(p)} for p in found]
 
 
 def check(ref: str, document: Any, what: str) -> None:
     """Raise a 400 `Problem` naming each path and rule when `document` is not a valid `ref`."""
     found = schemas.problems(ref, document)
     if found:
-        listed = "; ".join(str(p) for p in found[:5])
+        listed = "; ".join(f"{p.path}: {_said(p)} (rule: {p.rule})" for p in found[:5])
         raise Problem(400, "Bad Request", f"not a valid {what}: {listed}", violations(found))

@@ -24,7 +24,15 @@ from typing import NamedTuple, Protocol
 
 from mocks.clock import VirtualClock
 
-__all__ = ["LATENESS_KEPT", "RUNNER_BATCH", "WINDOW", "Scheduler", "Timer", "TimerSource"]
+__all__ = [
+    "LATENESS_KEPT",
+    "RUNNER_BATCH",
+    "WINDOW",
+    "Postponed",
+    "Scheduler",
+    "Timer",
+    "TimerSource",
+]
 
 RUNNER_BATCH = 1000
 """The most timers the runner (realtime, scaled) hands to `fire` at once; the rest follow."""
@@ -51,6 +59,16 @@ class Timer(NamedTuple):
 
     due: float
     id: str
+
+
+class Postponed(Exception):
+    """Raised by `fire`: the batch cannot be fired now (its store cannot write). The scheduler
+    takes the batch back; its runner waits for `ready()` before firing again, and `run_until`
+    raises this to its caller, the clock left at the batch's instant."""
+
+    def __init__(self, reason: str, ready: Callable[[], Awaitable[object]]) -> None:
+        super().__init__(reason)
+        self.ready = ready
 
 
 class TimerSource(Protocol):
@@ -265,8 +283,12 @@ class Scheduler:
                 if at > self._clock.now():
                     self._clock.set(at)
                 batch = self._pop_through(due)
+                try:
+                    await self._fire_logged(batch)
+                except Postponed:
+                    self._take_back(batch)
+                    raise
                 fired += len(batch)
-                await self._fire_logged(batch)
             self._clock.set(when)
             return fired
 
@@ -285,11 +307,19 @@ class Scheduler:
                 batch.append(Timer(due, id))
         return batch
 
+    def _take_back(self, batch: list[Timer]) -> None:
+        for timer in batch:
+            if timer.id not in self._live:
+                self.add(timer.due, timer.id)
+
     async def _fire_logged(self, batch: list[Timer]) -> None:
+        """Fire `batch`, logging what fails; `Postponed` goes to the caller."""
         if not batch:
             return
         try:
             await self._fire(batch)
+        except Postponed:
+            raise
         except Exception:
             _log.exception("firing %d timer(s) due from %s failed", len(batch), batch[0].due)
 
@@ -309,9 +339,14 @@ class Scheduler:
                 if due > clock.timestamp():
                     await self._wake.wait()
                     continue
+                postponed = None
                 async with self._lock:
                     while (due := self.next_due()) is not None and due <= clock.timestamp():
-                        await self._fire_logged(self._pop_through(due))
+                        postponed = await self._fire_postponing(self._pop_through(due))
+                        if postponed is not None:
+                            break
+                if postponed is not None:  # waited for without holding the lock
+                    await postponed.ready()
                 continue
             if wait > 0:
                 timeout = loop.call_later(wait, self._wake.set)
@@ -324,7 +359,18 @@ class Scheduler:
             batch = self._pop_through(now, RUNNER_BATCH)
             scale = clock.scale
             self.lateness.extend((now - timer.due) / scale for timer in batch)
+            postponed = await self._fire_postponing(batch)
+            if postponed is not None:
+                await postponed.ready()
+
+    async def _fire_postponing(self, batch: list[Timer]) -> Postponed | None:
+        """The runner's firing: a postponed batch is taken back (fire it once `ready`)."""
+        try:
             await self._fire_logged(batch)
+        except Postponed as postponed:
+            self._take_back(batch)
+            return postponed
+        return None
 
     def __repr__(self) -> str:
         return f"Scheduler({len(self)} pending, next_due={self.next_due()}, {self._clock!r})"

@@ -1,5 +1,7 @@
 """Serving over HTTP with uvicorn (uvloop and httptools when installed, each small response in one
-write; no access log, no proxy headers, no `server` header: the least work per request)."""
+write; no access log, no proxy headers, no `server` header: the least work per request), within
+the limits of `mocks.guard` (idle and slow clients closed, headers capped, room kept for `/health`
+and the admin API)."""
 
 from __future__ import annotations
 
@@ -16,12 +18,10 @@ from typing import Any
 import uvicorn
 
 from .app import create_app
+from .guard import BACKLOG, Guard, for_process
 from .service import MockService
 
 __all__ = [
-    "CONNECTION_LIMIT",
-    "HEADER_LIMIT",
-    "KEEP_ALIVE_SECONDS",
     "free_port",
     "in_thread",
     "is_loopback",
@@ -30,13 +30,6 @@ __all__ = [
     "uvicorn_server",
     "wait_until_answering",
 ]
-
-CONNECTION_LIMIT = 1024
-"""Connections and tasks served at once; beyond it uvicorn answers 503 at once (no pile-up)."""
-KEEP_ALIVE_SECONDS = 5
-"""An idle keep-alive connection is closed after this many seconds."""
-HEADER_LIMIT = 64 * 1024
-"""The most bytes of request line and headers taken (h11; httptools caps headers itself)."""
 
 
 def is_loopback(host: str) -> bool:
@@ -49,13 +42,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _http_protocol() -> Any:
-    """httptools, each small response in one write (`onewrite`), when installed; else h11."""
+def _http_protocol(guard: Guard) -> Any:
+    """httptools, each small response in one write (`onewrite`), within `guard`'s limits, when
+    installed; else h11 (its headers capped, its idle connections closed; no header timeout)."""
     if importlib.util.find_spec("httptools") is None:
         return "h11"
     from .onewrite import OneWriteProtocol
 
-    return OneWriteProtocol
+    return guard.protocol(OneWriteProtocol)
 
 
 def uvicorn_server(
@@ -65,28 +59,30 @@ def uvicorn_server(
     port: int = 8700,
     log_level: str = "warning",
     fast_loop: bool = True,
+    guard: Guard | None = None,
 ) -> uvicorn.Server:
-    """A uvicorn server for any ASGI app, with the fast loop and parser when installed.
+    """A uvicorn server for any ASGI app, with the fast loop and parser when installed, within
+    `guard`'s limits (the process's by default).
 
     A server run in a thread beside others (`in_thread`) takes the standard asyncio loop.
     """
     fast = fast_loop and importlib.util.find_spec("uvloop") is not None
+    guard = guard or for_process()
     config = uvicorn.Config(
-        app,
+        guard.admit(app),
         host=host,
         port=port,
         loop="uvloop" if fast else "asyncio",
-        http=_http_protocol(),
+        http=_http_protocol(guard),
         access_log=False,
         proxy_headers=False,
         server_header=False,
         log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=5,
-        limit_concurrency=CONNECTION_LIMIT,
-        backlog=CONNECTION_LIMIT,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        h11_max_incomplete_event_size=HEADER_LIMIT,
+        backlog=BACKLOG,
+        timeout_keep_alive=max(1, round(guard.idle_seconds)),
+        h11_max_incomplete_event_size=guard.header_limit,
     )
     return uvicorn.Server(config)
 
@@ -98,6 +94,7 @@ def server(
     port: int = 8700,
     log_level: str = "warning",
     fast_loop: bool = True,
+    guard: Guard | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server for the mocks; off loopback the service must carry an admin token."""
     if not is_loopback(host) and service.admin_token is None:
@@ -105,8 +102,14 @@ def server(
             f"--host {host} is off loopback: give --admin-token (or INTEROP_ADMIN_TOKEN) "
             "so the admin API is not open to the network (rule: safe by default)"
         )
+    service.exposed = not is_loopback(host)
     return uvicorn_server(
-        create_app(service), host=host, port=port, log_level=log_level, fast_loop=fast_loop
+        create_app(service),
+        host=host,
+        port=port,
+        log_level=log_level,
+        fast_loop=fast_loop,
+        guard=guard,
     )
 
 
@@ -135,10 +138,12 @@ def in_thread(make: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[
 
 
 @contextmanager
-def serving(service: MockService, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serving(
+    service: MockService, *, host: str = "127.0.0.1", port: int = 0, guard: Guard | None = None
+) -> Iterator[str]:
     """Serve the mocks in a thread of this process; yield their base URL."""
     with in_thread(
-        lambda bound: server(service, host=host, port=bound), host=host, port=port
+        lambda bound: server(service, host=host, port=bound, guard=guard), host=host, port=port
     ) as url:
         yield url
 

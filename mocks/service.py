@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import time
 import uuid
 import weakref
 from collections import OrderedDict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from .clock import VirtualClock
 from .courier import Courier
 from .firing import Firing
 from .ident import IdentRepository
-from .ledger import Ledger
+from .ledger import Ledger, NotWritable
 from .nlets import ledger_header
 from .records import (
     intake_op,
@@ -42,10 +43,11 @@ from .records import (
     timer_op,
 )
 from .scenario import Scenario
-from .scheduler import Scheduler
+from .scheduler import Postponed, Scheduler
 
 __all__ = ["FaultResponse", "MockService", "Submitted"]
 
+_log = logging.getLogger("interop.service")
 _TRANSIENT = ("http-400", "http-500", "http-503", "connection-reset")
 _JSON_BOOL = {True: "true", False: "false"}
 
@@ -113,6 +115,9 @@ class MockService(Firing):
         self.ledger = Ledger(ledger)
         self.callback = callback or self.scenario.callback
         self.admin_token = admin_token
+        self.exposed = False
+        """Served off loopback: then writes of evidence (LEA inboxes) and `/health`'s details need
+        the admin token too (`mocks.server.server` sets it)."""
         self.courier = Courier(
             self.ledger,
             target=lambda: self.callback,
@@ -156,7 +161,10 @@ class MockService(Firing):
             return
         self.started = False
         await self.scheduler.stop()
-        await self._save_clock()
+        try:
+            await self._save_clock()
+        except NotWritable:  # a full disk: the clock resumes from its last snapshot
+            _log.warning("the clock could not be saved on stop: the ledger is not writable")
         await self.courier.stop()
         await self.ledger.close()
 
@@ -258,7 +266,14 @@ class MockService(Firing):
         if seconds < 0:
             raise ValueError(f"$.seconds: {seconds} is negative (rule: minimum 0)")
         async with self._advancing:  # the target instant is read under the lock
-            fired = await self.scheduler.run_until(self.clock.now() + timedelta(seconds=seconds))
+            try:
+                target = self.clock.after(seconds)
+            except ValueError as exc:
+                raise ValueError(f"$.{exc}") from None
+            try:
+                fired = await self.scheduler.run_until(target)
+            except Postponed as postponed:  # the timers stay pending; the clock is where it got
+                raise NotWritable(str(postponed)) from None
             await self._save_clock()
         return {
             "fired": fired,
@@ -305,19 +320,35 @@ class MockService(Firing):
         await self.courier.start()
         await self.scheduler.start()
 
+    def status(self) -> dict[str, Any]:
+        """`/health`'s status alone: ok, or degraded and why."""
+        if self.ledger.writable:
+            return {"status": "ok"}
+        return {"status": "degraded", "degraded": "ledger not writable"}
+
     async def health(self) -> dict[str, Any]:
         """What `/health` reports: the deliveries owed (how many, how many are being retried,
         since when the oldest is owed) beside the clock, the timers and the ledger's rows."""
         owed = await self.ledger.owed()
         oldest = None if owed.oldest is None else gmt(datetime.fromtimestamp(owed.oldest, UTC))
+        unrecorded = self.courier.unrecorded
+        if owed.owed <= unrecorded:  # all the ledger owes was taken, not yet recorded
+            oldest = None
         return {
-            "status": "ok",
+            **self.status(),
             "clock": self.clock.state(),
             "scenario": self.scenario.name,
             "callback": self.callback,
             "pending_timers": len(self.scheduler),
             "outstanding_deliveries": self.courier.outstanding,
-            "deliveries": {"owed": owed.owed, "retrying": owed.retrying, "oldest": oldest},
+            "deliveries": {
+                # Taken by the SIB but not yet recorded: no longer owed, though the ledger says so.
+                "owed": max(0, owed.owed - unrecorded),
+                "retrying": owed.retrying,
+                "oldest": oldest,
+                "unrecorded": unrecorded,
+                "recorded_late": self.courier.recorded_late,
+            },
             "ledger": await self._ledger_counts(),
         }
 

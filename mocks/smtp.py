@@ -9,7 +9,8 @@ the sender that mails deliveries back to the SIB.
   (`_fault_reply`: an outage is ``421`` or ``451``, which the sending MTA retries, or a dropped
   connection; a refusal is ``554``, not to be sent again); ``554`` with the problems naming
   record and field for a file that cannot be read or a TCN that cannot be answered, ``550`` for
-  an e-mail with no transaction attached.
+  an e-mail with no transaction attached; ``452`` (transient: the sending MTA keeps the mail and
+  tries again) while the ledger cannot record it (a full disk).
 * Sending: a delivery whose target is ``mailto:ADDRESS?relay=HOST:PORT`` goes as an e-mail to
   ADDRESS through the SMTP relay, the message encoded and attached (`send_delivery`, called by the
   courier). Unless the service already has a callback, the first submission by e-mail sets it to
@@ -19,9 +20,11 @@ the sender that mails deliveries back to the SIB.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import smtplib
 import socket
+from collections.abc import Sequence
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -35,10 +38,14 @@ from wire.codec import Decoded, as_sent, read
 from wire.mail import message_for, transactions_of
 
 from .bodies import evidence
+from .guard import BACKLOG, Guard, for_process
+from .ledger import NotWritable
 from .openapi import SUBMISSION_LIMIT
 from .service import FaultResponse, MockService
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_PARTS",
     "SENDER",
     "ServerWithSmtp",
     "SubmissionHandler",
@@ -53,6 +60,7 @@ SENDER = "cjis@mocks.interop-harness.invalid"
 """The address the mock CJIS mails its responses from."""
 _DEFAULT_RELAY = "127.0.0.1:25"
 _HOSTNAME = "mocks.interop-harness.invalid"
+_NOT_RECORDED = "452 4.3.1 the ledger cannot record mail now (disk full); try again later"
 _DATA_LIMIT = SUBMISSION_LIMIT * 4 // 3 + (64 << 10)
 """The largest mail: a body of `SUBMISSION_LIMIT` bytes in base64, and its headers."""
 
@@ -80,40 +88,91 @@ def _fault_reply(fault: FaultResponse, server: SMTP) -> str:
     return _reply_text("451", [f"4.3.0 {said}"])
 
 
+MAX_PARTS = 100
+"""The most MIME parts an e-mail may have (counted before it is parsed)."""
+MAX_DEPTH = 8
+"""The most multipart levels (boundaries declared) an e-mail may have."""
+
+
+def _read_mail(raw: bytes) -> list[Decoded] | str:
+    """The transactions an e-mail carries, decoded, or the SMTP reply refusing it (whole). Run off
+    the event loop (parsing MIME takes time); parts and depth are capped before it is parsed."""
+    parts, depth = raw.count(b"\n--"), raw.lower().count(b"boundary=")
+    if parts > 2 * MAX_PARTS or depth > MAX_DEPTH:
+        rule = "parts" if parts > 2 * MAX_PARTS else "depth"
+        text = f"5.6.0 at most {MAX_PARTS} MIME parts {MAX_DEPTH} levels deep (rule: {rule})"
+        return _reply_text("554", [text])
+    found = transactions_of(raw)
+    if found is None:
+        text = f"5.6.0 no EBTS transaction attached (send it as {MEDIA_TYPE})"
+        return _reply_text("550", [text])
+    taken: list[Decoded] = []
+    count = len(found.transactions)
+    for number, data in enumerate(found.transactions, start=1):
+        which = f" (transaction {number} of {count}; the mail is refused whole)"
+        try:
+            decoded = read(data)
+        except WireError as error:
+            said = f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"
+            lines = [said + (which if count > 1 else "")]
+            return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
+        tcn = _tcn(decoded.document)
+        if tcn is None or schemas.problems("common.json#/$defs/tcn", tcn):
+            said = f"5.6.0 1.009 TCN {tcn!r} cannot be answered"
+            return _reply_text("554", [said + (which if count > 1 else "")])
+        taken.append(decoded)
+    return taken
+
+
 class SubmissionHandler:
     """aiosmtpd handler: each e-mail's attached transaction is a submission to the mock CJIS."""
 
-    def __init__(self, service: MockService, *, reply_relay: str | None = None) -> None:
+    def __init__(
+        self,
+        service: MockService,
+        *,
+        reply_relay: str | None = None,
+        allow: Sequence[str] | None = None,
+    ) -> None:
+        """`allow`: the client networks (CIDR) mail is taken from (None: any; give it off
+        loopback)."""
         self.service = service
         self.reply_relay = reply_relay
+        self.allow = (
+            None if allow is None else [ipaddress.ip_network(a, strict=False) for a in allow]
+        )
         self.received = 0
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        """Take the sender, unless the client is not in `allow` (550, before any data)."""
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        if self.allow is not None:
+            try:
+                client = ipaddress.ip_address(peer)
+            except ValueError:
+                client = None
+            if client is None or not any(client in net for net in self.allow):
+                return "550 5.7.1 this client may not send mail here (rule: --smtp-allow)"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Take the e-mail: the SMTP reply is the mock CJIS's answer to its submissions."""
+        if not self.service.ledger.writable:
+            return _NOT_RECORDED
         raw = envelope.original_content or envelope.content or b""
-        found = transactions_of(raw if isinstance(raw, bytes) else raw.encode())
-        if found is None:
-            text = f"5.6.0 no EBTS transaction attached (send it as {MEDIA_TYPE})"
-            return _reply_text("550", [text])
-        taken: list[Decoded] = []
-        count = len(found.transactions)
-        for number, data in enumerate(found.transactions, start=1):
-            which = f" (transaction {number} of {count}; the mail is refused whole)"
-            try:
-                decoded = read(data)
-            except WireError as error:
-                said = f"5.6.0 not a readable EBTS transaction ({len(error.problems)} problems)"
-                lines = [said + (which if count > 1 else "")]
-                return _reply_text("554", lines + [f"{p.code} {p}" for p in error.problems])
-            tcn = _tcn(decoded.document)
-            if tcn is None or schemas.problems("common.json#/$defs/tcn", tcn):
-                said = f"5.6.0 1.009 TCN {tcn!r} cannot be answered"
-                return _reply_text("554", [said + (which if count > 1 else "")])
-            taken.append(decoded)
+        taken = await asyncio.to_thread(_read_mail, raw if isinstance(raw, bytes) else raw.encode())
+        if isinstance(taken, str):
+            return taken
         try:
             return await self._submit(taken, envelope.mail_from or "")
         except FaultResponse as fault:
             return _fault_reply(fault, server)
+        except NotWritable:
+            return _NOT_RECORDED
 
     async def _submit(self, taken: list[Decoded], sender: str) -> str:
         if self.service.callback is None and self.reply_relay and sender:
@@ -141,15 +200,20 @@ async def start_smtp(
     host: str = "127.0.0.1",
     port: int = 2525,
     reply_relay: str | None = None,
+    guard: Guard | None = None,
 ) -> asyncio.Server:
-    """Start the SMTP server for `service` on this event loop; close it when done."""
+    """Start the SMTP server for `service` on this event loop (within `guard`'s limits, the
+    process's by default); close it when done."""
     handler = SubmissionHandler(service, reply_relay=reply_relay)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT),
-        host=host,
-        port=port,
+        _sessions(handler, guard), host=host, port=port, backlog=BACKLOG
     )
+
+
+def _sessions(handler: Any, guard: Guard | None) -> Any:
+    """The factory of the SMTP sessions of `handler`, within `guard`'s limits."""
+    return (guard or for_process()).smtp(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT)
 
 
 class ServerWithSmtp(uvicorn.Server):
@@ -170,9 +234,7 @@ class ServerWithSmtp(uvicorn.Server):
         loop = asyncio.get_running_loop()
         handler = self.smtp_handler
         self._smtp = await loop.create_server(
-            lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT),
-            host=self.smtp_host,
-            port=self.smtp_port,
+            _sessions(handler, None), host=self.smtp_host, port=self.smtp_port, backlog=BACKLOG
         )
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -191,9 +253,18 @@ def run_with_smtp(
     host: str,
     port: int,
     reply_relay: str | None = None,
+    allow: Sequence[str] | None = None,
 ) -> None:
-    """Run the uvicorn `server` of the mocks with the SMTP server beside it until stopped."""
-    handler = SubmissionHandler(service, reply_relay=reply_relay)
+    """Run the uvicorn `server` of the mocks with the SMTP server beside it until stopped; off
+    loopback, mail is taken only from the client networks in `allow`."""
+    from .server import is_loopback
+
+    if not is_loopback(host) and not allow:
+        raise ValueError(
+            f"SMTP on {host} is off loopback: give --smtp-allow CIDR (the clients that may send "
+            "mail) so that not anyone may submit (rule: safe by default)"
+        )
+    handler = SubmissionHandler(service, reply_relay=reply_relay, allow=allow)
     ServerWithSmtp(server.config, handler, host=host, port=port).run()
 
 

@@ -31,10 +31,12 @@ SCENARIO = {"ident": {"match_rate": 0.5}}
 
 class _Sib(BaseHTTPRequestHandler):
     received: list[str]
+    delay: float
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length", "0"))
         json.loads(self.rfile.read(length))
+        time.sleep(self.delay)
         self.received.append(self.headers["x-interop-message-id"])
         self.send_response(200)
         self.send_header("content-length", "0")
@@ -45,9 +47,10 @@ class _Sib(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def sib_on(port: int, received: list[str]) -> Iterator[None]:
-    """A SIB taking every delivery on `port`, until the block ends."""
-    handler = type("Sib", (_Sib,), {"received": received})
+def sib_on(port: int, received: list[str], *, delay: float = 0.0) -> Iterator[None]:
+    """A SIB taking every delivery on `port` (answering each after `delay` wall seconds), until
+    the block ends."""
+    handler = type("Sib", (_Sib,), {"received": received, "delay": delay})
     ThreadingHTTPServer.allow_reuse_address = True
     httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -69,7 +72,7 @@ def _service(ledger: Path, port: int) -> MockService:
     )
 
 
-def _wait_for(http: httpx.Client, done: Any, timeout: float) -> dict[str, Any]:
+def wait_for(http: httpx.Client, done: Any, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         health: dict[str, Any] = http.get("/health").json()
@@ -78,7 +81,7 @@ def _wait_for(http: httpx.Client, done: Any, timeout: float) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def _sib_entries(http: httpx.Client) -> list[dict[str, Any]]:
+def sib_entries(http: httpx.Client) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     after = 0
     while True:
@@ -100,16 +103,22 @@ def test_a_ten_minute_callback_outage_loses_nothing(tmp_path: Path) -> None:
         began = time.monotonic()
         advanced = http.post("/admin/clock/advance", json={"seconds": 25 * 3600, "wait": 0})
         assert advanced.json()["settled"] is False
-        down = _wait_for(http, lambda h: h["deliveries"]["retrying"] > 0, 10)
+        down = wait_for(http, lambda h: h["deliveries"]["retrying"] > 0, 10)
         assert down["deliveries"]["owed"] >= 30
         assert down["deliveries"]["oldest"] is not None
         time.sleep(max(0.0, OUTAGE - (time.monotonic() - began)))
-        during = _sib_entries(http)
+        during = sib_entries(http)
         assert max(e["delivery"]["attempts"] for e in during) >= 5
         with sib_on(port, received):
-            up = _wait_for(http, lambda h: h["deliveries"]["owed"] == 0, 30)
-        entries = _sib_entries(http)
-    assert up["deliveries"] == {"owed": 0, "retrying": 0, "oldest": None}
+            up = wait_for(http, lambda h: h["deliveries"]["owed"] == 0, 30)
+        entries = sib_entries(http)
+    assert up["deliveries"] == {
+        "owed": 0,
+        "retrying": 0,
+        "oldest": None,
+        "unrecorded": 0,
+        "recorded_late": 0,
+    }
     assert {e["delivery"]["state"] for e in entries} == {"delivered"}
     assert {e["id"] for e in entries} == set(received)
     assert len(entries) >= 60  # an SRE and an IDR (or IDR/IAR) for each submission
@@ -124,16 +133,16 @@ def test_a_restart_mid_retry_resumes_the_attempts(tmp_path: Path) -> None:
         for _ in range(5):
             http.post("/cjis/submissions", json=booking_car(synth))
         http.post("/admin/clock/advance", json={"seconds": 600, "wait": 0})
-        _wait_for(http, lambda h: h["deliveries"]["retrying"] >= 5, 10)
+        wait_for(http, lambda h: h["deliveries"]["retrying"] >= 5, 10)
         time.sleep(0.5)
-        before = {e["id"]: e["delivery"]["attempts"] for e in _sib_entries(http)}
+        before = {e["id"]: e["delivery"]["attempts"] for e in sib_entries(http)}
     assert len(before) == 5
     assert min(before.values()) >= 1
     received: list[str] = []
     second = _service(ledger, port)
     with sib_on(port, received), serving(second) as url, httpx.Client(base_url=url) as http:
-        health = _wait_for(http, lambda h: h["deliveries"]["owed"] == 0, 30)
-        after = {e["id"]: e["delivery"] for e in _sib_entries(http)}
+        health = wait_for(http, lambda h: h["deliveries"]["owed"] == 0, 30)
+        after = {e["id"]: e["delivery"] for e in sib_entries(http)}
     assert health["deliveries"]["owed"] == 0
     assert sorted(received) == sorted(before)
     for message_id, attempts in before.items():

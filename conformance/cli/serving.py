@@ -6,6 +6,7 @@ import argparse
 import errno
 import os
 import socket
+import sys
 from typing import Any, TextIO
 
 from .common import CliError
@@ -36,6 +37,38 @@ def add_mocks_clock(parser: Any) -> None:
     )
 
 
+def _cidr(value: str) -> str:
+    """An argparse type: a network (CIDR) or address."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a network (e.g. 10.0.0.0/8)") from None
+    return value
+
+
+def _admin_token(args: argparse.Namespace, err: TextIO) -> str | None:
+    """The admin token: from --admin-token-file, INTEROP_ADMIN_TOKEN or (warned) --admin-token."""
+    if args.admin_token_file:
+        try:
+            with open(args.admin_token_file, encoding="utf-8") as file:
+                token = file.readline().strip()
+        except OSError as exc:
+            raise CliError(f"--admin-token-file: {exc.strerror or exc}") from None
+        if not token:
+            raise CliError(f"--admin-token-file: {args.admin_token_file} holds no token")
+        return token
+    if args.admin_token:
+        print(
+            "warning: --admin-token is visible to every local user (ps); prefer "
+            "INTEROP_ADMIN_TOKEN or --admin-token-file",
+            file=err,
+        )
+        return str(args.admin_token)
+    return os.environ.get("INTEROP_ADMIN_TOKEN") or None
+
+
 def _check_port(host: str, port: int, option: str = "--port") -> None:
     """One line, before the server starts, when it cannot listen there (the port is held, or the
     host is not an address of this machine); `option` is the one that gave the port."""
@@ -60,7 +93,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     import gc
 
     from mocks.scenario import Scenario, scenario_names
-    from mocks.server import server
+    from mocks.server import is_loopback, server
     from mocks.service import MockService
 
     try:
@@ -75,11 +108,16 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             scenario=scenario,
             ledger=args.ledger,
             callback=args.sut_callback,
-            admin_token=args.admin_token or os.environ.get("INTEROP_ADMIN_TOKEN") or None,
+            admin_token=_admin_token(args, sys.stderr),
         )
         _check_port(args.host, args.port)
         if args.smtp_port is not None:
             _check_port(args.host, args.smtp_port, "--smtp-port")
+            if not is_loopback(args.host) and not args.smtp_allow:
+                raise CliError(
+                    f"--host {args.host} is off loopback: give --smtp-allow CIDR (the clients "
+                    "that may send mail) so that not anyone may submit (rule: safe by default)"
+                )
         uvicorn_server = server(service, host=args.host, port=args.port)
     except CliError:
         raise
@@ -108,6 +146,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             host=args.host,
             port=args.smtp_port,
             reply_relay=args.smtp_relay,
+            allow=args.smtp_allow,
         )
     except OSError as exc:
         raise CliError(listen_error(args.host, args.port, exc)) from None
@@ -184,7 +223,20 @@ def _add_serve(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--admin-token",
-        help="required for the admin API off loopback (default: INTEROP_ADMIN_TOKEN)",
+        help="the admin token on the command line, where every local user sees it in ps: "
+        "prefer INTEROP_ADMIN_TOKEN or --admin-token-file (required off loopback)",
+    )
+    serve.add_argument(
+        "--admin-token-file",
+        metavar="PATH",
+        help="read the admin token from this file (its first line)",
+    )
+    serve.add_argument(
+        "--smtp-allow",
+        metavar="CIDR",
+        action="append",
+        type=_cidr,
+        help="a client network that may send mail (repeatable; required for SMTP off loopback)",
     )
     serve.add_argument(
         "--smtp-port",
