@@ -87,25 +87,26 @@ class Checkpointer:
             _log.exception("the ledger's checkpoint thread could not connect")
             return
         try:
-            seen = self._commits()
+            seen = -1  # the first look checkpoints: commits may have come before this thread ran
             while not self._stop.wait(self._interval):
                 now = self._commits()
-                if now != seen:
+                if now != seen and self._checkpoint(conn):
                     seen = now
-                    self._checkpoint(conn)
         finally:
             conn.close()
 
-    def _checkpoint(self, conn: sqlite3.Connection) -> None:
-        """One passive checkpoint; the writer's help wanted when the WAL has grown too long."""
+    def _checkpoint(self, conn: sqlite3.Connection) -> bool:
+        """One passive checkpoint; the writer's help wanted when the WAL has grown too long.
+        Whether it was made (a failed one is tried again at the next look, commits or not)."""
         try:
             _, pages, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error:  # the next look tries again
+        except sqlite3.Error:
             _log.warning("a checkpoint of the ledger failed", exc_info=True)
-            return
+            return False
         self.checkpoints += 1
         if pages > self._wal_pages:
             self.wanted = True
+        return True
 
     def between(self, writer: sqlite3.Connection) -> None:
         """Called by the writer thread between transactions: when wanted, a passive checkpoint of
