@@ -29,7 +29,7 @@ from tests.test_wire_transports import SIB_ADDRESS, Mailbox, _advance, _match, e
 from wire import MEDIA_TYPE, image
 from wire.ansi_nist import parse_records, read_records
 from wire.codec import decode, encode, read
-from wire.layout import by_tot
+from wire.layout import by_tot, layout, tags
 from wire.mail import message_for
 
 pytestmark = pytest.mark.anyio
@@ -537,3 +537,38 @@ def test_nistitl_reads_every_message_we_write_field_by_field(kind: str, example:
             expected[2] = str(int(str(expected[2])))  # nistitl reads the IDC as a number
         assert read == expected, (kind, mine.type)
     assert decode(data) == (kind, document)
+
+
+_EBTS_TEXT = re.compile(r"[12]\.\d{3} [A-Z]{3}")
+
+
+@pytest.mark.parametrize("kind", ["sre", "idr", "iar", "errt"])
+def test_a_switch_reading_responses_with_nistitl_finds_ebts_values_in_ebts_fields(
+    kind: str,
+) -> None:
+    """What a real switch reads (EBTS tags below 2.900) holds EBTS values only: the IDR's result
+    in 2.059 SRF, its encounters' names at item 2 of 2.064 CAN, the ERRT's free text alone in
+    2.060 MSG naming the EBTS tag; no Type-2 record names the JSON part it carries."""
+    ebts = {
+        f.tag[1]
+        for name in by_tot().values()
+        for f in tags(layout(name).parts)
+        if f.tag[0] == 2 and not f.local
+    }
+    for document in schemas.examples(kind):
+        parsed = nistitl_reads(encode(document, kind))
+        type2 = [r for r in parsed._records if r.type == 2]
+        assert len(type2) == (2 if "ident" in document.get("type2", {}) else 1)
+        for record in type2:
+            read = {f.tag: _text(f) for f in record._fields}
+            assert {n for n in read if 2 < n < 900} <= ebts, (kind, sorted(read))
+            if kind == "idr":
+                srf = "I" if document["type2"]["result"] == "match" else "N"
+                assert read[59] == srf
+                names = [e["nam"] for e in document["type2"]["encounters"]]
+                can = str(read.get(64, "")).split("\x1e") if names else []
+                assert [c.split("\x1f")[1] for c in can] == names
+            if kind == "errt":
+                texts = str(read[60]).split("\x1e")
+                assert texts == [m["text"] for m in document["type2"]["msg"]]
+                assert all(_EBTS_TEXT.match(t) for t in texts), texts
