@@ -9,11 +9,13 @@ the sender that mails deliveries back to the SIB.
   (`_fault_reply`: an outage is ``421`` or ``451``, which the sending MTA retries, or a dropped
   connection; a refusal is ``554``, not to be sent again); ``554`` with the problems naming
   record and field for a file that cannot be read or a TCN that cannot be answered, ``550`` for
-  an e-mail with no transaction attached.
+  an e-mail with no transaction attached. STARTTLS and AUTH (PLAIN, LOGIN) are offered as
+  `mocks.mailsecurity.MailSecurity` says.
 * Sending: a delivery whose target is ``mailto:ADDRESS?relay=HOST:PORT`` goes as an e-mail to
   ADDRESS through the SMTP relay, the message encoded and attached (`send_delivery`, called by the
-  courier). Unless the service already has a callback, the first submission by e-mail sets it to
-  its sender through `reply_relay`: responses go back the way the submission came.
+  courier), over STARTTLS when the relay offers it. Unless the service already has a callback,
+  the first submission by e-mail sets it to its sender through `reply_relay`: responses go back
+  the way the submission came.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from wire.codec import Decoded, as_sent, read
 from wire.mail import message_for, transactions_of
 
 from .bodies import evidence
+from .mailsecurity import MailSecurity, client_context, smtp_options
 from .openapi import SUBMISSION_LIMIT
 from .service import FaultResponse, MockService
 
@@ -141,23 +144,36 @@ async def start_smtp(
     host: str = "127.0.0.1",
     port: int = 2525,
     reply_relay: str | None = None,
+    security: MailSecurity | None = None,
 ) -> asyncio.Server:
-    """Start the SMTP server for `service` on this event loop; close it when done."""
+    """Start the SMTP server for `service` on this event loop (with STARTTLS and AUTH as
+    `security` says); close it when done."""
     handler = SubmissionHandler(service, reply_relay=reply_relay)
     loop = asyncio.get_running_loop()
-    return await loop.create_server(
-        lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT),
-        host=host,
-        port=port,
-    )
+    return await loop.create_server(_factory(handler, security), host=host, port=port)
+
+
+def _factory(handler: Any, security: MailSecurity | None) -> Any:
+    """A new aiosmtpd protocol per connection: `handler`, the size limit, TLS and AUTH."""
+    options = smtp_options(security)
+    return lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT, **options)
 
 
 class ServerWithSmtp(uvicorn.Server):
     """A uvicorn server that also serves SMTP (`handler`, an aiosmtpd handler) on its loop."""
 
-    def __init__(self, config: uvicorn.Config, handler: Any, *, host: str, port: int) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        handler: Any,
+        *,
+        host: str,
+        port: int,
+        security: MailSecurity | None = None,
+    ) -> None:
         super().__init__(config)
         self.smtp_handler = handler
+        self.smtp_security = security
         self.smtp_host = host
         self.smtp_port = port
         self._smtp: asyncio.Server | None = None
@@ -168,9 +184,8 @@ class ServerWithSmtp(uvicorn.Server):
         if self.should_exit:
             return
         loop = asyncio.get_running_loop()
-        handler = self.smtp_handler
         self._smtp = await loop.create_server(
-            lambda: SMTP(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT),
+            _factory(self.smtp_handler, self.smtp_security),
             host=self.smtp_host,
             port=self.smtp_port,
         )
@@ -191,10 +206,11 @@ def run_with_smtp(
     host: str,
     port: int,
     reply_relay: str | None = None,
+    security: MailSecurity | None = None,
 ) -> None:
     """Run the uvicorn `server` of the mocks with the SMTP server beside it until stopped."""
     handler = SubmissionHandler(service, reply_relay=reply_relay)
-    ServerWithSmtp(server.config, handler, host=host, port=port).run()
+    ServerWithSmtp(server.config, handler, host=host, port=port, security=security).run()
 
 
 def parse_mailto(target: str) -> tuple[str, str, int]:
@@ -218,6 +234,10 @@ def _send(target: str, body: str, headers: dict[str, str], name: str) -> None:
         data, sender=SENDER, to=to, name=name + suffix, headers=headers, media=(main, sub)
     )
     with smtplib.SMTP(host, port, timeout=10) as client:
+        client.ehlo()
+        if client.has_extn("starttls"):  # the SIB's server offers it: use it
+            client.starttls(context=client_context())
+            client.ehlo()
         client.send_message(message, from_addr=SENDER, to_addrs=[to])
 
 
