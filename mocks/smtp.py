@@ -8,7 +8,8 @@ the sender that mails deliveries back to the SIB.
   tolerated in the files (W0001 lines); for an injected fault what stands for its HTTP answer
   (`_fault_reply`: an outage is ``421`` or ``451``, which the sending MTA retries, or a dropped
   connection; a refusal is ``554``, not to be sent again); ``554`` with the problems naming
-  record and field for a file that cannot be read or a TCN that cannot be answered, ``550`` for
+  record and field for a file that cannot be read or a TCN that cannot be answered (that one
+  also answered by an ERRT naming 1.009, mailed back as HTTP returns it), ``550`` for
   an e-mail with no transaction attached. STARTTLS and AUTH (PLAIN, LOGIN) are offered as
   `mocks.mailsecurity.MailSecurity` says.
 * Sending: a delivery whose target is ``mailto:ADDRESS?relay=HOST:PORT`` goes as an e-mail to
@@ -36,9 +37,10 @@ from wire.ansi_nist import WireError
 from wire.codec import Decoded, as_sent, read
 from wire.mail import message_for, transactions_of
 
-from .bodies import evidence
+from .bodies import errt_refusal, evidence
 from .mailsecurity import MailSecurity, client_context, smtp_options
 from .openapi import SUBMISSION_LIMIT
+from .problem import Problem
 from .service import FaultResponse, MockService
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "parse_mailto",
     "run_with_smtp",
     "send_delivery",
+    "send_file",
     "start_smtp",
 ]
 
@@ -111,12 +114,37 @@ class SubmissionHandler:
             tcn = _tcn(decoded.document)
             if tcn is None or schemas.problems("common.json#/$defs/tcn", tcn):
                 said = f"5.6.0 1.009 TCN {tcn!r} cannot be answered"
-                return _reply_text("554", [said + (which if count > 1 else "")])
+                mailed = await self._errt_for_tcn(decoded.document, tcn, envelope.mail_from)
+                return _reply_text("554", [said + (which if count > 1 else ""), *mailed])
             taken.append(decoded)
         try:
             return await self._submit(taken, envelope.mail_from or "")
         except FaultResponse as fault:
             return _fault_reply(fault, server)
+
+    async def _errt_for_tcn(self, document: dict[str, Any], tcn: Any, sender: Any) -> list[str]:
+        """Mail the sender an ERRT naming 1.009, as HTTP answers one (its TCR echoes the TCN
+        sent): to the service's ``mailto:`` callback, or the sender through `reply_relay`.
+        The reply lines saying where it went, or why it did not."""
+        callback = self.service.callback or ""
+        if callback.startswith("mailto:"):
+            target = callback
+        elif self.reply_relay and sender:
+            target = f"mailto:{sender}?relay={self.reply_relay}"
+        else:
+            return ["5.6.0 no ERRT mailed: no mailto: callback and no --smtp-relay"]
+        header = document.get("type1", {})
+        rule = "required" if tcn is None else "pattern"
+        text = "1.009 TCN is required" if tcn is None else f"1.009 TCN: {tcn!r} breaks EBTS"
+        errors = [{"path": "$.type1.tcn", "rule": rule, "message": text}]
+        problem = Problem(400, "Bad Request", text, errors)
+        now = self.service.clock.now()
+        answer = errt_refusal(problem, header if isinstance(header, dict) else {}, now)
+        name = f"ERRT-{header.get('ori', 'unknown')}" if isinstance(header, dict) else "ERRT"
+        _, error = await send_file(target, bytes(answer.body), name)
+        if error is not None:
+            return [f"5.6.0 the ERRT naming 1.009 could not be mailed: {error}"]
+        return [f"5.6.0 an ERRT naming 1.009 was mailed to {parse_mailto(target)[0]}"]
 
     async def _submit(self, taken: list[Decoded], sender: str) -> str:
         if self.service.callback is None and self.reply_relay and sender:
@@ -226,8 +254,12 @@ def parse_mailto(target: str) -> tuple[str, str, int]:
 
 
 def _send(target: str, body: str, headers: dict[str, str], name: str) -> None:
-    to, host, port = parse_mailto(target)
     data, media = as_sent(body)
+    _send_data(target, data, media, headers, name)
+
+
+def _send_data(target: str, data: bytes, media: str, headers: dict[str, str], name: str) -> None:
+    to, host, port = parse_mailto(target)
     suffix = ".eft" if media == MEDIA_TYPE else ".json"
     main, _, sub = media.partition("/")
     message = message_for(
@@ -250,8 +282,17 @@ async def send_delivery(
     (no connection, or a 4xx SMTP reply); a 5xx reply is done, with its error.
     `headers` (X-Interop-Message-Id, X-Interop-Virtual-Time, ...) become e-mail headers.
     """
+    return await _mailed(_send, target, body, headers, name)
+
+
+async def send_file(target: str, data: bytes, name: str) -> tuple[bool, str | None]:
+    """Mail one encoded transaction `data` to a ``mailto:`` target, as `send_delivery` does."""
+    return await _mailed(_send_data, target, data, MEDIA_TYPE, {}, name)
+
+
+async def _mailed(send: Any, *args: Any) -> tuple[bool, str | None]:
     try:
-        await asyncio.to_thread(_send, target, body, headers, name)
+        await asyncio.to_thread(send, *args)
     except ValueError as exc:
         return True, f"undeliverable: {exc}"[:300]
     except smtplib.SMTPResponseException as exc:

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import io
 import re
+import shutil
 import smtplib
 import struct
 import subprocess
@@ -21,6 +22,7 @@ import nistitl  # type: ignore[import-untyped]
 import pytest
 
 import schemas
+from mocks.mailsecurity import MailSecurity, self_signed_context
 from mocks.server import free_port
 from mocks.smtp import start_smtp
 from synthetic import Synthesizer
@@ -299,6 +301,72 @@ async def test_a_tcn_breaking_ebts_is_refused_with_an_errt_naming_1_009(
     kind, errt = decode(response.content)
     assert kind == "errt"
     assert [m["text"][:9] for m in errt["type2"]["msg"]] == ["1.009 TCN"]
+
+
+async def test_a_tcn_breaking_ebts_by_email_is_answered_with_an_errt_mailed_back(
+    mock_api: MockApi, synth: Synthesizer, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, box_port = mailbox
+    client = await mock_api()
+    client.service.callback = f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{box_port}"
+    car = booking_car(synth)
+    car["type1"]["tcn"] = "SHORT"
+    mail = message_for(switch_car(car), sender=SIB_ADDRESS, to="cjis@mocks.invalid", name="c.eft")
+    code, said = await _reply(client.service, mail)
+    assert code == 554
+    assert "1.009 TCN 'SHORT' cannot be answered" in said
+    assert f"an ERRT naming 1.009 was mailed to {SIB_ADDRESS}" in said
+    [errt_file] = [_attached(m) for m in box.mails]
+    parsed = nistitl_reads(errt_file)
+    assert parsed.TOT == "ERRT"
+    assert ("SHORT", car["type1"]["ori"]) == (parsed[0].TCR, parsed[0].DAI)
+    kind, errt = decode(errt_file)
+    assert kind == "errt"
+    assert [m["text"][:9] for m in errt["type2"]["msg"]] == ["1.009 TCN"]
+    # with nowhere to mail it, the 554 says so
+    client.service.callback = None
+    code, said = await _reply(client.service, mail)
+    assert (code, len(box.mails)) == (554, 1)
+    assert "no ERRT mailed" in said
+
+
+@pytest.mark.skipif(
+    shutil.which("swaks") is None,
+    reason="swaks (Debian's SMTP test client) is not installed: apt-get install swaks "
+    "(.ci/run installs it)",
+)
+async def test_swaks_delivers_a_switch_car_over_starttls_and_auth_and_gets_the_sre_by_email(
+    mock_api: MockApi, synth: Synthesizer, mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    """A real mail client, not smtplib: swaks attaches the file a switch wrote with nistitl,
+    upgrades to TLS (the self-signed certificate made at start) and logs in with AUTH PLAIN."""
+    box, box_port = mailbox
+    client = await mock_api()
+    client.service.callback = f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{box_port}"
+    car = booking_car(synth)
+    eft = tmp_path / "car.eft"
+    eft.write_bytes(switch_car(car))
+    port = free_port()
+    users = {"state-switch": "synthetic-password-1"}
+    security = MailSecurity(self_signed_context("localhost"), True, users)
+    smtp = await start_smtp(client.service, port=port, security=security)
+    command = ["swaks", "--server", "127.0.0.1", "--port", str(port), "--from", SIB_ADDRESS]
+    command += ["--to", "cjis@mocks.invalid", "--tls", "--auth", "PLAIN"]
+    command += ["--auth-user", "state-switch", "--auth-password", users["state-switch"]]
+    command += ["--attach-type", MEDIA_TYPE, "--attach-name", "car.eft", "--attach", f"@{eft}"]
+    try:
+        done = await asyncio.to_thread(
+            subprocess.run, command, capture_output=True, text=True, timeout=60, check=False
+        )
+    finally:
+        smtp.close()
+        await smtp.wait_closed()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"<~  250 2.0.0 TCN {car['type1']['tcn']} accepted" in done.stdout
+    assert "<~  235 " in done.stdout  # authenticated, within TLS (swaks marks TLS lines ~)
+    await _advance(client, 3600)
+    files = [_attached(mail) for mail in box.mails]
+    assert [nistitl_reads(f).TOT for f in files][:1] == ["SRE"]
 
 
 def _wire_warnings(data: bytes) -> list[str]:
