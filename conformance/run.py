@@ -134,15 +134,19 @@ def stage(
     variant: str = "reference",
     clock: str = "manual",
     wire: str = "json-http",
+    evidence: Path | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Start the mocks and our SIB (`variant`, on a store file) on free loopback ports, on `wire`
     (one of `WIRES`), and a control server that restarts the SIB; yield the SUT profile (with its
-    restart command)."""
+    restart command). On the EBTS e-mail wire, with `evidence`: each EBTS file that crossed the
+    stage is kept in that folder, with its `index.md` (`wire_stage.WireEvidence`)."""
     if wire not in WIRES:
         raise ValueError(f"wire {wire!r} is not one of {', '.join(WIRES)}")
     with ExitStack() as stack:
         service = MockService(clock=clock)
-        mail = MailWire(service) if wire == "ebts-smtp" else None
+        mail = MailWire(service, evidence) if wire == "ebts-smtp" else None
+        if mail is not None and mail.evidence is not None:
+            stack.callback(mail.evidence.write_index)
         mocks_url = stack.enter_context(in_thread(mail.mocks) if mail else serving(service))
         folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="interop-sib-"))
         host = _SibHost(variant, profile_name, mocks_url, Path(folder, "sib.sqlite3"), mail)

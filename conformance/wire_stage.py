@@ -13,6 +13,9 @@ The reference SIB (or any faulty variant) is left as it is; two adapters put it 
 * `EbtsBodies`, ASGI middleware in front of the SIB: bookings sent as EBTS files reach it as JSON;
   and the gateway sends the SIB's LEA routing as EBTS files over HTTP.
 
+`WireEvidence` keeps each EBTS file that crosses the stage (bookings, submissions, deliveries, LEA
+routing) in a folder of the report, one file per message named by its TOT and TCN, with an index.
+
 `MailWire` puts a stage (`conformance.run.stage(..., wire="ebts-smtp")`: the mocks and our SIB)
 on this wire: the mocks with SMTP, such a SIB, and a profile with every direction on the EBTS
 wire: bookings and LEA routing over HTTP, submissions and deliveries by e-mail. The checks see the
@@ -26,7 +29,9 @@ import json
 import re
 import smtplib
 import socket
+import threading
 from email import policy
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -39,11 +44,18 @@ from mocks.server import free_port, server, uvicorn_server
 from mocks.service import MockService
 from mocks.smtp import ServerWithSmtp, SubmissionHandler
 from wire import MEDIA_TYPE
-from wire.ansi_nist import WireError
+from wire.ansi_nist import WireError, read_records
 from wire.codec import decode, encode, request_body
 from wire.mail import message_for, transaction_of
 
-__all__ = ["SIB_ADDRESS", "DeliveryHandler", "EbtsBodies", "MailGateway", "MailWire"]
+__all__ = [
+    "SIB_ADDRESS",
+    "DeliveryHandler",
+    "EbtsBodies",
+    "MailGateway",
+    "MailWire",
+    "WireEvidence",
+]
 
 SIB_ADDRESS = "sib@state.interop-harness.invalid"
 """The e-mail address of our SIB on the stage."""
@@ -55,6 +67,60 @@ _HTTP_FOR_SMTP = {421: 503}
 """The HTTP answer a SMTP reply stands for: 421 (service not available) is a 503; any other 4xx a
 500 (try again later), any 5xx a 400 (refused for good)."""
 _FORWARDED = ("x-interop-message-id", "x-interop-virtual-time", "x-interop-tot")
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class WireEvidence:
+    """The EBTS files that crossed the stage, one per message in `folder`, named
+    ``NNNNN-TOT-TCN.eft`` in the order seen (``.bad`` for a file that cannot be read: a fault
+    injected on purpose), and `index.md` listing each with its TCR and direction."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.rows: list[tuple[str, str, str, str, str]] = []
+        self._lock = threading.Lock()
+        for old in [*folder.glob("[0-9]*-*.eft"), *folder.glob("[0-9]*-*.bad")]:
+            old.unlink()  # an earlier run's files, not this one's
+
+    def keep(self, data: bytes, direction: str) -> None:
+        """Write `data` (one transaction) that went `direction` (e.g. ``SIB → CJIS``)."""
+        try:
+            header = read_records(data)[0][0].fields
+            tot, tcn, tcr = (str(header.get(n, "")) for n in (4, 9, 10))
+            suffix = ".eft"
+        except WireError:
+            tot, tcn, tcr, suffix = "unreadable", "", "", ".bad"
+        with self._lock:
+            name = f"{len(self.rows) + 1:05d}-{tot}-{_UNSAFE.sub('_', tcn)[:60]}".rstrip("-")
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / (name + suffix)).write_bytes(data)
+            self.rows.append((name + suffix, tot, tcn, tcr, direction))
+
+    def write_index(self) -> Path:
+        """`index.md`: every file kept, in order, with its TOT, TCN, TCR and direction."""
+        lines = [
+            "# EBTS files on the wire",
+            "",
+            f"{len(self.rows)} transactions, in the order they crossed the stage; each file is "
+            "the transaction as sent (ANSI/NIST-ITL traditional encoding, readable by any "
+            "ANSI/NIST-ITL codec, e.g. `nistitl`, or `interop convert FILE --to json`).",
+            "",
+            "| file | TOT | TCN | TCR | direction |",
+            "|---|---|---|---|---|",
+        ]
+        with self._lock:
+            lines += [f"| [{f}]({f}) | {t} | {n} | {r} | {d} |" for f, t, n, r, d in self.rows]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        index = self.folder / "index.md"
+        index.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return index
+
+
+def _keep(evidence: WireEvidence | None, data: bytes, direction: str) -> None:
+    if evidence is not None:
+        evidence.keep(data, direction)
 
 
 def _mail(relay: tuple[str, int], data: bytes, name: str, timeout: float) -> tuple[int, str]:
@@ -71,7 +137,7 @@ def _mail(relay: tuple[str, int], data: bytes, name: str, timeout: float) -> tup
     return code, said.decode(errors="replace") if isinstance(said, bytes) else said
 
 
-async def _encoded(request: httpx.Request) -> httpx.Request:
+async def _encoded(request: httpx.Request, evidence: WireEvidence | None) -> httpx.Request:
     """The same request with its JSON body as an EBTS file (LEA routing on the EBTS wire)."""
     try:
         found = request_body(json.loads(await request.aread()))
@@ -79,6 +145,7 @@ async def _encoded(request: httpx.Request) -> httpx.Request:
         found = None
     if found is None:
         return request
+    _keep(evidence, found[0], "SIB → LEA")
     headers = {**dict(request.headers), **found[1]}
     headers.pop("content-length", None)
     return httpx.Request(request.method, request.url, headers=headers, content=found[0])
@@ -87,14 +154,15 @@ async def _encoded(request: httpx.Request) -> httpx.Request:
 class MailGateway(httpx.AsyncBaseTransport):
     """Outbound transport of a SIB: submissions by e-mail, everything else over HTTP."""
 
-    def __init__(self, relay: tuple[str, int]) -> None:
+    def __init__(self, relay: tuple[str, int], evidence: WireEvidence | None = None) -> None:
         self.relay = relay
+        self.evidence = evidence
         self.http = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Mail a submission and answer with the SMTP reply; pass the rest to HTTP."""
         if request.method == "POST" and request.url.path.endswith("/inbox"):
-            return await self.http.handle_async_request(await _encoded(request))
+            return await self.http.handle_async_request(await _encoded(request, self.evidence))
         if request.method != "POST" or not request.url.path.endswith("/cjis/submissions"):
             return await self.http.handle_async_request(request)
         document = json.loads(await request.aread())
@@ -102,8 +170,10 @@ class MailGateway(httpx.AsyncBaseTransport):
         # the SIB's own time limit holds for the e-mail as for a POST
         limit = request.extensions.get("timeout", {}).get("read") or _SMTP_TIMEOUT
         where = f"SMTP {self.relay[0]}:{self.relay[1]}"
+        data = encode(document)
+        _keep(self.evidence, data, "SIB → CJIS (e-mail)")
         try:
-            code, said = await asyncio.to_thread(_mail, self.relay, encode(document), name, limit)
+            code, said = await asyncio.to_thread(_mail, self.relay, data, name, limit)
         except TimeoutError as exc:
             raise httpx.ReadTimeout(f"{where}: no answer in {limit} s", request=request) from exc
         except (ConnectionRefusedError, socket.gaierror) as exc:
@@ -127,8 +197,9 @@ class EbtsBodies:
     reaches the app as its JSON document; an unreadable one is answered 400 naming record and
     field."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, evidence: WireEvidence | None = None) -> None:
         self.app = app
+        self.evidence = evidence
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Decode an `application/x-ansi-nist` body, then call the app."""
@@ -142,6 +213,7 @@ class EbtsBodies:
             data += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        _keep(self.evidence, data, "LEA → SIB")
         try:
             body = json.dumps(decode(data)[1]).encode()
         except WireError as error:
@@ -166,8 +238,9 @@ class EbtsBodies:
 class DeliveryHandler:
     """aiosmtpd handler of the SIB: each e-mailed delivery is posted to its /cjis/responses."""
 
-    def __init__(self, sut_url: str) -> None:
+    def __init__(self, sut_url: str, evidence: WireEvidence | None = None) -> None:
         self.url = f"{sut_url.rstrip('/')}/cjis/responses"
+        self.evidence = evidence
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         """Take one delivery: 250 when the SIB took it, 451 to have it sent again later."""
@@ -175,6 +248,7 @@ class DeliveryHandler:
         found = transaction_of(raw if isinstance(raw, bytes) else raw.encode())
         if found is None:
             return "550 5.6.0 no EBTS transaction attached"
+        _keep(self.evidence, found.data, "CJIS → SIB (e-mail)")
         try:
             body = json.dumps(decode(found.data)[1]).encode()
         except WireError as error:
@@ -194,10 +268,12 @@ class DeliveryHandler:
 class MailWire:
     """The e-mail wire of a stage (`conformance.run.stage`): the mock CJIS's SMTP server beside
     the mocks' HTTP, our SIB behind `MailGateway` with `EbtsBodies` in front and its own SMTP server
-    taking deliveries. Both SMTP ports are chosen once, so a restarted SIB is found again."""
+    taking deliveries. Both SMTP ports are chosen once, so a restarted SIB is found again. With
+    `evidence`, every EBTS file crossing the stage is kept there (`WireEvidence`)."""
 
-    def __init__(self, service: MockService) -> None:
+    def __init__(self, service: MockService, evidence: Path | None = None) -> None:
         self.service = service
+        self.evidence = WireEvidence(evidence) if evidence is not None else None
         self.cjis_smtp, self.sib_smtp = free_port(), free_port()
         self._handler = SubmissionHandler(service)
 
@@ -226,10 +302,12 @@ class MailWire:
 
     def gateway(self) -> MailGateway:
         """The SIB's outbound transport: submissions by e-mail to the mock CJIS."""
-        return MailGateway(("127.0.0.1", self.cjis_smtp))
+        return MailGateway(("127.0.0.1", self.cjis_smtp), self.evidence)
 
     def sib(self, app: ASGIApp, port: int, *, log_level: str) -> uvicorn.Server:
         """The SIB's server on `port` (bookings as EBTS files), its SMTP server beside it."""
-        config = uvicorn_server(EbtsBodies(app), port=port, fast_loop=False, log_level=log_level)
-        handler = DeliveryHandler(f"http://127.0.0.1:{port}")
+        config = uvicorn_server(
+            EbtsBodies(app, self.evidence), port=port, fast_loop=False, log_level=log_level
+        )
+        handler = DeliveryHandler(f"http://127.0.0.1:{port}", self.evidence)
         return ServerWithSmtp(config.config, handler, host="127.0.0.1", port=self.sib_smtp)

@@ -21,6 +21,7 @@ import schemas
 from protocol.ebts import CJIS_ORI
 from protocol.submission import ident_search
 from protocol.timing import TimingProfile
+from wire.layout import tag_name
 
 from .ident import IdentRepository
 from .lesc import lesc_steps
@@ -69,14 +70,21 @@ def errt_entries(found: list[schemas.Problem]) -> list[dict[str, str]]:
         {
             "code": errt_code(p),
             "field": p.path,
-            "text": f"{p.path}: {p.message} (rule: {p.rule})"[:500],
+            "text": _text(p.path, p.message, p.rule),
         }
         for p in found[:50]
     ]
 
 
 def _entry(code: str, field: str, reason: str, rule: str) -> dict[str, str]:
-    return {"code": code, "field": field, "text": f"{field}: {reason} (rule: {rule})"[:500]}
+    return {"code": code, "field": field, "text": _text(field, reason, rule)}
+
+
+def _text(field: str, reason: str, rule: str) -> str:
+    """An ERRT's 2.060 MSG free text: it names the EBTS tag first, as a switch reads it."""
+    named = tag_name(field)
+    where = f"{named} ({field})" if named else field
+    return f"{where}: {reason} (rule: {rule})"[:500]
 
 
 def fbi_for_key(seed: int, key: str) -> str:

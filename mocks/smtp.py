@@ -8,13 +8,16 @@ the sender that mails deliveries back to the SIB.
   tolerated in the files (W0001 lines); for an injected fault what stands for its HTTP answer
   (`_fault_reply`: an outage is ``421`` or ``451``, which the sending MTA retries, or a dropped
   connection; a refusal is ``554``, not to be sent again); ``554`` with the problems naming
-  record and field for a file that cannot be read or a TCN that cannot be answered, ``550`` for
-  an e-mail with no transaction attached; ``452`` (transient: the sending MTA keeps the mail and
-  tries again) while the ledger cannot record it (a full disk).
+  record and field for a file that cannot be read or a TCN that cannot be answered (that one
+  also answered by an ERRT naming 1.009, mailed back as HTTP returns it), ``550`` for an e-mail
+  with no transaction attached; ``452`` (transient: the sending MTA keeps the mail and tries
+  again) while the ledger cannot record it (a full disk). STARTTLS and AUTH (PLAIN, LOGIN) are
+  offered as `mocks.mailsecurity.MailSecurity` says.
 * Sending: a delivery whose target is ``mailto:ADDRESS?relay=HOST:PORT`` goes as an e-mail to
   ADDRESS through the SMTP relay, the message encoded and attached (`send_delivery`, called by the
-  courier). Unless the service already has a callback, the first submission by e-mail sets it to
-  its sender through `reply_relay`: responses go back the way the submission came.
+  courier), over STARTTLS when the relay offers it. Unless the service already has a callback,
+  the first submission by e-mail sets it to its sender through `reply_relay`: responses go back
+  the way the submission came.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import logging
 import smtplib
 import socket
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import uvicorn
@@ -37,10 +40,12 @@ from wire.ansi_nist import WireError
 from wire.codec import Decoded, as_sent, read
 from wire.mail import message_for, transactions_of
 
-from .bodies import evidence
+from .bodies import errt_refusal, evidence
 from .guard import BACKLOG, Guard, for_process
 from .ledger import NotWritable
+from .mailsecurity import MailSecurity, client_context, smtp_options
 from .openapi import SUBMISSION_LIMIT
+from .problem import Problem
 from .service import FaultResponse, MockService
 
 __all__ = [
@@ -52,6 +57,7 @@ __all__ = [
     "parse_mailto",
     "run_with_smtp",
     "send_delivery",
+    "send_file",
     "start_smtp",
 ]
 
@@ -94,8 +100,17 @@ MAX_DEPTH = 8
 """The most multipart levels (boundaries declared) an e-mail may have."""
 
 
-def _read_mail(raw: bytes) -> list[Decoded] | str:
-    """The transactions an e-mail carries, decoded, or the SMTP reply refusing it (whole). Run off
+class _BadTcn(NamedTuple):
+    """A transaction whose TCN cannot be answered: refused (554) and answered by an ERRT."""
+
+    document: dict[str, Any]
+    tcn: Any
+    said: str
+
+
+def _read_mail(raw: bytes) -> list[Decoded] | str | _BadTcn:
+    """The transactions an e-mail carries, decoded, or the SMTP reply refusing it (whole), or the
+    transaction whose TCN cannot be answered (refused whole, with an ERRT mailed back). Run off
     the event loop (parsing MIME takes time); parts and depth are capped before it is parsed."""
     parts, depth = raw.count(b"\n--"), raw.lower().count(b"boundary=")
     if parts > 2 * MAX_PARTS or depth > MAX_DEPTH:
@@ -119,7 +134,7 @@ def _read_mail(raw: bytes) -> list[Decoded] | str:
         tcn = _tcn(decoded.document)
         if tcn is None or schemas.problems("common.json#/$defs/tcn", tcn):
             said = f"5.6.0 1.009 TCN {tcn!r} cannot be answered"
-            return _reply_text("554", [said + (which if count > 1 else "")])
+            return _BadTcn(decoded.document, tcn, said + (which if count > 1 else ""))
         taken.append(decoded)
     return taken
 
@@ -167,12 +182,39 @@ class SubmissionHandler:
         taken = await asyncio.to_thread(_read_mail, raw if isinstance(raw, bytes) else raw.encode())
         if isinstance(taken, str):
             return taken
+        if isinstance(taken, _BadTcn):
+            mailed = await self._errt_for_tcn(taken.document, taken.tcn, envelope.mail_from)
+            return _reply_text("554", [taken.said, *mailed])
         try:
             return await self._submit(taken, envelope.mail_from or "")
         except FaultResponse as fault:
             return _fault_reply(fault, server)
         except NotWritable:
             return _NOT_RECORDED
+
+    async def _errt_for_tcn(self, document: dict[str, Any], tcn: Any, sender: Any) -> list[str]:
+        """Mail the sender an ERRT naming 1.009, as HTTP answers one (its TCR echoes the TCN
+        sent): to the service's ``mailto:`` callback, or the sender through `reply_relay`.
+        The reply lines saying where it went, or why it did not."""
+        callback = self.service.callback or ""
+        if callback.startswith("mailto:"):
+            target = callback
+        elif self.reply_relay and sender:
+            target = f"mailto:{sender}?relay={self.reply_relay}"
+        else:
+            return ["5.6.0 no ERRT mailed: no mailto: callback and no --smtp-relay"]
+        header = document.get("type1", {})
+        rule = "required" if tcn is None else "pattern"
+        text = "1.009 TCN is required" if tcn is None else f"1.009 TCN: {tcn!r} breaks EBTS"
+        errors = [{"path": "$.type1.tcn", "rule": rule, "message": text}]
+        problem = Problem(400, "Bad Request", text, errors)
+        now = self.service.clock.now()
+        answer = errt_refusal(problem, header if isinstance(header, dict) else {}, now)
+        name = f"ERRT-{header.get('ori', 'unknown')}" if isinstance(header, dict) else "ERRT"
+        _, error = await send_file(target, bytes(answer.body), name)
+        if error is not None:
+            return [f"5.6.0 the ERRT naming 1.009 could not be mailed: {error}"]
+        return [f"5.6.0 an ERRT naming 1.009 was mailed to {parse_mailto(target)[0]}"]
 
     async def _submit(self, taken: list[Decoded], sender: str) -> str:
         if self.service.callback is None and self.reply_relay and sender:
@@ -201,27 +243,40 @@ async def start_smtp(
     port: int = 2525,
     reply_relay: str | None = None,
     guard: Guard | None = None,
+    security: MailSecurity | None = None,
 ) -> asyncio.Server:
     """Start the SMTP server for `service` on this event loop (within `guard`'s limits, the
-    process's by default); close it when done."""
+    process's by default; with STARTTLS and AUTH as `security` says); close it when done."""
     handler = SubmissionHandler(service, reply_relay=reply_relay)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        _sessions(handler, guard), host=host, port=port, backlog=BACKLOG
+        _sessions(handler, guard, security), host=host, port=port, backlog=BACKLOG
     )
 
 
-def _sessions(handler: Any, guard: Guard | None) -> Any:
-    """The factory of the SMTP sessions of `handler`, within `guard`'s limits."""
-    return (guard or for_process()).smtp(handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT)
+def _sessions(handler: Any, guard: Guard | None, security: MailSecurity | None = None) -> Any:
+    """The factory of the SMTP sessions of `handler`, within `guard`'s limits, with STARTTLS and
+    AUTH as `security` says."""
+    return (guard or for_process()).smtp(
+        handler, hostname=_HOSTNAME, data_size_limit=_DATA_LIMIT, **smtp_options(security)
+    )
 
 
 class ServerWithSmtp(uvicorn.Server):
     """A uvicorn server that also serves SMTP (`handler`, an aiosmtpd handler) on its loop."""
 
-    def __init__(self, config: uvicorn.Config, handler: Any, *, host: str, port: int) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        handler: Any,
+        *,
+        host: str,
+        port: int,
+        security: MailSecurity | None = None,
+    ) -> None:
         super().__init__(config)
         self.smtp_handler = handler
+        self.smtp_security = security
         self.smtp_host = host
         self.smtp_port = port
         self._smtp: asyncio.Server | None = None
@@ -232,9 +287,11 @@ class ServerWithSmtp(uvicorn.Server):
         if self.should_exit:
             return
         loop = asyncio.get_running_loop()
-        handler = self.smtp_handler
         self._smtp = await loop.create_server(
-            _sessions(handler, None), host=self.smtp_host, port=self.smtp_port, backlog=BACKLOG
+            _sessions(self.smtp_handler, None, self.smtp_security),
+            host=self.smtp_host,
+            port=self.smtp_port,
+            backlog=BACKLOG,
         )
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -254,6 +311,7 @@ def run_with_smtp(
     port: int,
     reply_relay: str | None = None,
     allow: Sequence[str] | None = None,
+    security: MailSecurity | None = None,
 ) -> None:
     """Run the uvicorn `server` of the mocks with the SMTP server beside it until stopped; off
     loopback, mail is taken only from the client networks in `allow`."""
@@ -265,7 +323,7 @@ def run_with_smtp(
             "mail) so that not anyone may submit (rule: safe by default)"
         )
     handler = SubmissionHandler(service, reply_relay=reply_relay, allow=allow)
-    ServerWithSmtp(server.config, handler, host=host, port=port).run()
+    ServerWithSmtp(server.config, handler, host=host, port=port, security=security).run()
 
 
 def parse_mailto(target: str) -> tuple[str, str, int]:
@@ -281,14 +339,22 @@ def parse_mailto(target: str) -> tuple[str, str, int]:
 
 
 def _send(target: str, body: str, headers: dict[str, str], name: str) -> None:
-    to, host, port = parse_mailto(target)
     data, media = as_sent(body)
+    _send_data(target, data, media, headers, name)
+
+
+def _send_data(target: str, data: bytes, media: str, headers: dict[str, str], name: str) -> None:
+    to, host, port = parse_mailto(target)
     suffix = ".eft" if media == MEDIA_TYPE else ".json"
     main, _, sub = media.partition("/")
     message = message_for(
         data, sender=SENDER, to=to, name=name + suffix, headers=headers, media=(main, sub)
     )
     with smtplib.SMTP(host, port, timeout=10) as client:
+        client.ehlo()
+        if client.has_extn("starttls"):  # the SIB's server offers it: use it
+            client.starttls(context=client_context())
+            client.ehlo()
         client.send_message(message, from_addr=SENDER, to_addrs=[to])
 
 
@@ -301,8 +367,17 @@ async def send_delivery(
     (no connection, or a 4xx SMTP reply); a 5xx reply is done, with its error.
     `headers` (X-Interop-Message-Id, X-Interop-Virtual-Time, ...) become e-mail headers.
     """
+    return await _mailed(_send, target, body, headers, name)
+
+
+async def send_file(target: str, data: bytes, name: str) -> tuple[bool, str | None]:
+    """Mail one encoded transaction `data` to a ``mailto:`` target, as `send_delivery` does."""
+    return await _mailed(_send_data, target, data, MEDIA_TYPE, {}, name)
+
+
+async def _mailed(send: Any, *args: Any) -> tuple[bool, str | None]:
     try:
-        await asyncio.to_thread(_send, target, body, headers, name)
+        await asyncio.to_thread(send, *args)
     except ValueError as exc:
         return True, f"undeliverable: {exc}"[:300]
     except smtplib.SMTPResponseException as exc:

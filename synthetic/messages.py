@@ -24,16 +24,16 @@ DETAINER_ACTIONS: Final = (
 )
 
 ERROR_SAMPLES: Final[tuple[tuple[str, str, str], ...]] = (
-    ("E0001", "$.type2.dob", "DOB (2.022) is mandatory for TOT CAR and is missing"),
-    ("E0001", "$.type2.doa", "DOA (2.045) is mandatory and is missing"),
-    ("E0002", "$.type2.pob", "POB (2.020) is not a valid NCIC state or country code"),
-    ("E0002", "$.type2.nam", "NAM (2.018) must be SURNAME,GIVEN in upper case"),
-    ("E0003", "$.type2.doa", "DOA (2.045) is after the transaction date"),
-    ("E0006", "$.type2.fbi", "FBI (2.014) does not match the record retrieved for the CPI"),
-    ("A0004", "$.type1.ori", "ORI (1.008) is not authorized for this TOT"),
-    ("H0001", "$.type1.tcn", "TCN (1.009) is missing"),
-    ("H0002", "$.type1.dai", "DAI (1.007) is not the CJIS ORI"),
-    ("H0003", "$.type1.dat", "DAT (1.005) is inconsistent with GMT (1.014)"),
+    ("E0001", "$.type2.dob", "2.022 DOB: mandatory for TOT CAR and missing"),
+    ("E0001", "$.type2.doa", "2.045 DOA: mandatory and missing"),
+    ("E0002", "$.type2.pob", "2.020 POB: not a valid NCIC state or country code"),
+    ("E0002", "$.type2.nam", "2.018 NAM: must be SURNAME,GIVEN in upper case"),
+    ("E0003", "$.type2.doa", "2.045 DOA: after the transaction date"),
+    ("E0006", "$.type2.fbi", "2.014 FBI: does not match the record retrieved for the CPI"),
+    ("A0004", "$.type1.ori", "1.008 ORI: not authorized for this TOT"),
+    ("H0001", "$.type1.tcn", "1.009 TCN: missing"),
+    ("H0002", "$.type1.dai", "1.007 DAI: not the CJIS ORI"),
+    ("H0003", "$.type1.dat", "1.005 DAT: inconsistent with GMT (1.014)"),
 )
 """(code, field, text) examples of ERRT problems, for tests and strategies."""
 

@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, given, settings
 import schemas
 from synthetic.strategies import messages
 from wire import codec
-from wire.ansi_nist import FS, GS, parse_records
-from wire.codec import ROLE
+from wire.ansi_nist import FS, GS, RS, US, parse_records
 from wire.layout import by_tot
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -95,11 +94,23 @@ def test_len_counts_every_byte_of_each_record() -> None:
     assert pos == len(data)
 
 
-def test_nested_records_name_the_part_they_carry() -> None:
+def test_an_idr_iar_is_one_type2_record_with_srf_and_the_encounters_as_can() -> None:
     idr = schemas.examples("idr")[0]
     records = parse_records(codec.encode(idr))
-    roles = [r.fields.get(ROLE) for r in records if r.type == 2]
-    assert roles == [None, "$.type2.encounters[0]", "$.type2.encounters[1]", "$.type2.iar"]
+    type2 = [r.fields for r in records if r.type == 2]
+    assert len(type2) == 1
+    assert type2[0][59] == "I"
+    candidates = str(type2[0][64]).split(RS)
+    assert [c.split(US)[1] for c in candidates] == [e["nam"] for e in idr["type2"]["encounters"]]
+    assert type2[0][18] == idr["type2"]["iar"]["nam"]
+    assert parse_records(codec.encode(schemas.examples("idr")[1]))[1].fields[59] == "N"
+
+
+def test_an_errt_msg_is_free_text_alone_its_code_and_path_beside_it() -> None:
+    errt = schemas.examples("errt")[0]
+    type2 = parse_records(codec.encode(errt))[1].fields
+    assert type2[60] == errt["type2"]["msg"][0]["text"]
+    assert (type2[919], type2[920]) == ("E0001", "$.type2.dob")
 
 
 def test_the_biometric_key_derives_from_the_image_bytes() -> None:

@@ -16,6 +16,7 @@ from wire.ansi_nist import Problem, Record, WireError, encode_records, parse_rec
 ERRT_ENTRY = "errt.json#/properties/type2/properties/msg/items"
 CAR = schemas.examples("car")[0]
 IDR = schemas.examples("idr")[0]
+SRE_NFF = schemas.examples("sre")[1]
 
 
 def _problems(data: bytes) -> list[Problem]:
@@ -52,9 +53,9 @@ def test_a_wrong_len_names_the_record_and_its_len_field() -> None:
 def test_a_missing_field_separator_names_the_field_it_runs_into() -> None:
     records = _records(IDR)
     principal = records[1].fields
-    records[1] = Record(2, {2: principal[2], 901: str(principal[901]) + "2.905:alien"})
+    records[1] = Record(2, {2: principal[2], 59: str(principal[59]) + "2.905:alien"})
     problem = _only(encode_records(records[0], records[1:]))
-    assert (problem.code, problem.record, problem.tag) == ("H0002", 2, "2.901")
+    assert (problem.code, problem.record, problem.tag) == ("H0002", 2, "2.059")
     assert "GS separator is missing" in problem.text
 
 
@@ -97,7 +98,7 @@ def test_a_count_not_matching_the_records_is_an_inconsistent_header() -> None:
 
 
 def test_a_count_naming_the_wrong_records_is_an_inconsistent_header() -> None:
-    data = codec.encode(IDR)
+    data = codec.encode(SRE_NFF)
     swapped = data.replace(b"\x1e2\x1f01", b"\x1e14\x1f01", 1)
     length = re.match(rb"1\.001:(\d+)", swapped)
     assert length is not None

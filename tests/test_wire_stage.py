@@ -14,12 +14,14 @@ import schemas
 from conformance.cli import main
 from conformance.run import DEMO_PROFILES, stage
 from synthetic import Synthesizer
+from tests.test_wire_switch import nistitl_reads
 from wire import MEDIA_TYPE
 from wire.codec import encode
 
 
-def test_a_booking_travels_on_the_ebts_wire_all_the_way() -> None:
-    with stage("nff", wire="ebts-smtp") as profile:
+def test_a_booking_travels_on_the_ebts_wire_all_the_way(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    with stage("nff", wire="ebts-smtp", evidence=evidence) as profile:
         assert schemas.problems("sut-profile", profile) == []
         assert profile["wire"]["submissions"] == "ebts-smtp"
         mocks = profile["lea_inbox_base"].removesuffix("/lea")
@@ -47,6 +49,28 @@ def test_a_booking_travels_on_the_ebts_wire_all_the_way() -> None:
     assert all(d["target"].startswith(address) for d in delivered)
     routed = [e["tot"] for e in entries if e["channel"] == f"lea:{ori}"]
     assert routed[:1] == ["SRE"]
+    _check_evidence(evidence, tcn)
+
+
+def _check_evidence(folder: Path, tcn: str | None = None) -> None:
+    """Each EBTS file the stage kept is one `nistitl` reads, named by its TOT and TCN, and
+    listed in the index with its TCR and direction."""
+    files = sorted(folder.glob("*.eft"))
+    assert files
+    index = (folder / "index.md").read_text()
+    for path in files:
+        parsed = nistitl_reads(path.read_bytes())
+        _, tot, rest = path.stem.split("-", 2)
+        assert (parsed.TOT, parsed[0].TCN.replace(" ", "_")) == (tot, rest)
+        assert f"| [{path.name}]({path.name}) | {tot} |" in index
+    if tcn is not None:
+        car = [p for p in files if p.stem.endswith(f"-CAR-{tcn}")]
+        assert len(car) == 1
+        rows = [line for line in index.splitlines() if f"| {tcn} |" in line]
+        assert any("SIB → CJIS (e-mail)" in row and "| CAR |" in row for row in rows)
+        answers = [line for line in index.splitlines() if "CJIS → SIB (e-mail)" in line]
+        assert any(f"| {tcn} | CJIS → SIB" in row and "| SRE |" in row for row in answers)
+        assert any("LEA → SIB" in row and "| BKG |" in row for row in index.splitlines())
 
 
 def test_the_demo_on_the_email_wire_is_conformant(
@@ -65,6 +89,8 @@ def test_the_demo_on_the_email_wire_is_conformant(
         assert report["verdict"] == "conformant", name
         assert report["sut"]["profile"]["wire"]["deliveries"] == "ebts-smtp"
         status[name] = {r["id"]: r["status"] for r in report["requirements"]}
+        _check_evidence(tmp_path / name / "evidence")
+        assert f"EBTS files on the wire: {tmp_path / name / 'evidence' / 'index.md'}" in out
     wired = ("ROB-1", "ROB-2", "ROB-3", "ROB-5", "TIM-3", "TIM-4")
     assert {rid: status["nff"][rid] for rid in wired} == dict.fromkeys(wired, "passed")
     # what does not apply is what the profile rules out, nothing the wire does

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import io
 import re
+import shutil
 import smtplib
 import struct
 import subprocess
@@ -21,6 +22,7 @@ import nistitl  # type: ignore[import-untyped]
 import pytest
 
 import schemas
+from mocks.mailsecurity import MailSecurity, self_signed_context
 from mocks.server import free_port
 from mocks.smtp import start_smtp
 from synthetic import Synthesizer
@@ -29,7 +31,7 @@ from tests.test_wire_transports import SIB_ADDRESS, Mailbox, _advance, _match, e
 from wire import MEDIA_TYPE, image
 from wire.ansi_nist import parse_records, read_records
 from wire.codec import decode, encode, read
-from wire.layout import by_tot
+from wire.layout import by_tot, layout, tags
 from wire.mail import message_for
 
 pytestmark = pytest.mark.anyio
@@ -301,6 +303,72 @@ async def test_a_tcn_breaking_ebts_is_refused_with_an_errt_naming_1_009(
     assert [m["text"][:9] for m in errt["type2"]["msg"]] == ["1.009 TCN"]
 
 
+async def test_a_tcn_breaking_ebts_by_email_is_answered_with_an_errt_mailed_back(
+    mock_api: MockApi, synth: Synthesizer, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, box_port = mailbox
+    client = await mock_api()
+    client.service.callback = f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{box_port}"
+    car = booking_car(synth)
+    car["type1"]["tcn"] = "SHORT"
+    mail = message_for(switch_car(car), sender=SIB_ADDRESS, to="cjis@mocks.invalid", name="c.eft")
+    code, said = await _reply(client.service, mail)
+    assert code == 554
+    assert "1.009 TCN 'SHORT' cannot be answered" in said
+    assert f"an ERRT naming 1.009 was mailed to {SIB_ADDRESS}" in said
+    [errt_file] = [_attached(m) for m in box.mails]
+    parsed = nistitl_reads(errt_file)
+    assert parsed.TOT == "ERRT"
+    assert ("SHORT", car["type1"]["ori"]) == (parsed[0].TCR, parsed[0].DAI)
+    kind, errt = decode(errt_file)
+    assert kind == "errt"
+    assert [m["text"][:9] for m in errt["type2"]["msg"]] == ["1.009 TCN"]
+    # with nowhere to mail it, the 554 says so
+    client.service.callback = None
+    code, said = await _reply(client.service, mail)
+    assert (code, len(box.mails)) == (554, 1)
+    assert "no ERRT mailed" in said
+
+
+@pytest.mark.skipif(
+    shutil.which("swaks") is None,
+    reason="swaks (Debian's SMTP test client) is not installed: apt-get install swaks "
+    "(.ci/run installs it)",
+)
+async def test_swaks_delivers_a_switch_car_over_starttls_and_auth_and_gets_the_sre_by_email(
+    mock_api: MockApi, synth: Synthesizer, mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    """A real mail client, not smtplib: swaks attaches the file a switch wrote with nistitl,
+    upgrades to TLS (the self-signed certificate made at start) and logs in with AUTH PLAIN."""
+    box, box_port = mailbox
+    client = await mock_api()
+    client.service.callback = f"mailto:{SIB_ADDRESS}?relay=127.0.0.1:{box_port}"
+    car = booking_car(synth)
+    eft = tmp_path / "car.eft"
+    eft.write_bytes(switch_car(car))
+    port = free_port()
+    users = {"state-switch": "synthetic-password-1"}
+    security = MailSecurity(self_signed_context("localhost"), True, users)
+    smtp = await start_smtp(client.service, port=port, security=security)
+    command = ["swaks", "--server", "127.0.0.1", "--port", str(port), "--from", SIB_ADDRESS]
+    command += ["--to", "cjis@mocks.invalid", "--tls", "--auth", "PLAIN"]
+    command += ["--auth-user", "state-switch", "--auth-password", users["state-switch"]]
+    command += ["--attach-type", MEDIA_TYPE, "--attach-name", "car.eft", "--attach", f"@{eft}"]
+    try:
+        done = await asyncio.to_thread(
+            subprocess.run, command, capture_output=True, text=True, timeout=60, check=False
+        )
+    finally:
+        smtp.close()
+        await smtp.wait_closed()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"<~  250 2.0.0 TCN {car['type1']['tcn']} accepted" in done.stdout
+    assert "<~  235 " in done.stdout  # authenticated, within TLS (swaks marks TLS lines ~)
+    await _advance(client, 3600)
+    files = [_attached(mail) for mail in box.mails]
+    assert [nistitl_reads(f).TOT for f in files][:1] == ["SRE"]
+
+
 def _wire_warnings(data: bytes) -> list[str]:
     return [w.text for w in read_records(data)[1]]
 
@@ -537,3 +605,38 @@ def test_nistitl_reads_every_message_we_write_field_by_field(kind: str, example:
             expected[2] = str(int(str(expected[2])))  # nistitl reads the IDC as a number
         assert read == expected, (kind, mine.type)
     assert decode(data) == (kind, document)
+
+
+_EBTS_TEXT = re.compile(r"[12]\.\d{3} [A-Z]{3}")
+
+
+@pytest.mark.parametrize("kind", ["sre", "idr", "iar", "errt"])
+def test_a_switch_reading_responses_with_nistitl_finds_ebts_values_in_ebts_fields(
+    kind: str,
+) -> None:
+    """What a real switch reads (EBTS tags below 2.900) holds EBTS values only: the IDR's result
+    in 2.059 SRF, its encounters' names at item 2 of 2.064 CAN, the ERRT's free text alone in
+    2.060 MSG naming the EBTS tag; no Type-2 record names the JSON part it carries."""
+    ebts = {
+        f.tag[1]
+        for name in by_tot().values()
+        for f in tags(layout(name).parts)
+        if f.tag[0] == 2 and not f.local
+    }
+    for document in schemas.examples(kind):
+        parsed = nistitl_reads(encode(document, kind))
+        type2 = [r for r in parsed._records if r.type == 2]
+        assert len(type2) == (2 if "ident" in document.get("type2", {}) else 1)
+        for record in type2:
+            read = {f.tag: _text(f) for f in record._fields}
+            assert {n for n in read if 2 < n < 900} <= ebts, (kind, sorted(read))
+            if kind == "idr":
+                srf = "I" if document["type2"]["result"] == "match" else "N"
+                assert read[59] == srf
+                names = [e["nam"] for e in document["type2"]["encounters"]]
+                can = str(read.get(64, "")).split("\x1e") if names else []
+                assert [c.split("\x1f")[1] for c in can] == names
+            if kind == "errt":
+                texts = str(read[60]).split("\x1e")
+                assert texts == [m["text"] for m in document["type2"]["msg"]]
+                assert all(_EBTS_TEXT.match(t) for t in texts), texts

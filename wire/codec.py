@@ -5,8 +5,8 @@ message kind with an EBTS layout (`wire.layout`). The layout comes from the sche
 annotations; this module only knows how a field, a repeat, an information item, a nested Type-2
 record and an image record are written. Harness conventions beyond EBTS:
 
-* field 2.900 (harness-defined) of every Type-2 record but the principal one holds the JSON path
-  of the object it carries (e.g. ``$.type2.encounters[1]``);
+* a Type-2 record beside the principal one (the NFF additional SRE's IDENT part) carries the
+  layout's next nested part, in layout order: no field names it;
 * booleans are ``Y``/``N``; a JSON null is an absent field; an ISO 8601 UTC timestamp with a Z is
   written as EBTS GMT ``CCYYMMDDhhmmssZ``;
 * a message kind with no Type-1 in its JSON (a booking) takes TOT from its layout, and the Type-1
@@ -37,7 +37,6 @@ from .layout import Field, Group, Images, Layout, Nested, Part, Scalar, by_tot, 
 
 __all__ = [
     "IMAGE_TYPES",
-    "ROLE",
     "Decoded",
     "as_sent",
     "decode",
@@ -46,9 +45,6 @@ __all__ = [
     "read",
     "request_body",
 ]
-
-ROLE = 900
-"""Harness-defined Type-2 field 2.900: the JSON path of a record other than the principal."""
 
 _SEPARATORS = re.compile("[\x1c-\x1f]")
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z")
@@ -88,20 +84,27 @@ def _scalar_text(value: Any, where: str, scalar: Scalar) -> str:
     return value
 
 
-def _field_text(field: Field, value: Any, where: str) -> str:
+def _field_texts(field: Field, value: Any, where: str) -> dict[tuple[int, int], str]:
+    """The text of `field` by tag: its own, and that of each field beside it (`Item.tag`)."""
     values = value if field.repeat else [value]
-    subfields = []
+    beside = sorted({it.tag for it in field.items if it.tag is not None})
+    subfields: dict[tuple[int, int], list[str]] = {t: [] for t in [field.tag, *beside]}
     for i, one in enumerate(values):
         here = f"{where}[{i}]" if field.repeat else where
         if field.scalar is not None:
-            subfields.append(_scalar_text(one, here, field.scalar))
+            coded = field.codes.get(str(one), one) if isinstance(one, str) else one
+            subfields[field.tag].append(_scalar_text(coded, here, field.scalar))
             continue
-        ordered = sorted(field.items, key=lambda it: it.position)
-        items = [_scalar_text(one.get(it.key), f"{here}.{it.key}", it.scalar) for it in ordered]
-        while items and not items[-1]:
-            items.pop()
-        subfields.append(US.join(items))
-    return RS.join(subfields)
+        for tag in subfields:
+            mine = [it for it in field.items if (it.tag or field.tag) == tag]
+            items = [""] * max((it.position for it in mine), default=0)
+            for it in mine:
+                value = one.get(it.key)
+                items[it.position - 1] = _scalar_text(value, f"{here}.{it.key}", it.scalar)
+            while items and not items[-1]:
+                items.pop()
+            subfields[tag].append(US.join(items))
+    return {tag: RS.join(subs) for tag, subs in subfields.items() if any(subs)}
 
 
 class _Out(NamedTuple):
@@ -119,24 +122,16 @@ def _write(parts: tuple[Part, ...], doc: Mapping[str, Any], path: str, out: _Out
         if value is None:
             continue
         if isinstance(part, Field):
-            text = _field_text(part, value, where)
-            target = out.header if part.tag[0] == 1 else record
-            if text:
-                target[part.tag[1]] = text
+            for tag, text in _field_texts(part, value, where).items():
+                target = out.header if tag[0] == 1 else record
+                target[tag[1]] = text
         elif isinstance(part, Group):
             _write(part.parts, value, where, out)
         elif isinstance(part, Nested):
-            for role, one in _nested_values(part, value, where):
-                out.records.append((role, {}))
-                _write(part.parts, one, role, out)
+            out.records.append((where, {}))
+            _write(part.parts, value, where, out)
         else:
             _write_images(part, value, out)
-
-
-def _nested_values(part: Nested, value: Any, where: str) -> list[tuple[str, Any]]:
-    if part.repeat:
-        return [(f"{where}[{i}]", one) for i, one in enumerate(value)]
-    return [(where, value)]
 
 
 def _write_images(part: Images, value: Mapping[str, Any], out: _Out) -> None:
@@ -197,9 +192,7 @@ def as_sent(body: str) -> tuple[bytes, str]:
 def _numbered(plan: Layout, out: _Out) -> list[Record]:
     principal = [fields for role, fields in out.records if role == plan.principal]
     others = [
-        {ROLE: role, **fields}
-        for role, fields in out.records
-        if role != plan.principal and (role != "$" or fields)
+        fields for role, fields in out.records if role != plan.principal and (role != "$" or fields)
     ]
     found = [Record(2, f) for f in principal + others]
     found += [Record(out.image_type, f) for f in out.images]
@@ -238,15 +231,17 @@ def _scalar_value(text: str, scalar: Scalar) -> Any:
     raise ValueError(f"{text[:40]!r} is not a {kinds}")
 
 
-def _subfield_value(field: Field, text: str) -> Any:
+def _subfield_value(field: Field, text: str, beside: Mapping[tuple[int, int], str]) -> Any:
     if field.scalar is not None:
-        return _scalar_value(text, field.scalar)
-    items = text.split(US)
-    return {
-        it.key: _scalar_value(items[it.position - 1], it.scalar)
-        for it in field.items
-        if it.position <= len(items) and items[it.position - 1]
-    }
+        decoded = {code: value for value, code in field.codes.items()}
+        return decoded.get(text) or _scalar_value(text, field.scalar)
+    items = {t: sub.split(US) for t, sub in [(field.tag, text), *beside.items()]}
+    found = {}
+    for it in field.items:
+        mine = items.get(it.tag or field.tag, [])
+        if it.position <= len(mine) and mine[it.position - 1]:
+            found[it.key] = _scalar_value(mine[it.position - 1], it.scalar)
+    return found
 
 
 def _read_field(field: Field, source: _Source | None, found: _In) -> tuple[bool, Any]:
@@ -264,8 +259,17 @@ def _read_field(field: Field, source: _Source | None, found: _In) -> tuple[bool,
             return True, None
         return False, None
     assert source is not None
+    subs = raw.split(RS) if field.repeat else [raw]
+    beside: dict[tuple[int, int], list[str]] = {}
+    for it in field.items:
+        other = source.fields.get(it.tag[1]) if it.tag is not None else None
+        if it.tag is not None and isinstance(other, str):
+            beside[it.tag] = other.split(RS) if field.repeat else [other]
     try:
-        values = [_subfield_value(field, sub) for sub in (raw.split(RS) if field.repeat else [raw])]
+        values = [
+            _subfield_value(field, sub, {t: v[i] for t, v in beside.items() if i < len(v)})
+            for i, sub in enumerate(subs)
+        ]
     except ValueError as exc:
         text = f"{tag} {field.mnemonic}: {exc}"
         found.problems.append(Problem("E0002", source.number, tag, text))
@@ -283,26 +287,23 @@ def _read(parts: tuple[Part, ...], source: _Source | None, path: str, found: _In
                 doc[part.key] = value
         elif isinstance(part, Group):
             inner = _read(part.parts, source, where, found)
-            if inner or part.required:
+            if part.required or (inner and _holds(part.parts, source, found)):
                 doc[part.key] = inner
         elif isinstance(part, Nested):
-            _read_nested(part, where, found, doc)
+            if where in found.roles:
+                doc[part.key] = _read(part.parts, found.roles[where], where, found)
         elif found.images:
             doc[part.key] = _read_images(part, found)
     return doc
 
 
-def _read_nested(part: Nested, where: str, found: _In, doc: dict[str, Any]) -> None:
-    if not part.repeat:
-        if where in found.roles:
-            doc[part.key] = _read(part.parts, found.roles[where], where, found)
-        return
-    values: list[dict[str, Any]] = []
-    while f"{where}[{len(values)}]" in found.roles:
-        role = f"{where}[{len(values)}]"
-        values.append(_read(part.parts, found.roles[role], role, found))
-    if values or part.required:
-        doc[part.key] = values
+def _holds(parts: tuple[Part, ...], source: _Source | None, found: _In) -> bool:
+    """Whether the records hold a field of `parts` (a group's defaults alone are no group)."""
+    for field in tags(parts):
+        holder = found.header if field.tag[0] == 1 else source
+        if holder is not None and field.tag[1] in holder.fields:
+            return True
+    return False
 
 
 def _read_images(part: Images, found: _In) -> dict[str, Any]:
@@ -316,20 +317,32 @@ def _read_images(part: Images, found: _In) -> dict[str, Any]:
     }
 
 
+def _roles(parts: tuple[Part, ...], path: str) -> list[str]:
+    """The JSON paths of the Type-2 records a layout writes, in the order written."""
+    found: list[str] = []
+    for part in parts:
+        where = f"{path}.{part.key}"
+        if isinstance(part, Nested):
+            found += [where, *_roles(part.parts, where)]
+        elif isinstance(part, Group):
+            found += _roles(part.parts, where)
+    return found
+
+
 def _sources(records: list[Record], plan: Layout, problems: list[Problem]) -> _In:
     roles: dict[str, _Source] = {}
     images = []
     takes_images = any(isinstance(part, Images) for part in plan.parts)
+    order = [plan.principal] + [r for r in _roles(plan.parts, "$") if r != plan.principal]
     for index, record in enumerate(records[1:], start=2):
         if record.type in IMAGE_TYPES and takes_images:
             images.append(_Source(index, record.fields))
         elif record.type == 2:
-            role = record.fields.get(ROLE, plan.principal)
-            if not isinstance(role, str) or role in roles:
-                text = f"Type-2 record {index} repeats or garbles the part it carries ({role!r})"
-                problems.append(Problem("H0003", index, "2.900", text[:300]))
+            if len(roles) == len(order):
+                text = f"Type-2 record {index} is one more than a {plan.tot} carries"
+                problems.append(Problem("H0003", index, "2.001", text))
                 continue
-            roles[role] = _Source(index, record.fields)
+            roles[order[len(roles)]] = _Source(index, record.fields)
         elif record.type in IMAGE_TYPES or record.type in BINARY_TYPES:
             text = f"Type-{record.type} is not accepted in a {plan.tot}"
             taken = "Type-4 or Type-14" if takes_images else "no image record"
@@ -350,15 +363,16 @@ class Decoded(NamedTuple):
     unmodelled: list[dict[str, str]]
 
 
-_BOOKKEEPING = {1: {1, 2, 3, 11, 12, 13, 15}, 2: {1, 2, ROLE}}
-"""Fields the encoding itself accounts for: LEN, VER, CNT, NSR, NTR, DOM, DCS; LEN, IDC, 2.900."""
+_BOOKKEEPING = {1: {1, 2, 3, 11, 12, 13, 15}, 2: {1, 2}}
+"""Fields the encoding itself accounts for: LEN, VER, CNT, NSR, NTR, DOM, DCS; LEN, IDC."""
 _VALUE_LIMIT = 2000
 
 
 def _unmodelled(records: list[Record], plan: Layout) -> list[dict[str, str]]:
     known = {1: set(_BOOKKEEPING[1]) | set(plan.fill), 2: set(_BOOKKEEPING[2])}
     for field in tags(plan.parts):
-        known.setdefault(field.tag[0], set()).add(field.tag[1])
+        for tag in [field.tag, *(it.tag for it in field.items if it.tag is not None)]:
+            known.setdefault(tag[0], set()).add(tag[1])
     takes_images = any(isinstance(part, Images) for part in plan.parts)
     found = []
     for index, record in enumerate(records, start=1):

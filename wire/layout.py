@@ -7,18 +7,23 @@ schemas. The annotation forms (see `README` of `wire`):
   the JSON path of its principal Type-2 record (``"$"`` when the root's own fields are it); an
   optional ``"fill"`` maps Type-1 tags the document has no property for to the property copied;
 * ``{"record": 1}`` / ``{"record": 2}``: the object is the Type-1 header / a Type-2 record of its
-  own (with ``"repeat": true``, one Type-2 record per array item);
+  own (a further one after the principal in layout order; an array goes in a repeating field);
 * ``{"record": 14}``: the fingerprint set, one Type-14 image record per impression;
 * ``{"group": true}``: the object's fields are fields of the enclosing record;
 * ``{"tag": "2.047", "mnemonic": "ASL", "repeat": true}``: a field (repeat: one subfield per item);
-  ``"local": true`` marks a harness-defined field with no EBTS tag;
+  ``"local": true`` marks a harness-defined field with no EBTS tag; ``"codes"`` on a scalar field
+  maps each JSON value to the value written (``{"match": "I"}``);
 * ``{"item": 2, "mnemonic": "AOL"}``: an information item of the enclosing field's subfields;
+  ``{"tag": "2.919", "mnemonic": "ERC"}`` on an array item's property instead: a field of its own
+  beside the enclosing one, its subfield N the property of the array's item N (how a value EBTS
+  has no item for stays out of an EBTS field: the ERRT's code beside its free-text 2.060 MSG);
 * on an image record's properties: ``"codes"`` (JSON value to field value), ``"count": true``
   (the number of image records), ``"image": true`` (the DATA the biometric key derives from).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any, NamedTuple
@@ -37,6 +42,7 @@ __all__ = [
     "by_tot",
     "field_map",
     "layout",
+    "tag_name",
     "tags",
 ]
 
@@ -56,6 +62,8 @@ class Item(NamedTuple):
     mnemonic: str
     scalar: Scalar
     local: bool = False
+    tag: tuple[int, int] | None = None
+    """Set when the item is written as a field of its own beside the enclosing one."""
 
 
 class Field(NamedTuple):
@@ -70,6 +78,8 @@ class Field(NamedTuple):
     scalar: Scalar | None
     items: tuple[Item, ...]
     local: bool = False
+    codes: Mapping[str, str] = {}
+    """JSON value to the value written (a scalar field whose EBTS values are codes)."""
 
 
 class Group(NamedTuple):
@@ -81,10 +91,9 @@ class Group(NamedTuple):
 
 
 class Nested(NamedTuple):
-    """An object written as a Type-2 record of its own (``repeat``: one per array item)."""
+    """An object written as a Type-2 record of its own."""
 
     key: str
-    repeat: bool
     required: bool
     parts: tuple[Part, ...]
 
@@ -170,19 +179,17 @@ def _field(key: str, ann: Mapping[str, Any], facets: list[_Facet], required: boo
     repeat = bool(ann.get("repeat"))
     value = _items_facets(facets) if repeat else facets
     props = _properties(value)
-    items = tuple(
-        Item(
-            k,
-            int(_ann(k, f)["item"]),
-            str(_ann(k, f)["mnemonic"]),
-            _scalar(f),
-            bool(_ann(k, f).get("local")),
-        )
-        for k, f in props.items()
-    )
+    items = tuple(_item(k, _ann(k, f), _scalar(f)) for k, f in props.items())
     scalar = None if items else _scalar(value)
     tag, mnemonic, local = _tag(ann["tag"]), str(ann["mnemonic"]), bool(ann.get("local"))
-    return Field(key, tag, mnemonic, repeat, required, scalar, items, local)
+    codes = {str(k): str(v) for k, v in ann.get("codes", {}).items()}
+    return Field(key, tag, mnemonic, repeat, required, scalar, items, local, codes)
+
+
+def _item(key: str, ann: Mapping[str, Any], scalar: Scalar) -> Item:
+    beside = _tag(ann["tag"]) if "tag" in ann else None
+    position = 1 if beside else int(ann["item"])
+    return Item(key, position, str(ann["mnemonic"]), scalar, bool(ann.get("local")), beside)
 
 
 def _ann(key: str, facets: list[_Facet]) -> Mapping[str, Any]:
@@ -216,9 +223,9 @@ def _parts(facets: list[_Facet]) -> tuple[Part, ...]:
         elif ann.get("record") == 1 or ann.get("group"):
             out.append(Group(key, needed, _parts(sub)))
         elif ann.get("record") == 2:
-            repeat = bool(ann.get("repeat"))
-            inner = _items_facets(sub) if repeat else sub
-            out.append(Nested(key, repeat, needed, _parts(inner)))
+            if ann.get("repeat"):
+                raise ValueError(f"{key!r}: an array goes in a repeating field, not in records")
+            out.append(Nested(key, needed, _parts(sub)))
         else:
             out.append(_field(key, ann, sub, needed))
     return tuple(out)
@@ -267,13 +274,14 @@ def _rows(parts: tuple[Part, ...], path: str) -> Iterator[tuple[str, str, str, s
             here = where + ("[]" if part.repeat else "")
             tag = f"{part.tag[0]}.{part.tag[1]:03d}"
             yield tag, part.mnemonic, here, "harness" if part.local else "EBTS"
-            for item in sorted(part.items, key=lambda it: it.position):
+            for item in sorted(part.items, key=lambda it: (it.tag or part.tag, it.position)):
                 owner = "harness" if item.local else "EBTS"
-                yield f"{tag} item {item.position}", item.mnemonic, f"{here}.{item.key}", owner
-        elif isinstance(part, Group):
+                at = f"{tag} item {item.position}"
+                if item.tag is not None:
+                    at = f"{item.tag[0]}.{item.tag[1]:03d}"
+                yield at, item.mnemonic, f"{here}.{item.key}", owner
+        elif isinstance(part, Group | Nested):
             yield from _rows(part.parts, where)
-        elif isinstance(part, Nested):
-            yield from _rows(part.parts, where + ("[]" if part.repeat else ""))
         else:
             tag = f"{part.coded.tag[1]:03d}"
             yield f"4.{tag} / 14.{tag}", part.coded.mnemonic, f"{where}.{part.coded.key}", "EBTS"
@@ -285,3 +293,23 @@ def field_map(name: str) -> list[tuple[str, str, str, str]]:
     """Message kind `name`'s fields as (EBTS tag, mnemonic, JSON path, whose: EBTS or harness),
     in layout order (the table of `docs/ebts-fields.md`)."""
     return list(_rows(layout(name).parts, "$"))
+
+
+@cache
+def _tag_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for name in by_tot().values():
+        for tag, mnemonic, path, _ in field_map(name):
+            names.setdefault(path.replace("[]", ""), f"{tag} {mnemonic}")
+    return names
+
+
+def tag_name(path: str) -> str | None:
+    """The EBTS tag and mnemonic carrying the JSON path `path` (``$.type2.asl[0].aol`` is
+    ``2.047 item 2 AOL``), or of the nearest enclosing element that has one; None when none."""
+    here = re.sub(r"\[\d+\]", "", path)
+    while here:
+        if here in _tag_names():
+            return _tag_names()[here]
+        here = here.rpartition(".")[0]
+    return None

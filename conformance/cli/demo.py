@@ -37,7 +37,8 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     for name in DEMO_PROFILES:
         folder = Path(args.report_dir, name)
         folder.mkdir(parents=True, exist_ok=True)
-        with stage(name, clock=args.clock, wire=args.wire) as profile:
+        evidence = folder / "evidence" if args.wire == "ebts-smtp" else None
+        with stage(name, clock=args.clock, wire=args.wire, evidence=evidence) as profile:
             path = folder / "sut-profile.json"
             path.write_text(json.dumps(profile, indent=2))
             check(
@@ -56,6 +57,9 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
             flush=True,
         )
+        if evidence is not None:
+            kept = len(list(evidence.glob("*.eft")))
+            print(f"{'':12} {kept} EBTS files on the wire: {evidence / 'index.md'}", file=out)
         verdicts.append(report["verdict"])
         passed += t["passed"]
         failed += t["failed"] + t["error"]

@@ -7,6 +7,7 @@ import errno
 import os
 import socket
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from .common import CliError
@@ -111,6 +112,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             admin_token=_admin_token(args, sys.stderr),
         )
         _check_port(args.host, args.port)
+        security = None
         if args.smtp_port is not None:
             _check_port(args.host, args.smtp_port, "--smtp-port")
             if not is_loopback(args.host) and not args.smtp_allow:
@@ -118,6 +120,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
                     f"--host {args.host} is off loopback: give --smtp-allow CIDR (the clients "
                     "that may send mail) so that not anyone may submit (rule: safe by default)"
                 )
+            security = _mail_security(args)
         uvicorn_server = server(service, host=args.host, port=args.port)
     except CliError:
         raise
@@ -139,7 +142,12 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             return 0
         from mocks.smtp import run_with_smtp
 
-        print(f"mock CJIS by e-mail: SMTP on {args.host}:{args.smtp_port}", file=out, flush=True)
+        offers = _offers(security)
+        print(
+            f"mock CJIS by e-mail: SMTP on {args.host}:{args.smtp_port}{offers}",
+            file=out,
+            flush=True,
+        )
         run_with_smtp(
             uvicorn_server,
             service,
@@ -147,10 +155,45 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             port=args.smtp_port,
             reply_relay=args.smtp_relay,
             allow=args.smtp_allow,
+            security=security,
         )
     except OSError as exc:
         raise CliError(listen_error(args.host, args.port, exc)) from None
     return 0
+
+
+def _mail_security(args: argparse.Namespace) -> Any:
+    """The SMTP intake's STARTTLS and AUTH from the flags (ValueError naming the flag)."""
+    from mocks.mailsecurity import (
+        MailSecurity,
+        credentials,
+        self_signed_context,
+        server_context,
+    )
+
+    if (args.smtp_cert is None) != (args.smtp_key is None):
+        raise ValueError("--smtp-cert and --smtp-key go together (a certificate and its key)")
+    if args.smtp_no_tls and (args.smtp_cert or args.smtp_require_tls):
+        raise ValueError("--smtp-no-tls cannot go with --smtp-cert or --smtp-require-tls")
+    tls = None
+    if args.smtp_cert is not None:
+        tls = server_context(Path(args.smtp_cert), Path(args.smtp_key))
+    elif not args.smtp_no_tls:
+        tls = self_signed_context(args.host if args.host not in ("0.0.0.0", "::") else "localhost")
+    try:
+        users = credentials(path=Path(args.smtp_auth_file) if args.smtp_auth_file else None)
+    except OSError as exc:
+        raise ValueError(f"--smtp-auth-file: {exc}") from None
+    return MailSecurity(tls, bool(args.smtp_require_tls), users)
+
+
+def _offers(security: Any) -> str:
+    said = []
+    if security.tls is not None:
+        said.append("STARTTLS required" if security.require_tls else "STARTTLS")
+    if security.users:
+        said.append(f"AUTH PLAIN/LOGIN required ({len(security.users)} users)")
+    return f" ({', '.join(said)})" if said else ""
 
 
 def _sib(args: argparse.Namespace, out: TextIO) -> int:
@@ -248,6 +291,27 @@ def _add_serve(subparsers: Any) -> None:
         metavar="HOST:PORT",
         help="where to mail responses, to the sender of the first e-mail, when no "
         "--sut-callback is given (default: none)",
+    )
+    serve.add_argument(
+        "--smtp-cert",
+        metavar="PEM",
+        help="the SMTP intake's STARTTLS certificate (with --smtp-key; default: a self-signed "
+        "one made at start)",
+    )
+    serve.add_argument("--smtp-key", metavar="PEM", help="the key of --smtp-cert")
+    serve.add_argument(
+        "--smtp-no-tls", action="store_true", help="do not offer STARTTLS on the SMTP intake"
+    )
+    serve.add_argument(
+        "--smtp-require-tls",
+        action="store_true",
+        help="refuse MAIL before STARTTLS (530)",
+    )
+    serve.add_argument(
+        "--smtp-auth-file",
+        metavar="FILE",
+        help="require AUTH PLAIN/LOGIN with these USER:PASSWORD lines (also: the environment's "
+        "INTEROP_SMTP_AUTH=USER:PASSWORD); never on the command line",
     )
     serve.set_defaults(run=_serve)
 
