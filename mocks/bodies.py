@@ -26,6 +26,7 @@ from .problem import Problem
 from .strictjson import JsonRuleError, loads
 
 __all__ = [
+    "DOCUMENT_LIMIT",
     "PAGE_BYTES",
     "PAGE_LIMIT",
     "answers_ebts",
@@ -51,28 +52,33 @@ PAGE_BYTES = 8 << 20
 """About the most message bytes one page of `/admin/ledger` or an inbox carries."""
 
 
-def _too_large() -> Problem:
+DOCUMENT_LIMIT = min(SUBMISSION_LIMIT, 1 << 20)
+"""The largest JSON document that is not a submission or a delivery (a scenario, a clock advance,
+an IDENT search, an IAQ): no fingerprints, so 1 MiB is ample, and parsing stays short."""
+
+
+def _too_large(limit: int) -> Problem:
     return Problem(
         413,
         "Content Too Large",
-        f"the body is over {SUBMISSION_LIMIT} bytes (rule: limit)",
+        f"the body is over {limit} bytes (rule: limit)",
         headers={"connection": "close"},  # the rest is not read
     )
 
 
-def _declared(length: str | None) -> None:
-    """Refuse a Content-Length that is not a number (400) or over the limit (413)."""
+def _declared(length: str | None, limit: int) -> None:
+    """Refuse a Content-Length that is not a number (400) or over `limit` (413)."""
     if length is None:
         return
     if not length.isdigit():
         raise Problem(400, "Bad Request", f"Content-Length {length!r} is not a number")
-    if int(length) > SUBMISSION_LIMIT:
-        raise _too_large()
+    if int(length) > limit:
+        raise _too_large(limit)
 
 
 async def receive_bytes(length: str | None, receive: Receive) -> bytes:
     """The body of a raw ASGI request whose Content-Length header is `length` (or None)."""
-    _declared(length)
+    _declared(length, SUBMISSION_LIMIT)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -82,7 +88,7 @@ async def receive_bytes(length: str | None, receive: Receive) -> bytes:
         chunk: bytes = event.get("body", b"")
         size += len(chunk)
         if size > SUBMISSION_LIMIT:
-            raise _too_large()
+            raise _too_large(SUBMISSION_LIMIT)
         if not event.get("more_body", False):
             if not chunks:
                 return chunk
@@ -91,15 +97,15 @@ async def receive_bytes(length: str | None, receive: Receive) -> bytes:
         chunks.append(chunk)
 
 
-async def request_bytes(request: Request) -> bytes:
-    """The body of a request, read as it streams in and refused (413) once over the limit."""
-    _declared(request.headers.get("content-length"))
+async def request_bytes(request: Request, limit: int = SUBMISSION_LIMIT) -> bytes:
+    """The body of a request, read as it streams in and refused (413) once over `limit`."""
+    _declared(request.headers.get("content-length"), limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > SUBMISSION_LIMIT:
-            raise _too_large()
+        if size > limit:
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -212,8 +218,8 @@ def errt_refusal(problem: Problem, header: Mapping[str, Any], now: datetime.date
 
 
 async def json_body(request: Request) -> Any:
-    """The JSON document of a request, parsed strictly."""
-    return json_and_text(await request_bytes(request))[0]
+    """The JSON document of a request, parsed strictly (at most `DOCUMENT_LIMIT` bytes)."""
+    return json_and_text(await request_bytes(request, DOCUMENT_LIMIT))[0]
 
 
 async def body(request: Request) -> Any:

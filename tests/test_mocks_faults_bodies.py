@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
+from mocks.bodies import DOCUMENT_LIMIT
 from mocks.openapi import SUBMISSION_LIMIT
 from mocks.server import free_port, serving
 from mocks.service import MockService
@@ -52,6 +54,19 @@ def test_a_chunked_body_over_the_limit_is_refused_at_the_limit(path: str) -> Non
     assert sent < 64 * SUBMISSION_LIMIT
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert b"application/problem+json" in answer
+
+
+@pytest.mark.parametrize("path", ["/admin/scenario", "/ident/searches", "/nlets/messages"])
+def test_a_document_that_is_no_submission_is_capped_at_a_mebibyte(path: str) -> None:
+    """A scenario, a search or an IAQ carries no fingerprints: over `DOCUMENT_LIMIT` (well under
+    the submissions' limit) it is refused at once, by its Content-Length, never parsed."""
+    assert DOCUMENT_LIMIT == 1 << 20 < SUBMISSION_LIMIT
+    body = b'{"description": "' + b"a" * DOCUMENT_LIMIT + b'"}'
+    with serving(MockService(clock=manual_clock())) as url:
+        answer = httpx.post(url + path, content=body, timeout=30,
+                            headers={"content-type": "application/json"})  # fmt: skip
+    assert answer.status_code == 413
+    assert answer.json()["detail"] == f"the body is over {DOCUMENT_LIMIT} bytes (rule: limit)"
 
 
 def _nested(depth: int) -> EmailMessage:
