@@ -13,7 +13,6 @@ import sqlite3
 import time
 import uuid
 import weakref
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from .backoff import Backoff
 from .cjis import earliest, fbi_for_key
 from .clock import VirtualClock
 from .courier import Courier
-from .firing import Firing
+from .firing import PLAN_SUFFIX, Firing
 from .ident import IdentRepository
 from .ledger import Ledger
 from .nlets import ledger_header
@@ -122,7 +121,7 @@ class MockService(Firing):
         )
         self.scheduler = Scheduler(self.clock, self._fire, source=self.ledger)
         self._attempts: dict[str, int] = {}
-        self._fbi: OrderedDict[str, str] = OrderedDict()
+        self._init_firing()
         self._advancing = asyncio.Lock()
         self._outages: dict[str, float] = {}
         self._counted: tuple[float, dict[str, int]] | None = None
@@ -148,6 +147,8 @@ class MockService(Firing):
         await self.scheduler.resume()
         await self.courier.start()
         await self.scheduler.start()
+        if self.clock.mode != "manual":
+            self.start_planner()
         self.started = True
 
     async def stop(self) -> None:
@@ -156,6 +157,7 @@ class MockService(Firing):
             return
         self.started = False
         await self.scheduler.stop()
+        await self.stop_planner()
         await self._save_clock()
         await self.courier.stop()
         await self.ledger.close()
@@ -188,6 +190,7 @@ class MockService(Firing):
         `FaultResponse` when the scenario injects a failure into this answer.
         """
         tcn: str = submission["type1"]["tcn"]
+        self.intake_at = time.monotonic()
         now = self.clock.now()
         type2 = _part(submission, "type2")
         key = _part(submission, "prints").get("biometric_key")
@@ -201,7 +204,7 @@ class MockService(Firing):
         tot = _part(submission, "type1").get("tot")
         valid = tot in ("CAR", "CPI") and not schemas.problems(str(tot).lower(), submission)
         base = now.timestamp()
-        timer_id = f"{tcn}#plan"
+        timer_id = f"{tcn}{PLAN_SUFFIX}"
         due = base + _first_step(case.timing)
         op = intake_op(
             self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text),
@@ -263,7 +266,7 @@ class MockService(Firing):
         return {
             "fired": fired,
             "settled": await self.settled(wait),
-            "pending_timers": len(self.scheduler),
+            "pending_timers": len(self.scheduler) + self.planning,
             **self.clock.state(),
         }
 
@@ -293,6 +296,7 @@ class MockService(Firing):
     async def reset(self) -> None:
         """Forget every message, timer and delivery; the clock and scenario stay."""
         await self.scheduler.stop()
+        await self.stop_planner()
         await self.courier.stop()
         await self.ledger.reset()
         self._attempts.clear()
@@ -304,6 +308,8 @@ class MockService(Firing):
         await self.ledger.write(state_op("scenario", json.dumps(self.scenario.document)))
         await self.courier.start()
         await self.scheduler.start()
+        if self.clock.mode != "manual":
+            self.start_planner()
 
     async def health(self) -> dict[str, Any]:
         """What `/health` reports: the deliveries owed (how many, how many are being retried,
@@ -315,7 +321,7 @@ class MockService(Firing):
             "clock": self.clock.state(),
             "scenario": self.scenario.name,
             "callback": self.callback,
-            "pending_timers": len(self.scheduler),
+            "pending_timers": len(self.scheduler) + self.planning,
             "outstanding_deliveries": self.courier.outstanding,
             "deliveries": {"owed": owed.owed, "retrying": owed.retrying, "oldest": oldest},
             "ledger": await self._ledger_counts(),
