@@ -84,6 +84,7 @@ class Store:
             self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self._count: int | None = None
         self.run = self.setting("run") or self.set_setting("run", uuid.uuid4().hex[:6].upper())
         self.flush()
 
@@ -114,8 +115,11 @@ class Store:
     def count(self) -> int:
         """The next number of the TCN counter (never the same twice, across restarts too)."""
         with self._lock:
-            row = self._execute("SELECT value FROM settings WHERE key = 'count'").fetchone()
-            count = int(row[0]) + 1 if row else 1
+            if self._count is None:  # read once; this store is its only writer
+                row = self._execute("SELECT value FROM settings WHERE key = 'count'").fetchone()
+                self._count = int(row[0]) if row else 0
+            self._count += 1
+            count = self._count
             self._execute("INSERT OR REPLACE INTO settings VALUES ('count', ?)", (str(count),))
         return count
 

@@ -22,7 +22,14 @@ def part(document: Any, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@functools.lru_cache(maxsize=4)
 def gmt_cached(when: datetime) -> str:
-    """`gmt(when)`, remembered: submissions arriving within one virtual second share it."""
+    """`gmt(when)`, remembered: submissions arriving within one virtual second share it (on a
+    realtime or scaled clock too, whose instants differ by microseconds)."""
+    if when.microsecond:
+        when = when.replace(microsecond=0)
+    return _gmt_of_second(when)
+
+
+@functools.lru_cache(maxsize=4)
+def _gmt_of_second(when: datetime) -> str:
     return gmt(when)

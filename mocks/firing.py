@@ -1,6 +1,11 @@
 """Timers falling due: a submission's first timer plans it (its steps become timers of their
 own), each later timer stamps its step's message with the virtual now and owes its delivery.
 
+On a manual clock plans are made as their timers fire (`run_until` stamps each with its own
+time). On a realtime or scaled clock they go to the planner, a task of their own off the timer
+runner and the accepting path: it plans in slices of `PLAN_SLICE` and, while submissions keep
+coming, takes at most `PLAN_SHARE` of the time, unless a plan waited `PLAN_LAG` virtual seconds.
+
 `Firing` is a part of `MockService` (`service.py`), the state it works on declared below.
 """
 
@@ -8,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +40,9 @@ from .records import (
 from .scenario import Scenario
 from .scheduler import Postponed, Scheduler, Timer
 
-__all__ = ["FBI_CACHED", "WRITE_OPS", "Firing"]
+_log = logging.getLogger("interop.firing")
+
+__all__ = ["FBI_CACHED", "PLAN_LAG", "PLAN_SHARE", "PLAN_SLICE", "QUIET", "WRITE_OPS", "Firing"]
 
 FBI_CACHED = 10_000
 """FBI numbers whose biometric keys are kept in memory; the rest are looked up in the ledger."""
@@ -43,6 +51,26 @@ WRITE_OPS = 2000
 """About the most operations one ledger write of fired timers carries: a batch of a thousand plans
 is written in a few commits (some 300 plans each), each of whole timers, so that submissions'
 commits go in between (one write of six thousand operations held them back for 40 ms and more)."""
+
+PLAN_SLICE = 16
+"""On a realtime or scaled clock, how many submissions the planner plans (and writes) at once."""
+
+PLAN_SHARE = 0.05
+"""While submissions keep coming, the most of the wall time the planner takes: after a slice that
+took t seconds it waits t * (1 / PLAN_SHARE - 1) before the next, so that planning never stalls
+intake (a burst of submissions is taken as fast as on a manual clock, and planned after it)."""
+
+QUIET = 0.05
+"""Wall seconds without a new submission after which intake is idle and the planner runs freely."""
+
+PLAN_LAG = 20.0
+"""The most virtual seconds a submission's planning waits past its due for intake to pause:
+later, the planner runs freely whatever comes in. A plan falls due at the timing profile's
+earliest step (5 s in `sop`: an ERRT); the SRE of a CAR comes later than due + this lag (120 s in
+`sop`, 30 s at the earliest in `realistic`), so only an ERRT may be this late, under a flood."""
+
+PLAN_SUFFIX = "#plan"
+"""How the id of a submission's plan timer ends (`{tcn}#plan`)."""
 
 _Written = tuple[list[Op], list[tuple[float, str]]]
 """A fired timer's ledger operations, and the timers (due, id) to schedule once they are written."""
@@ -71,6 +99,82 @@ class Firing:
     courier: Courier
     callback: str | None
     _fbi: OrderedDict[str, str]
+    intake_at: float
+    """When (monotonic wall seconds) the last submission came in."""
+    _planning: deque[Timer]
+    """Plan timers fallen due on a realtime or scaled clock, waiting for the planner."""
+    _planner: asyncio.Task[None] | None
+    _plan_wake: asyncio.Event
+    _rest_until: float
+
+    def _init_firing(self) -> None:
+        self._fbi = OrderedDict()
+        self.intake_at = 0.0
+        self._planning = deque()
+        self._planner = None
+        self._plan_wake = asyncio.Event()
+        self._rest_until = 0.0
+
+    @property
+    def planning(self) -> int:
+        """How many submissions wait for the planner (fallen due, not planned yet)."""
+        return len(self._planning)
+
+    def start_planner(self) -> None:
+        """Start the planner task of realtime and scaled clocks (no-op when it runs)."""
+        if self._planner is None or self._planner.done():
+            loop = asyncio.get_running_loop()
+            self._planner = loop.create_task(self._plan_forever(), name="interop.planner")
+
+    async def stop_planner(self) -> None:
+        """Stop the planner; what it had not planned stays pending in the ledger."""
+        task, self._planner = self._planner, None
+        self._planning.clear()
+        if task is None or task.done():
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=10)
+
+    async def _plan_forever(self) -> None:
+        """The planner: plan what fell due in slices of `PLAN_SLICE`, giving way to intake."""
+        queue = self._planning
+        while True:
+            if not queue:
+                self._plan_wake.clear()
+                await self._plan_wake.wait()
+                continue
+            await self._give_way(queue[0].due)
+            taken = [queue.popleft() for _ in range(min(PLAN_SLICE, len(queue)))]
+            began = time.monotonic()
+            try:
+                rows = await self.ledger.timers([t.id for t in taken])
+                await self._write(await self._plan([r for r in rows if r.kind == "plan"]))
+            except NotWritable:  # a full disk: the slice waits, first in line, for room
+                queue.extendleft(reversed(taken))
+                await self.ledger.writable_again()
+                continue
+            except Exception:
+                _log.exception("planning %d submission(s) failed", len(taken))
+            spent = time.monotonic() - began
+            self._rest_until = time.monotonic() + spent * (1 / PLAN_SHARE - 1)
+
+    async def _give_way(self, due: float) -> None:
+        """Wait while submissions come in and the planner had its share, at most until the
+        oldest plan waiting is `PLAN_LAG` virtual seconds past its due."""
+        while True:
+            now = time.monotonic()
+            if now >= self._rest_until or now - self.intake_at >= QUIET:
+                return
+            if self.clock.timestamp() - due >= PLAN_LAG:
+                return
+            await asyncio.sleep(min(QUIET, self._rest_until - now))
+
+    async def _write(self, written: list[_Written]) -> None:
+        """Write planned or fired timers' operations, then schedule the timers they add."""
+        for ops, planned in _chunks(written):
+            await self.ledger.write(*ops)
+            for due, timer_id in planned:
+                self.scheduler.add(due, timer_id)
 
     async def key_for_fbi(self, fbi: str) -> str | None:
         """The biometric key of an FBI number on file (scenario subjects or earlier CARs)."""
@@ -185,14 +289,20 @@ class Firing:
             raise Postponed(str(exc), self.ledger.writable_again) from None
 
     async def _fire_written(self, batch: list[Timer]) -> None:
-        rows = await self.ledger.timers([t.id for t in batch])
+        if self.clock.mode == "manual":
+            rows = await self.ledger.timers([t.id for t in batch])
+            written = await self._plan([r for r in rows if r.kind == "plan"])
+        else:  # off the runner: the planner gives way to intake (steps fire meanwhile)
+            written = []
+            plans = [t for t in batch if t.id.endswith(PLAN_SUFFIX)]
+            if plans:
+                self._planning.extend(plans)
+                self._plan_wake.set()
+                batch = [t for t in batch if not t.id.endswith(PLAN_SUFFIX)]
+            rows = await self.ledger.timers([t.id for t in batch]) if batch else []
         now = self.clock.now()
-        written = await self._plan([r for r in rows if r.kind == "plan"])
         owed = self._steps([r for r in rows if r.kind != "plan"], now, written)
-        for ops, planned in _chunks(written):
-            await self.ledger.write(*ops)
-            for due, timer_id in planned:
-                self.scheduler.add(due, timer_id)
+        await self._write(written)
         if not owed:
             return
         self.courier.kick()

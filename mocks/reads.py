@@ -148,8 +148,11 @@ class Reads:
         """The pending timers with these ids, soonest first (to fire a batch: a timer fired
         already has left the ledger, or, in a ledger written before that, is marked fired; either
         way it is not fired again)."""
+        # `+state`: found by id (the primary key), not by scanning every pending timer through
+        # the (state, due, id) index, which SQLite picked: 7 ms at 10,000 pending, for each of a
+        # realtime clock's small batches.
         sql = "SELECT id, due, kind, payload FROM timers"
-        sql += " WHERE state = 'pending' AND id IN ({marks})"
+        sql += " WHERE +state = 'pending' AND id IN ({marks})"
         rows = await self._query_in(sql, ids)
         return sorted((TimerRow._make(row) for row in rows), key=lambda t: (t.due, t.id))
 

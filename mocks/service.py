@@ -14,7 +14,6 @@ import sqlite3
 import time
 import uuid
 import weakref
-from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from .backoff import Backoff
 from .cjis import earliest, fbi_for_key
 from .clock import VirtualClock
 from .courier import Courier
-from .firing import Firing
+from .firing import PLAN_SUFFIX, Firing
 from .ident import IdentRepository
 from .ledger import Ledger, NotWritable
 from .nlets import ledger_header
@@ -127,7 +126,7 @@ class MockService(Firing):
         )
         self.scheduler = Scheduler(self.clock, self._fire, source=self.ledger)
         self._attempts: dict[str, int] = {}
-        self._fbi: OrderedDict[str, str] = OrderedDict()
+        self._init_firing()
         self._advancing = asyncio.Lock()
         self._outages: dict[str, float] = {}
         self._counted: tuple[float, dict[str, int]] | None = None
@@ -153,6 +152,8 @@ class MockService(Firing):
         await self.scheduler.resume()
         await self.courier.start()
         await self.scheduler.start()
+        if self.clock.mode != "manual":
+            self.start_planner()
         self.started = True
 
     async def stop(self) -> None:
@@ -161,6 +162,7 @@ class MockService(Firing):
             return
         self.started = False
         await self.scheduler.stop()
+        await self.stop_planner()
         try:
             await self._save_clock()
         except NotWritable:  # a full disk: the clock resumes from its last snapshot
@@ -196,6 +198,7 @@ class MockService(Firing):
         `FaultResponse` when the scenario injects a failure into this answer.
         """
         tcn: str = submission["type1"]["tcn"]
+        self.intake_at = time.monotonic()
         now = self.clock.now()
         type2 = _part(submission, "type2")
         key = _part(submission, "prints").get("biometric_key")
@@ -209,7 +212,7 @@ class MockService(Firing):
         tot = _part(submission, "type1").get("tot")
         valid = tot in ("CAR", "CPI") and not schemas.problems(str(tot).lower(), submission)
         base = now.timestamp()
-        timer_id = f"{tcn}#plan"
+        timer_id = f"{tcn}{PLAN_SUFFIX}"
         due = base + _first_step(case.timing)
         op = intake_op(
             self._message_op(f"in:{tcn}", "in", "cjis", submission, tcn, now, body=text),
@@ -278,7 +281,7 @@ class MockService(Firing):
         return {
             "fired": fired,
             "settled": await self.settled(wait),
-            "pending_timers": len(self.scheduler),
+            "pending_timers": len(self.scheduler) + self.planning,
             **self.clock.state(),
         }
 
@@ -308,6 +311,7 @@ class MockService(Firing):
     async def reset(self) -> None:
         """Forget every message, timer and delivery; the clock and scenario stay."""
         await self.scheduler.stop()
+        await self.stop_planner()
         await self.courier.stop()
         await self.ledger.reset()
         self._attempts.clear()
@@ -319,6 +323,8 @@ class MockService(Firing):
         await self.ledger.write(state_op("scenario", json.dumps(self.scenario.document)))
         await self.courier.start()
         await self.scheduler.start()
+        if self.clock.mode != "manual":
+            self.start_planner()
 
     def status(self) -> dict[str, Any]:
         """`/health`'s status alone: ok, or degraded and why."""
@@ -339,7 +345,7 @@ class MockService(Firing):
             "clock": self.clock.state(),
             "scenario": self.scenario.name,
             "callback": self.callback,
-            "pending_timers": len(self.scheduler),
+            "pending_timers": len(self.scheduler) + self.planning,
             "outstanding_deliveries": self.courier.outstanding,
             "deliveries": {
                 # Taken by the SIB but not yet recorded: no longer owed, though the ledger says so.

@@ -4,6 +4,7 @@ submissions' commits go in between), every planned step scheduled and nothing lo
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -52,5 +53,48 @@ def test_a_large_batch_of_plans_is_written_in_several_commits_and_all_scheduled(
             assert not [t for t in planned if t.kind == "plan"]  # every submission planned
             facts = await service.ledger.states([f"facts:{t.id.split('#')[0]}" for t in planned])
             assert len(facts) == 60
+
+    asyncio.run(main())
+
+
+def test_on_a_scaled_clock_the_planner_gives_way_to_intake_within_its_lag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Plans fallen due on a scaled clock go to the planner (off the runner): it waits while
+    submissions keep coming and it had its share, until the oldest is `PLAN_LAG` virtual seconds
+    past its due; then every submission is planned and its steps scheduled."""
+    synth = Synthesizer(78)
+    monkeypatch.setattr(mocks.firing, "PLAN_LAG", 1e9)
+
+    async def main() -> None:
+        async with MockService(clock="scaled:600") as service:
+
+            async def busy() -> None:  # submissions keep coming
+                while True:
+                    service.intake_at = time.monotonic()
+                    await asyncio.sleep(0.002)
+
+            service._rest_until = float("inf")  # and the planner had its share
+            coming = asyncio.create_task(busy())
+            tcns = []
+            for _ in range(40):
+                car = booking_car(synth)
+                tcns.append(car["type1"]["tcn"])
+                assert (await service.submit(car))["status"] == "accepted"
+            await asyncio.sleep(0.1)  # 60 virtual s: the plans (due at 5 s) fell due
+            assert service.planning == 40
+            assert (await service.health())["pending_timers"] >= 40
+            assert not await service.ledger.states([f"facts:{tcn}" for tcn in tcns])
+            monkeypatch.setattr(mocks.firing, "PLAN_LAG", 1.0)  # now past the lag: planned
+            for _ in range(500):
+                facts = await service.ledger.states([f"facts:{tcn}" for tcn in tcns])
+                if len(facts) == 40:
+                    break
+                await asyncio.sleep(0.01)
+            coming.cancel()
+            assert len(facts) == 40
+            assert service.planning == 0
+            pending = await service.ledger.pending_timers()
+            assert not [t for t in pending if t.kind == "plan"]
 
     asyncio.run(main())

@@ -72,3 +72,24 @@ async def test_what_the_sib_acknowledged_is_on_disk(tmp_path: Path) -> None:
     tcn = answer.json()["tcn"]
     assert _rows(path, "SELECT tcn, state FROM transactions") == [(tcn, "open")]
     sib.store.close()
+
+
+async def test_the_lean_routes_answer_as_starlette_did_around_them(tmp_path: Path) -> None:
+    """POSTs to the SIB's routes go straight to their handlers; the rest keep Starlette's
+    answers (405 for a GET of /bookings, 404 for an unknown path), and a bad booking is refused
+    naming the field and the rule."""
+    mocks = "http://mocks.test"
+    sib = ReferenceSib(_profile("NY", mocks, "http://sib.test"), cjis_url=mocks)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sib.app), base_url="http://sib.test"
+    ) as lea:
+        assert (await lea.get("/bookings")).status_code == 405
+        assert (await lea.post("/nothing", content=b"{}")).status_code == 404
+        assert (await lea.get("/health")).json() == {"status": "ok", "sib": "reference"}
+        refused = await lea.post("/bookings", content=b"{")
+        assert refused.status_code == 400
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["rule"] == "json"
+        unknown = await lea.post("/cjis/responses", content=b"[]")
+        assert unknown.status_code == 400
+    sib.store.close()
