@@ -90,6 +90,10 @@ def _serve(port: int, ledger: Path, scenario: Path, target: str) -> subprocess.P
     raise RuntimeError(f"serve did not start: {log.read_text()}")
 
 
+def _sres(received: list[tuple[str, dict[str, Any]]]) -> int:
+    return sum(body["type1"]["tot"] == "SRE" for _, body in received)
+
+
 def test_sigkill_mid_run_then_restart_delivers_every_owed_response_once(
     tmp_path: Path, callback: tuple[str, list[tuple[str, dict[str, Any]]]]
 ) -> None:
@@ -107,15 +111,14 @@ def test_sigkill_mid_run_then_restart_delivers_every_owed_response_once(
             car["type2"]["doa"] = today.replace("-", "")
             response = httpx.post(f"http://127.0.0.1:{port}/cjis/submissions", json=car)
             assert response.status_code == 202
-        deadline = time.monotonic() + 10
-        while len(received) < 20 and time.monotonic() < deadline:
+        # killed once every SRE came (some IDR/IARs may have too, on a slow machine)
+        deadline = time.monotonic() + 30
+        while _sres(received) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert sorted(b["type1"]["tot"] for _, b in received) == ["SRE"] * 20
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
-    owed_before_restart = len(received)
-    assert owed_before_restart == 20
+    assert _sres(received) == 20
     second = _serve(port, ledger, scenario, target)
     try:
         deadline = time.monotonic() + 30
