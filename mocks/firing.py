@@ -42,7 +42,16 @@ from .scheduler import Postponed, Scheduler, Timer
 
 _log = logging.getLogger("interop.firing")
 
-__all__ = ["FBI_CACHED", "PLAN_LAG", "PLAN_SHARE", "PLAN_SLICE", "QUIET", "WRITE_OPS", "Firing"]
+__all__ = [
+    "FBI_CACHED",
+    "PLAN_LAG",
+    "PLAN_SHARE",
+    "PLAN_SLICE",
+    "PLAN_SUFFIX",
+    "QUIET",
+    "WRITE_OPS",
+    "Firing",
+]
 
 FBI_CACHED = 10_000
 """FBI numbers whose biometric keys are kept in memory; the rest are looked up in the ledger."""
