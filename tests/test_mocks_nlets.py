@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from mocks.ident import IdentRepository
 from mocks.nlets import IAQ_CHANNEL, IAR_CHANNEL, Nlets, nlets_port
 from mocks.service import MockService
 from synthetic import Synthesizer
-from tests.conftest import CALLBACK, manual_clock
+from tests.conftest import CALLBACK, START, manual_clock
 
 pytestmark = pytest.mark.anyio
 
@@ -103,7 +104,8 @@ async def test_an_iaq_is_answered_by_a_name_based_iar_for_the_querying_lea_alone
     assert schemas.problems("nlets-iar", iar) == []
     assert iar["header"]["dst"] == "NC0920000"
     assert iar["header"]["mir"] == iaq["header"]["mid"]
-    assert iar["header"]["gmt"] == "2026-11-23T09:30:00Z"
+    answered = datetime.fromisoformat(START) + timedelta(minutes=30)  # the profile's nlets_iar
+    assert iar["header"]["gmt"] == answered.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (iar["txt"]["basis"], iar["txt"]["confirmed"]) == ("name", False)
     assert port.cjis == []
     (sent,) = (await ledger.page(channel=IAR_CHANNEL)).rows
