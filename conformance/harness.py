@@ -18,31 +18,13 @@ import httpx
 from protocol.ebts import ebts_date, parse_gmt
 from synthetic import Synthesizer
 
-__all__ = ["Lea", "Mocks", "check_seed", "kind_of"]
+__all__ = ["Lea", "Mocks", "check_seed"]
 
 
 def check_seed(check: str, run_seed: int) -> int:
     """A check's data seed: its name (with parameters) and the run seed, nothing else (not the
     path of the suite or of the report), so a run seed books the same people everywhere."""
     return zlib.crc32(f"{run_seed}:{check}".encode())
-
-
-def kind_of(message: Any) -> str:
-    """What a delivered or routed message is: SRE, SRE+IDR, SRE+IDR/IAR, IDR, IDR/IAR, IAR, ERRT;
-    or through NLETS, NLETS-IAQ and NLETS-IAR."""
-    if isinstance(message, dict) and isinstance(message.get("header"), dict):
-        mke = message["header"].get("mke")
-        return f"NLETS-{mke}" if mke in ("IAQ", "IAR") else "other"
-    if not isinstance(message, dict) or not isinstance(message.get("type1"), dict):
-        return "other"
-    tot = str(message["type1"].get("tot"))
-    found = message.get("type2")
-    type2: dict[str, Any] = found if isinstance(found, dict) else {}
-    if tot == "IDR":
-        return "IDR/IAR" if "iar" in type2 else "IDR"
-    if tot == "SRE" and isinstance(type2.get("ident"), dict):
-        return "SRE+IDR/IAR" if "iar" in type2["ident"] else "SRE+IDR"
-    return tot
 
 
 _ADVANCE_TIMEOUT = 300.0

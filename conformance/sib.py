@@ -40,9 +40,8 @@ from mocks.backoff import Backoff
 from mocks.client import Outbound
 from protocol.ebts import CJIS_ORI, ebts_date, gmt, ori_state, parse_gmt
 from protocol.nlets import ident_result
-from protocol.submission import expected_tot
+from protocol.submission import expected_tot, kind_of
 
-from .harness import kind_of
 from .sibstore import Owed, Store, Transaction
 
 __all__ = ["ReferenceSib", "is_ident"]

@@ -23,8 +23,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from protocol.submission import kind_of
+
 from .finding import Finding, expect
-from .harness import Lea, Mocks, kind_of
+from .harness import Lea, Mocks
 
 __all__ = [
     "GONE_AFTER",

@@ -21,7 +21,7 @@ from .admin import Admin, Handler
 from .endpoints import Endpoints
 from .intake import Intake
 from .ledger import NotWritable
-from .nlets import Nlets
+from .nlets_routes import Nlets
 from .problem import Problem, not_recorded
 from .service import MockService
 

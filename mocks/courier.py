@@ -35,6 +35,7 @@ from wire.codec import as_sent
 from .backoff import Backoff
 from .client import Outbound
 from .ledger import Ledger, NotWritable
+from .mailer import send_delivery
 from .records import Op, OwedRow, delivery_result_op
 
 EBTS_HTTP = "ebts+"
@@ -247,8 +248,6 @@ class Courier:
         if row.tot:
             headers["x-interop-tot"] = row.tot
         if target.startswith("mailto:"):  # the EBTS wire: deliveries by e-mail
-            from .smtp import send_delivery
-
             del headers["content-type"]
             return await send_delivery(target, row.body, headers, row.message_id)
         body = row.body.encode()

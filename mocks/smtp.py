@@ -1,7 +1,6 @@
-"""The mock CJIS over e-mail: an SMTP server taking EBTS transactions as MIME attachments, and
-the sender that mails deliveries back to the SIB.
+"""The mock CJIS over e-mail: an SMTP server taking EBTS transactions as MIME attachments.
 
-* Taking: `SubmissionHandler` (an aiosmtpd handler) decodes every transaction the e-mail carries
+`SubmissionHandler` (an aiosmtpd handler) decodes every transaction the e-mail carries
   (attached, or the body itself) and submits each JSON document exactly as
   ``POST /cjis/submissions`` does, or refuses the mail whole when one cannot be read or answered.
   The SMTP reply is the answer: ``250`` naming every TCN accepted (or a duplicate), and what was
@@ -13,11 +12,9 @@ the sender that mails deliveries back to the SIB.
   with no transaction attached; ``452`` (transient: the sending MTA keeps the mail and tries
   again) while the ledger cannot record it (a full disk). STARTTLS and AUTH (PLAIN, LOGIN) are
   offered as `mocks.mailsecurity.MailSecurity` says.
-* Sending: a delivery whose target is ``mailto:ADDRESS?relay=HOST:PORT`` goes as an e-mail to
-  ADDRESS through the SMTP relay, the message encoded and attached (`send_delivery`, called by the
-  courier), over STARTTLS when the relay offers it. Unless the service already has a callback,
-  the first submission by e-mail sets it to its sender through `reply_relay`: responses go back
-  the way the submission came.
+Unless the service already has a callback, the first submission by e-mail sets it to its sender
+through `reply_relay`: responses go back the way the submission came (mailed by
+`mocks.mailer`).
 """
 
 from __future__ import annotations
@@ -25,11 +22,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import smtplib
 import socket
 from collections.abc import Sequence
 from typing import Any, NamedTuple, cast
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -37,13 +32,14 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 import schemas
 from wire import MEDIA_TYPE
 from wire.ansi_nist import WireError
-from wire.codec import Decoded, as_sent, read
-from wire.mail import message_for, transactions_of
+from wire.codec import Decoded, read
+from wire.mail import transactions_of
 
 from .bodies import errt_refusal, evidence
 from .guard import BACKLOG, Guard, for_process
 from .ledger import NotWritable
-from .mailsecurity import MailSecurity, client_context, smtp_options
+from .mailer import parse_mailto, send_file
+from .mailsecurity import MailSecurity, smtp_options
 from .openapi import SUBMISSION_LIMIT
 from .problem import Problem
 from .service import FaultResponse, MockService
@@ -51,20 +47,13 @@ from .service import FaultResponse, MockService
 __all__ = [
     "MAX_DEPTH",
     "MAX_PARTS",
-    "SENDER",
     "ServerWithSmtp",
     "SubmissionHandler",
-    "parse_mailto",
     "run_with_smtp",
-    "send_delivery",
-    "send_file",
     "start_smtp",
 ]
 
 _log = logging.getLogger("interop.smtp")
-SENDER = "cjis@mocks.interop-harness.invalid"
-"""The address the mock CJIS mails its responses from."""
-_DEFAULT_RELAY = "127.0.0.1:25"
 _HOSTNAME = "mocks.interop-harness.invalid"
 _NOT_RECORDED = "452 4.3.1 the ledger cannot record mail now (disk full); try again later"
 _DATA_LIMIT = SUBMISSION_LIMIT * 4 // 3 + (64 << 10)
@@ -324,67 +313,3 @@ def run_with_smtp(
         )
     handler = SubmissionHandler(service, reply_relay=reply_relay, allow=allow)
     ServerWithSmtp(server.config, handler, host=host, port=port, security=security).run()
-
-
-def parse_mailto(target: str) -> tuple[str, str, int]:
-    """The address and the relay (host, port) of a ``mailto:ADDRESS?relay=HOST:PORT`` target."""
-    parts = urlsplit(target)
-    if parts.scheme != "mailto" or "@" not in parts.path:
-        raise ValueError(f"{target!r} is not a mailto: target with an address")
-    relay = parse_qs(parts.query).get("relay", [_DEFAULT_RELAY])[0]
-    host, _, port = relay.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"relay {relay!r} of {target!r} is not HOST:PORT")
-    return unquote(parts.path), host, int(port)
-
-
-def _send(target: str, body: str, headers: dict[str, str], name: str) -> None:
-    data, media = as_sent(body)
-    _send_data(target, data, media, headers, name)
-
-
-def _send_data(target: str, data: bytes, media: str, headers: dict[str, str], name: str) -> None:
-    to, host, port = parse_mailto(target)
-    suffix = ".eft" if media == MEDIA_TYPE else ".json"
-    main, _, sub = media.partition("/")
-    message = message_for(
-        data, sender=SENDER, to=to, name=name + suffix, headers=headers, media=(main, sub)
-    )
-    with smtplib.SMTP(host, port, timeout=10) as client:
-        client.ehlo()
-        if client.has_extn("starttls"):  # the SIB's server offers it: use it
-            client.starttls(context=client_context())
-            client.ehlo()
-        client.send_message(message, from_addr=SENDER, to_addrs=[to])
-
-
-async def send_delivery(
-    target: str, body: str, headers: dict[str, str], name: str
-) -> tuple[bool, str | None]:
-    """Mail one delivery (its JSON `body`, encoded) to a ``mailto:`` target.
-
-    Returns ``(done, error)`` as the courier's HTTP post does: not done means try again later
-    (no connection, or a 4xx SMTP reply); a 5xx reply is done, with its error.
-    `headers` (X-Interop-Message-Id, X-Interop-Virtual-Time, ...) become e-mail headers.
-    """
-    return await _mailed(_send, target, body, headers, name)
-
-
-async def send_file(target: str, data: bytes, name: str) -> tuple[bool, str | None]:
-    """Mail one encoded transaction `data` to a ``mailto:`` target, as `send_delivery` does."""
-    return await _mailed(_send_data, target, data, MEDIA_TYPE, {}, name)
-
-
-async def _mailed(send: Any, *args: Any) -> tuple[bool, str | None]:
-    try:
-        await asyncio.to_thread(send, *args)
-    except ValueError as exc:
-        return True, f"undeliverable: {exc}"[:300]
-    except smtplib.SMTPResponseException as exc:
-        said = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
-        return exc.smtp_code >= 500, f"SMTP {exc.smtp_code} {said}"[:300]
-    except smtplib.SMTPRecipientsRefused as exc:
-        return True, f"recipient refused: {exc}"[:300]
-    except (OSError, smtplib.SMTPException) as exc:
-        return False, f"{type(exc).__name__}: {exc}"[:300]
-    return True, None

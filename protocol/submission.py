@@ -17,6 +17,7 @@ __all__ = [
     "Decision",
     "expected_tot",
     "ident_search",
+    "kind_of",
     "sre_count",
 ]
 
@@ -73,3 +74,21 @@ def sre_count(tot: str, *, nff: bool) -> int:
     if tot == "CPI":
         return 1 if nff else 0
     raise ValueError(f"TOT {tot!r} is not a submission (CAR or CPI)")
+
+
+def kind_of(message: Any) -> str:
+    """What a delivered or routed message is: SRE, SRE+IDR, SRE+IDR/IAR, IDR, IDR/IAR, IAR, ERRT;
+    or through NLETS, NLETS-IAQ and NLETS-IAR."""
+    if isinstance(message, dict) and isinstance(message.get("header"), dict):
+        mke = message["header"].get("mke")
+        return f"NLETS-{mke}" if mke in ("IAQ", "IAR") else "other"
+    if not isinstance(message, dict) or not isinstance(message.get("type1"), dict):
+        return "other"
+    tot = str(message["type1"].get("tot"))
+    found = message.get("type2")
+    type2: dict[str, Any] = found if isinstance(found, dict) else {}
+    if tot == "IDR":
+        return "IDR/IAR" if "iar" in type2 else "IDR"
+    if tot == "SRE" and isinstance(type2.get("ident"), dict):
+        return "SRE+IDR/IAR" if "iar" in type2["ident"] else "SRE+IDR"
+    return tot

@@ -17,7 +17,8 @@ import schemas
 from conformance.figure1 import metrics
 from mocks.app import create_app
 from mocks.ident import IdentRepository
-from mocks.nlets import IAQ_CHANNEL, IAR_CHANNEL, Nlets, nlets_port
+from mocks.nlets import IAQ_CHANNEL, IAR_CHANNEL, nlets_port
+from mocks.nlets_routes import Nlets
 from mocks.service import MockService
 from synthetic import Synthesizer
 from tests.conftest import CALLBACK, START, manual_clock

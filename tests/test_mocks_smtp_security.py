@@ -16,6 +16,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from conformance.cli.serving import _mail_security
+from mocks.mailer import send_delivery
 from mocks.mailsecurity import (
     AUTH_ENV,
     MailSecurity,
@@ -25,7 +26,7 @@ from mocks.mailsecurity import (
 )
 from mocks.server import free_port
 from mocks.service import MockService
-from mocks.smtp import send_delivery, start_smtp
+from mocks.smtp import start_smtp
 from synthetic import Synthesizer
 from tests.conftest import MockApi, booking_car
 from tests.test_wire_transports import SIB_ADDRESS

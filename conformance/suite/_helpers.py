@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from conformance.finding import expect
-from conformance.harness import Lea, kind_of
+from conformance.harness import Lea
 from conformance.traffic import Sent, Traffic
+from protocol.submission import kind_of
 
 __all__ = [
     "HOUR",

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from conformance.finding import expect
-from conformance.harness import Lea, Mocks, kind_of
+from conformance.harness import Lea, Mocks
 from conformance.traffic import Sent, Traffic
 from protocol.ebts import ori_county, parse_gmt
 from protocol.nlets import POB_UNKNOWN, ident_result
+from protocol.submission import kind_of
 
 from ._helpers import HOUR, canonical, names_the_lea, no_match, sre_reaches_each_booker
 

@@ -12,8 +12,9 @@ import pytest
 
 import schemas
 from conformance.finding import expect
-from conformance.harness import Lea, Mocks, kind_of
+from conformance.harness import Lea, Mocks
 from conformance.traffic import Traffic, is_for
+from protocol.submission import kind_of
 
 from ._helpers import acked, canonical, faulty, match, refused
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from conformance.finding import expect
-from conformance.harness import Lea, Mocks, kind_of
+from conformance.harness import Lea, Mocks
 from conformance.traffic import Sent, Traffic
 from protocol.ebts import ori_county
+from protocol.submission import kind_of
 
 from ._helpers import (
     HOUR,
