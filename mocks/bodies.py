@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +22,6 @@ from wire import MEDIA_TYPE, MEDIA_TYPES, is_encoded
 from wire.ansi_nist import WireError
 from wire.codec import Decoded, encode, read
 
-from .openapi import SUBMISSION_LIMIT
 from .problem import Problem
 from .strictjson import JsonRuleError, loads
 
@@ -29,6 +29,7 @@ __all__ = [
     "DOCUMENT_LIMIT",
     "PAGE_BYTES",
     "PAGE_LIMIT",
+    "SUBMISSION_LIMIT",
     "answers_ebts",
     "body",
     "body_and_text",
@@ -51,6 +52,10 @@ PAGE_LIMIT = 1000
 PAGE_BYTES = 8 << 20
 """About the most message bytes one page of `/admin/ledger` or an inbox carries."""
 
+
+SUBMISSION_LIMIT = int(os.environ.get("INTEROP_BODY_LIMIT", 16 << 20))
+"""Largest body accepted, in bytes, over HTTP (larger bodies get 413) and SMTP (552): 16 MiB
+unless INTEROP_BODY_LIMIT says otherwise (a CAR with palm prints is over 1 MiB)."""
 
 DOCUMENT_LIMIT = min(SUBMISSION_LIMIT, 1 << 20)
 """The largest JSON document that is not a submission or a delivery (a scenario, a clock advance,

@@ -6,18 +6,16 @@ the document, so tools that do not fetch remote references (schemathesis among t
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
 import schemas
 from wire import MEDIA_TYPES
 
-__all__ = ["SUBMISSION_LIMIT", "openapi"]
+from .bodies import SUBMISSION_LIMIT
 
-SUBMISSION_LIMIT = int(os.environ.get("INTEROP_BODY_LIMIT", 16 << 20))
-"""Largest body accepted, in bytes, over HTTP (larger bodies get 413) and SMTP (552): 16 MiB
-unless INTEROP_BODY_LIMIT says otherwise (a CAR with palm prints is over 1 MiB)."""
+__all__ = ["openapi"]
+
 
 _COMPONENTS = "#/components/schemas/"
 

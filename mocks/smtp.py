@@ -35,12 +35,11 @@ from wire.ansi_nist import WireError
 from wire.codec import Decoded, read
 from wire.mail import transactions_of
 
-from .bodies import errt_refusal, evidence
+from .bodies import SUBMISSION_LIMIT, errt_refusal, evidence
 from .guard import BACKLOG, Guard, for_process
 from .ledger import NotWritable
 from .mailer import parse_mailto, send_file
 from .mailsecurity import MailSecurity, smtp_options
-from .openapi import SUBMISSION_LIMIT
 from .problem import Problem
 from .service import FaultResponse, MockService
 

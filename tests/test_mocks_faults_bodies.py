@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from mocks.bodies import DOCUMENT_LIMIT
-from mocks.openapi import SUBMISSION_LIMIT
+from mocks.bodies import DOCUMENT_LIMIT, SUBMISSION_LIMIT
 from mocks.server import free_port, serving
 from mocks.service import MockService
 from mocks.smtp import MAX_DEPTH, MAX_PARTS, start_smtp

@@ -13,8 +13,9 @@ import pytest
 
 import schemas
 from mocks.app import create_app
+from mocks.bodies import SUBMISSION_LIMIT
 from mocks.clock import VirtualClock
-from mocks.openapi import SUBMISSION_LIMIT, openapi
+from mocks.openapi import openapi
 from mocks.service import MockService
 from synthetic import Synthesizer
 from tests.conftest import (
