@@ -1,5 +1,5 @@
-"""Outbound HTTP: CPU per POST of our pool (`mocks.client.Outbound`) against httpx's own pool, and
-aiohttp's where it is installed, to a local uvicorn server, `--inflight` requests at once.
+"""Outbound HTTP: CPU per POST of our pool (`mocks.delivery.client.Outbound`) against httpx's own
+pool, and aiohttp's where it is installed, to a local uvicorn server, `--inflight` requests at once.
 
     python bench/client.py [--requests 5000] [--inflight 32] [--repeat 3]
 """
@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from mocks.client import Outbound
-from mocks.server import free_port, wait_until_answering
+from mocks.delivery.client import Outbound
+from mocks.servers.server import free_port, wait_until_answering
 
 _APP = """
 async def app(scope, receive, send):

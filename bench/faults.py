@@ -39,10 +39,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mocks.guard import IDLE_SECONDS
-from mocks.server import free_port, serving, wait_until_answering
-from mocks.service import MockService
-from mocks.smtp import SubmissionHandler
+from mocks.servers.server import free_port, serving, wait_until_answering
+from mocks.servers.smtp import SubmissionHandler
+from mocks.state.service import MockService
+from mocks.transport.guard import IDLE_SECONDS
 from synthetic import Synthesizer
 
 _START = "2026-11-23T09:00:00+00:00"
@@ -243,7 +243,7 @@ def _closed(socks: list[socket.socket]) -> int:
 def probe_idle(count: int) -> dict[str, Any]:
     """Probe 2: idle HTTP and SMTP sockets against a child whose `nofile` is 1,024."""
     port, smtp_port = free_port(), free_port()
-    command = [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "interop", "serve", "--port", str(port)]
     command += ["--clock", "manual", "--smtp-port", str(smtp_port)]
     child = subprocess.Popen(
         command,
@@ -329,7 +329,7 @@ def probe_mail_and_post(parts: int, post_mb: int) -> dict[str, Any]:
     import smtplib
 
     port, smtp_port = free_port(), free_port()
-    command = [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "interop", "serve", "--port", str(port)]
     command += ["--clock", "manual", "--smtp-port", str(smtp_port)]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

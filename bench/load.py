@@ -38,8 +38,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mocks.openapi import openapi
-from mocks.server import free_port, wait_until_answering
+from mocks.api.openapi import openapi
+from mocks.servers.server import free_port, wait_until_answering
 from synthetic import Synthesizer
 
 _LUA = """
@@ -87,7 +87,7 @@ def _process(command: list[str], ready: str, log: Path) -> Iterator[subprocess.P
 
 
 def _ours(folder: Path, port: int, clock: str, ledger: Path) -> Any:
-    command = [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "interop", "serve", "--port", str(port)]
     command += ["--clock", clock, "--ledger", str(ledger)]
     return _process(command, f"http://127.0.0.1:{port}/health", folder / f"serve-{port}.log")
 

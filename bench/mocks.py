@@ -32,10 +32,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mocks.app import create_app
-from mocks.clock import VirtualClock
-from mocks.scheduler import Scheduler, Timer
-from mocks.service import MockService
+from mocks.api.app import create_app
+from mocks.state.service import MockService
+from mocks.timing.clock import VirtualClock
+from mocks.timing.scheduler import Scheduler, Timer
 from synthetic import Synthesizer
 
 FAST = {
@@ -189,8 +189,8 @@ async def pending_memory(timers: int) -> dict[str, float]:
 
 
 async def wal_under_steady_writes(rounds: int = 400, width: int = 40) -> dict[str, float]:
-    from mocks.ledger import Ledger
-    from mocks.records import message_op
+    from mocks.storage.ledger import Ledger
+    from mocks.storage.records import message_op
 
     body = "{}" + "x" * 2000
     fields = {"direction": "in", "channel": "cjis", "tot": "CAR", "tcr": None, "body": body}

@@ -36,7 +36,7 @@ def main() -> None:
     if args.year:
         args.submissions = NEW_YORK_YEAR
     print(f"\n3. interop replay: {args.submissions:,} bookings over {args.days:g} virtual days")
-    command = [sys.executable, "-m", "conformance.cli", "replay"]
+    command = [sys.executable, "-m", "interop", "replay"]
     command += ["--submissions", str(args.submissions), "--days", f"{args.days:g}"]
     if args.nlets_share is not None:
         command += ["--nlets-share", f"{args.nlets_share:g}"]

@@ -1,1 +1,2 @@
-"""The conformance suite run against a SIB, and the `interop` command line."""
+"""The conformance suite run against a SIB: the pytest plugin, the harness and the checks, and the
+runs built on them (demo, check, self-test, replay)."""

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from mocks.clock import VirtualClock
+from mocks.timing.clock import VirtualClock
 from protocol.ebts import parse_gmt
 from protocol.profile import ProfileError, load_sut_profile
 from reports.signing import SignatureError, load_or_create_key

@@ -41,8 +41,8 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
-from mocks.client import Outbound
-from mocks.server import free_port, wait_until_answering
+from mocks.delivery.client import Outbound
+from mocks.servers.server import free_port, wait_until_answering
 from protocol.levels import highest_level
 from synthetic import Synthesizer
 
@@ -159,7 +159,7 @@ def replay(args: argparse.Namespace, folder: Path, ledger: Path, out: TextIO) ->
     mocks_port, sib_port = free_port(), free_port()
     mocks_url = f"http://127.0.0.1:{mocks_port}"
     sut_url = (args.sut_url or f"http://127.0.0.1:{sib_port}").rstrip("/")
-    python = [*PYTHON, "-m", "conformance.cli"]
+    python = [*PYTHON, "-m", "interop"]
     clock = "manual" if args.scale is None else f"scaled:{args.scale:g}"
     serve = [*python, "serve", "--port", str(mocks_port), "--clock", clock]
     serve += ["--ledger", str(ledger), "--sut-callback", f"{sut_url}/cjis/responses"]

@@ -29,14 +29,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mocks.server import in_thread, serving, uvicorn_server
-from mocks.service import MockService
+from mocks.servers.server import in_thread, serving, uvicorn_server
+from mocks.state.service import MockService
 from reports.files import write_all
 from reports.model import build_report
 from reports.signing import load_or_create_key, sign
+from sibs.variants import CORRECT, VARIANTS, sib_class
 
 from .catalog import requirements
-from .variants import CORRECT, VARIANTS, sib_class
 from .wire_stage import MailWire
 
 __all__ = [

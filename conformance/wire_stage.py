@@ -40,9 +40,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.server import free_port, server, uvicorn_server
-from mocks.service import MockService
-from mocks.smtp import ServerWithSmtp, SubmissionHandler
+from mocks.servers.server import free_port, server, uvicorn_server
+from mocks.servers.smtp import ServerWithSmtp, SubmissionHandler
+from mocks.state.service import MockService
 from wire import MEDIA_TYPE
 from wire.ansi_nist import WireError, read_records
 from wire.codec import decode, encode, request_body

@@ -12,9 +12,9 @@ import pytest
 import respx
 
 import schemas
-from mocks.app import create_app
-from mocks.clock import VirtualClock
-from mocks.service import MockService
+from mocks.api.app import create_app
+from mocks.state.service import MockService
+from mocks.timing.clock import VirtualClock
 from protocol.ebts import ebts_date
 from synthetic import Synthesizer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mocks.backoff import Backoff
+from mocks.timing.backoff import Backoff
 
 
 def test_delays_grow_then_stay_at_the_cap() -> None:

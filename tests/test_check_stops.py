@@ -21,10 +21,10 @@ import pytest
 
 from conformance.catalog import budgets
 from conformance.run import profile_for
-from conformance.sib import ReferenceSib
-from mocks.server import free_port, in_thread, serving, uvicorn_server
-from mocks.service import MockService
+from mocks.servers.server import free_port, in_thread, serving, uvicorn_server
+from mocks.state.service import MockService
 from reports.signing import verify
+from sibs.reference import ReferenceSib
 
 StartSib = Callable[..., Path]
 
@@ -34,7 +34,7 @@ def _interop(*argv: str, sigint: Any = signal.SIG_DFL) -> subprocess.Popen[str]:
     heard even when these tests run where it is ignored, as in a shell's background job), or
     with `sigint` ignored (`signal.SIG_IGN`), as some CI runners start their jobs."""
     return subprocess.Popen(
-        [sys.executable, "-m", "conformance.cli", *argv],
+        [sys.executable, "-m", "interop", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -18,10 +18,10 @@ import pytest
 
 import schemas
 from conformance.catalog import requirements
-from conformance.cli import main
 from conformance.run import DEMO_PROFILES
-from conformance.variants import sib_class
-from mocks.server import free_port, in_thread, uvicorn_server
+from interop import main
+from mocks.servers.server import free_port, in_thread, uvicorn_server
+from sibs.variants import sib_class
 from tests._mutate import DELETE, mutate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -334,7 +334,7 @@ def test_example_with_a_bad_ori_is_one_line(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_a_reader_that_goes_away_is_not_an_error() -> None:
-    shell = f"{sys.executable} -m conformance.cli example scenario | head -1"
+    shell = f"{sys.executable} -m interop example scenario | head -1"
     done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], cwd=REPO,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.stdout == "{\n"
@@ -364,7 +364,7 @@ def test_an_internal_error_is_one_line_and_debug_shows_where(
 def test_every_option_has_help_and_sib_lists_its_variants(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from conformance.cli import parser
+    from interop import parser
 
     top = parser()
     subparsers = next(a for a in top._actions if a.dest == "command")
@@ -395,7 +395,7 @@ def _commands(
 def test_no_help_line_says_its_default_twice(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from conformance.cli import parser
+    from interop import parser
 
     monkeypatch.setenv("COLUMNS", "10000")  # each option's help on one line
     commands = list(_commands(parser()))

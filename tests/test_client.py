@@ -1,6 +1,6 @@
-"""The outbound pool (`mocks.client.Outbound`) against raw servers that answer every way HTTP/1.1
-allows: kept alive, chunked, read until close, too late, cut short, malformed; and through an
-injected httpx transport."""
+"""The outbound pool (`mocks.delivery.client.Outbound`) against raw servers that answer every way
+HTTP/1.1 allows: kept alive, chunked, read until close, too late, cut short, malformed; and through
+an injected httpx transport."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from mocks import client
-from mocks.client import Answer, Outbound
+from mocks.delivery import client
+from mocks.delivery.client import Answer, Outbound
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mocks.clock import MODES, VirtualClock
+from mocks.timing.clock import MODES, VirtualClock
 
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 

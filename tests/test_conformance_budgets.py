@@ -12,7 +12,7 @@ from conformance.catalog import budgets, requirements
 from conformance.finding import Finding
 from conformance.harness import check_seed
 from conformance.traffic import GONE_AFTER, GONE_SPACING, CannotCheck, Watch
-from mocks.server import free_port
+from mocks.servers.server import free_port
 
 
 def _watch(**options: Any) -> Watch:

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.cli import main
-from mocks.server import free_port
+from interop import main
+from mocks.servers.server import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def test_interop_check_against_a_sib_on_another_port(
     path = tmp_path / "sut.json"
     path.write_text(json.dumps(profile))
     command = [
-        sys.executable, "-m", "conformance.cli", "sib", "--profile", str(path),
+        sys.executable, "-m", "interop", "sib", "--profile", str(path),
         "--port", str(sib_port), "--cjis-url", f"http://127.0.0.1:{mocks_port}",
         "--variant", variant,
     ]  # fmt: skip

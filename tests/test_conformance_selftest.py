@@ -19,8 +19,8 @@ from conformance.run import (
     selftest_problems,
     selftest_runs,
 )
-from conformance.sib import ReferenceSib
-from conformance.variants import CORRECT, VARIANTS, sib_class
+from sibs.reference import ReferenceSib
+from sibs.variants import CORRECT, VARIANTS, sib_class
 
 
 def _suite_checks() -> dict[str, str]:

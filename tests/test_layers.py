@@ -15,8 +15,19 @@ MAY_IMPORT: dict[str, set[str]] = {
     "wire": {"schemas"},
     "synthetic": {"schemas", "protocol"},
     "mocks": {"schemas", "protocol", "synthetic", "wire"},
+    "sibs": {"schemas", "protocol", "synthetic", "wire", "mocks"},
     "reports": {"schemas"},
-    "conformance": {"schemas", "protocol", "synthetic", "wire", "mocks", "reports"},
+    "conformance": {"schemas", "protocol", "synthetic", "wire", "mocks", "sibs", "reports"},
+    "interop": {
+        "schemas",
+        "protocol",
+        "synthetic",
+        "wire",
+        "mocks",
+        "sibs",
+        "conformance",
+        "reports",
+    },
 }
 """Each layer and the layers of ours it may import (the table in ARCHITECTURE.md)."""
 

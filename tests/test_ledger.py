@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from mocks.ledger import Ledger
-from mocks.records import (
+from mocks.storage.ledger import Ledger
+from mocks.storage.records import (
     DeliveryRow,
     MessageRow,
     Op,
@@ -359,8 +359,8 @@ async def _open_close(ledger: Ledger) -> None:
 
 CHILD = """
 import asyncio, sys
-from mocks.ledger import Ledger
-from mocks.records import message_op
+from mocks.storage.ledger import Ledger
+from mocks.storage.records import message_op
 
 async def main() -> None:
     async with Ledger(sys.argv[1]) as ledger:

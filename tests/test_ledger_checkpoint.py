@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-import mocks.checkpoint
-from mocks.ledger import Ledger
-from mocks.records import Op, message_op
+import mocks.storage.checkpoint
+from mocks.storage.ledger import Ledger
+from mocks.storage.records import Op, message_op
 
 REPO = Path(__file__).resolve().parents[1]
 BODY = "{}" + "x" * 2000
@@ -37,8 +37,8 @@ def test_the_wal_starts_over_once_checkpointed_and_the_ledger_stays_readable(
     slow the machine), and each look finds more than `WAL_PAGES`, so the writer's next
     transaction starts the WAL over: its bound is a round or two, not the machine's speed; how large
     it grows when nothing waits for the thread is a figure of `bench/mocks.py` (run 4)."""
-    monkeypatch.setattr(mocks.checkpoint, "WAL_PAGES", 8)  # less than a round writes
-    monkeypatch.setattr(mocks.checkpoint, "INTERVAL", 0.002)
+    monkeypatch.setattr(mocks.storage.checkpoint, "WAL_PAGES", 8)  # less than a round writes
+    monkeypatch.setattr(mocks.storage.checkpoint, "INTERVAL", 0.002)
     path = tmp_path / "steady.sqlite3"
     wal = Path(f"{path}-wal")
     rounds, width = 120, 40
@@ -97,12 +97,12 @@ def test_an_in_memory_ledger_has_no_checkpoint_thread() -> None:
 
 CHILD = """
 import asyncio, sys
-import mocks.checkpoint
-from mocks.ledger import Ledger
-from mocks.records import Op, message_op
+import mocks.storage.checkpoint
+from mocks.storage.ledger import Ledger
+from mocks.storage.records import Op, message_op
 
-mocks.checkpoint.WAL_PAGES = 16
-mocks.checkpoint.INTERVAL = 0.001
+mocks.storage.checkpoint.WAL_PAGES = 16
+mocks.storage.checkpoint.INTERVAL = 0.001
 
 async def main() -> None:
     async with Ledger(sys.argv[1]) as ledger:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mocks.bulk import single, steps
-from mocks.ledger import Ledger
-from mocks.records import Op, intake_op, message_op, timer_op
+from mocks.storage.bulk import single, steps
+from mocks.storage.ledger import Ledger
+from mocks.storage.records import Op, intake_op, message_op, timer_op
 
 VT = "2025-01-06T14:00:00Z"
 

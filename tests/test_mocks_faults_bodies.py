@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from mocks.bodies import DOCUMENT_LIMIT, SUBMISSION_LIMIT
-from mocks.server import free_port, serving
-from mocks.service import MockService
-from mocks.smtp import MAX_DEPTH, MAX_PARTS, start_smtp
+from mocks.servers.server import free_port, serving
+from mocks.servers.smtp import MAX_DEPTH, MAX_PARTS, start_smtp
+from mocks.state.service import MockService
+from mocks.transport.bodies import DOCUMENT_LIMIT, SUBMISSION_LIMIT
 from tests.conftest import manual_clock
 
 

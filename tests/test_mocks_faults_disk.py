@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 import schemas
-from mocks.ledger import Ledger
-from mocks.server import free_port, serving
-from mocks.service import MockService
-from mocks.smtp import SubmissionHandler
+from mocks.servers.server import free_port, serving
+from mocks.servers.smtp import SubmissionHandler
+from mocks.state.service import MockService
+from mocks.storage.ledger import Ledger
 from synthetic import Synthesizer
 from tests.conftest import booking_car, manual_clock
 from tests.test_mocks_nothing_lost import BACKOFF, SCENARIO, sib_entries, sib_on, wait_for

@@ -13,11 +13,11 @@ import pytest
 from aiosmtpd.smtp import Envelope, Session
 
 import schemas
-from conformance.cli import main
-from mocks.app import create_app
-from mocks.server import free_port
-from mocks.service import MockService
-from mocks.smtp import SubmissionHandler
+from interop import main
+from mocks.api.app import create_app
+from mocks.servers.server import free_port
+from mocks.servers.smtp import SubmissionHandler
+from mocks.state.service import MockService
 from tests.conftest import manual_clock
 
 pytestmark = pytest.mark.anyio

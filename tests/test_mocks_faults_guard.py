@@ -1,5 +1,6 @@
 """No lock-out by idle or slow clients: real sockets on 127.0.0.1 against the mocks served with
-small limits (`mocks.guard.Guard`), so that each limit is reached with a few dozen sockets."""
+small limits (`mocks.transport.guard.Guard`), so that each limit is reached with a few dozen
+sockets."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from mocks.guard import Budget, Guard, budget, raise_nofile
-from mocks.server import free_port, serving
-from mocks.service import MockService
-from mocks.smtp import start_smtp
+from mocks.servers.server import free_port, serving
+from mocks.servers.smtp import start_smtp
+from mocks.state.service import MockService
+from mocks.transport.guard import Budget, Guard, budget, raise_nofile
 from synthetic import Synthesizer
 from tests.conftest import booking_car, manual_clock
 

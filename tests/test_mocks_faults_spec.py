@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 import schemas
-from mocks.app import create_app
-from mocks.clock import LATEST, VirtualClock
-from mocks.problem import EXCERPT
-from mocks.service import MockService
+from mocks.api.app import create_app
+from mocks.state.service import MockService
+from mocks.timing.clock import LATEST, VirtualClock
+from mocks.transport.problem import EXCERPT
 from tests.conftest import MockApi
 from tests.test_mocks_http import _problem
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-import mocks.firing
-from mocks.firing import _chunks
-from mocks.records import Op, state_op
-from mocks.service import MockService
+import mocks.state.firing
+from mocks.state.firing import _chunks
+from mocks.state.service import MockService
+from mocks.storage.records import Op, state_op
 from synthetic import Synthesizer
 from tests.conftest import booking_car, manual_clock
 
@@ -24,7 +24,7 @@ def _ops(n: int) -> list[Op]:
 def test_chunks_keep_each_timer_whole_and_stay_near_the_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(mocks.firing, "WRITE_OPS", 10)
+    monkeypatch.setattr(mocks.state.firing, "WRITE_OPS", 10)
     written = [(_ops(4), [(1.0, "a")]), (_ops(4), []), (_ops(4), [(2.0, "b")]), (_ops(12), [])]
     chunks = _chunks(written)
     assert [len(ops) for ops, _ in chunks] == [8, 4, 12]  # 12: one timer's, never split
@@ -35,7 +35,7 @@ def test_chunks_keep_each_timer_whole_and_stay_near_the_limit(
 def test_a_large_batch_of_plans_is_written_in_several_commits_and_all_scheduled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(mocks.firing, "WRITE_OPS", 100)
+    monkeypatch.setattr(mocks.state.firing, "WRITE_OPS", 100)
     synth = Synthesizer(77)
 
     async def main() -> None:
@@ -64,7 +64,7 @@ def test_on_a_scaled_clock_the_planner_gives_way_to_intake_within_its_lag(
     submissions keep coming and it had its share, until the oldest is `PLAN_LAG` virtual seconds
     past its due; then every submission is planned and its steps scheduled."""
     synth = Synthesizer(78)
-    monkeypatch.setattr(mocks.firing, "PLAN_LAG", 1e9)
+    monkeypatch.setattr(mocks.state.firing, "PLAN_LAG", 1e9)
 
     async def main() -> None:
         async with MockService(clock="scaled:600") as service:
@@ -85,7 +85,7 @@ def test_on_a_scaled_clock_the_planner_gives_way_to_intake_within_its_lag(
             assert service.planning == 40
             assert (await service.health())["pending_timers"] >= 40
             assert not await service.ledger.states([f"facts:{tcn}" for tcn in tcns])
-            monkeypatch.setattr(mocks.firing, "PLAN_LAG", 1.0)  # now past the lag: planned
+            monkeypatch.setattr(mocks.state.firing, "PLAN_LAG", 1.0)  # now past the lag: planned
             for _ in range(500):
                 facts = await service.ledger.states([f"facts:{tcn}" for tcn in tcns])
                 if len(facts) == 40:

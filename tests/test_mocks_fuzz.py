@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from mocks.openapi import openapi
-from mocks.server import serving
-from mocks.service import MockService
+from mocks.api.openapi import openapi
+from mocks.servers.server import serving
+from mocks.state.service import MockService
 from tests.conftest import manual_clock
 
 schemathesis.openapi.format(

@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 import schemas
-from mocks.app import create_app
-from mocks.bodies import SUBMISSION_LIMIT
-from mocks.clock import VirtualClock
-from mocks.openapi import openapi
-from mocks.service import MockService
+from mocks.api.app import create_app
+from mocks.api.openapi import openapi
+from mocks.state.service import MockService
+from mocks.timing.clock import VirtualClock
+from mocks.transport.bodies import SUBMISSION_LIMIT
 from synthetic import Synthesizer
 from tests.conftest import (
     CALLBACK,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from mocks.ident import IdentRepository
+from mocks.agencies.ident import IdentRepository
 from synthetic import Synthesizer
 
 _MIX = {"match_rate": 1.0, "level_1": 0.08, "us_citizen": 0.04, "ten_print": 0.3}

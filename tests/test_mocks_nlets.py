@@ -15,11 +15,11 @@ import pytest
 
 import schemas
 from conformance.figure1 import metrics
-from mocks.app import create_app
-from mocks.ident import IdentRepository
-from mocks.nlets import IAQ_CHANNEL, IAR_CHANNEL, nlets_port
-from mocks.nlets_routes import Nlets
-from mocks.service import MockService
+from mocks.agencies.ident import IdentRepository
+from mocks.agencies.nlets import IAQ_CHANNEL, IAR_CHANNEL, nlets_port
+from mocks.api.app import create_app
+from mocks.api.nlets import Nlets
+from mocks.state.service import MockService
 from synthetic import Synthesizer
 from tests.conftest import CALLBACK, START, manual_clock
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from mocks.backoff import Backoff
-from mocks.server import free_port, serving
-from mocks.service import MockService
+from mocks.servers.server import free_port, serving
+from mocks.state.service import MockService
+from mocks.timing.backoff import Backoff
 from synthetic import Synthesizer
 from tests.conftest import booking_car, manual_clock
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 import schemas
-from mocks.backoff import Backoff
-from mocks.steps import Builder
+from mocks.agencies.steps import Builder
+from mocks.timing.backoff import Backoff
 from protocol.ebts import parse_gmt
 from synthetic import Synthesizer
 from tests.conftest import START, MockApi, RecordingSib, booking_car

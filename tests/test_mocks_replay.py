@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import respx
 
-from conformance.cli import main
 from conformance.figure1 import metrics
-from mocks.service import MockService
+from interop import main
+from mocks.state.service import MockService
 from synthetic import Synthesizer
 from tests.conftest import START, booking_car, manual_clock
 

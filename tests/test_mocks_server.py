@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mocks.server import free_port, is_loopback, server, serving
-from mocks.service import MockService
+from mocks.servers.server import free_port, is_loopback, server, serving
+from mocks.state.service import MockService
 from synthetic import Synthesizer
 from tests.conftest import booking_car, manual_clock
 
@@ -70,7 +70,7 @@ def test_connection_reset_drops_the_connection_then_the_tcn_is_accepted() -> Non
 
 def _serve(port: int, ledger: Path, scenario: Path, target: str) -> subprocess.Popen[bytes]:
     command = [
-        sys.executable, "-m", "conformance.cli", "serve", "--port", str(port),
+        sys.executable, "-m", "interop", "serve", "--port", str(port),
         "--clock", "scaled:3600", "--ledger", str(ledger), "--scenario", str(scenario),
         "--sut-callback", target,
     ]  # fmt: skip
@@ -151,7 +151,7 @@ def test_serving_off_loopback_needs_an_admin_token() -> None:
 def test_cli_serve_refuses_off_loopback_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from conformance.cli import main
+    from interop import main
 
     monkeypatch.delenv("INTEROP_ADMIN_TOKEN", raising=False)
     out = io.StringIO()

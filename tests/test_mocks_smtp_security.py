@@ -15,18 +15,18 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from conformance.cli.serving import _mail_security
-from mocks.mailer import send_delivery
-from mocks.mailsecurity import (
+from interop.serving import _mail_security
+from mocks.delivery.mailer import send_delivery
+from mocks.servers.server import free_port
+from mocks.servers.smtp import start_smtp
+from mocks.state.service import MockService
+from mocks.transport.mailsecurity import (
     AUTH_ENV,
     MailSecurity,
     client_context,
     credentials,
     self_signed_context,
 )
-from mocks.server import free_port
-from mocks.service import MockService
-from mocks.smtp import start_smtp
 from synthetic import Synthesizer
 from tests.conftest import MockApi, booking_car
 from tests.test_wire_transports import SIB_ADDRESS

@@ -9,9 +9,9 @@ import json
 import httpx
 import pytest
 
-from mocks.server import serving
-from mocks.service import MockService
-from mocks.strictjson import MAX_DEPTH, JsonRuleError, loads
+from mocks.servers.server import serving
+from mocks.state.service import MockService
+from mocks.transport.strictjson import MAX_DEPTH, JsonRuleError, loads
 from synthetic import Synthesizer
 from tests.conftest import MockApi, booking_car, manual_clock
 

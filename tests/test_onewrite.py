@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mocks.onewrite import _OneWrite
+from mocks.transport.onewrite import _OneWrite
 
 HEAD = b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n"
 

@@ -14,7 +14,7 @@ import pytest
 from conformance.finding import Finding
 from conformance.outcomes import classify
 from conformance.run import DEMO_PROFILES
-from mocks.server import free_port
+from mocks.servers.server import free_port
 
 SUT = "http://127.0.0.1:8701"
 

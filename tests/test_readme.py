@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import pytest
 
-from mocks.server import free_port
+from mocks.servers.server import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 _FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import schemas
 from conformance.catalog import requirements
-from conformance.cli import main
-from conformance.cli.summary import verdict_line
 from conformance.finding import Finding
 from conformance.outcomes import classify
 from conformance.run import check, publish, stage
+from interop import main
+from interop.summary import verdict_line
 from reports.files import FORMATS, render, write_all
 from reports.html import render_html
 from reports.model import build_report

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mocks.clock import VirtualClock
-from mocks.scheduler import LATENESS_KEPT, Scheduler, Timer
+from mocks.timing.clock import VirtualClock
+from mocks.timing.scheduler import LATENESS_KEPT, Scheduler, Timer
 
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 S0 = T0.timestamp()

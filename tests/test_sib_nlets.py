@@ -13,7 +13,7 @@ import pytest
 
 import schemas
 from conformance.run import profile_for
-from conformance.sib import ReferenceSib
+from sibs.reference import ReferenceSib
 from synthetic import Synthesizer
 from tests.conftest import manual_clock
 

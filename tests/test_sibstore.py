@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from conformance.replay import _profile
-from conformance.sib import ReferenceSib
-from conformance.sibstore import Store
+from sibs.reference import ReferenceSib
+from sibs.store import Store
 from synthetic import Synthesizer
 
 pytestmark = pytest.mark.anyio

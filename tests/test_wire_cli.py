@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 import schemas
-from conformance.cli import main
+from interop import main
 from wire.codec import decode, encode
 
 

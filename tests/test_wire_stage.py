@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 import schemas
-from conformance.cli import main
 from conformance.run import DEMO_PROFILES, stage
+from interop import main
 from synthetic import Synthesizer
 from tests.test_wire_switch import nistitl_reads
 from wire import MEDIA_TYPE

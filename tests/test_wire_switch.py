@@ -22,9 +22,9 @@ import nistitl  # type: ignore[import-untyped]
 import pytest
 
 import schemas
-from mocks.mailsecurity import MailSecurity, self_signed_context
-from mocks.server import free_port
-from mocks.smtp import start_smtp
+from mocks.servers.server import free_port
+from mocks.servers.smtp import start_smtp
+from mocks.transport.mailsecurity import MailSecurity, self_signed_context
 from synthetic import Synthesizer
 from tests.conftest import MockApi, RecordingSib, booking_car
 from tests.test_wire_transports import SIB_ADDRESS, Mailbox, _advance, _match, exchange, mailbox
@@ -421,7 +421,7 @@ def test_tags_without_leading_zeros_validate_and_convert(tmp_path: Path) -> None
     path.write_bytes(_short_tags(encode(car)))
     assert path.read_bytes().startswith(b"1.1:")
     assert decode(path.read_bytes()) == ("car", car)
-    run = [sys.executable, "-m", "conformance.cli"]
+    run = [sys.executable, "-m", "interop"]
     checked = subprocess.run(
         [*run, "validate", str(path)], capture_output=True, text=True, check=False
     )
@@ -504,7 +504,7 @@ async def test_a_car_with_palm_sized_images_is_taken_over_http(
 
 
 def test_the_openapi_document_names_the_ebts_media_types() -> None:
-    from mocks.openapi import openapi
+    from mocks.api.openapi import openapi
 
     operation = openapi()["paths"]["/cjis/submissions"]["post"]
     taken = set(operation["requestBody"]["content"])

@@ -14,9 +14,9 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 import schemas
-from mocks.mailer import parse_mailto, send_delivery
-from mocks.server import free_port
-from mocks.smtp import start_smtp
+from mocks.delivery.mailer import parse_mailto, send_delivery
+from mocks.servers.server import free_port
+from mocks.servers.smtp import start_smtp
 from synthetic import Synthesizer
 from tests.conftest import MockApi, RecordingSib, booking_car
 from wire import MEDIA_TYPE

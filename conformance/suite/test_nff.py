@@ -11,7 +11,7 @@ import pytest
 from conformance.finding import expect
 from conformance.harness import Lea, Mocks
 from conformance.traffic import Sent, Traffic
-from mocks.cjis import fbi_for_key
+from mocks.agencies.cjis import fbi_for_key
 
 from ._helpers import HOUR, ident_kind, match, no_match
 

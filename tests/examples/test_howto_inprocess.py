@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mocks.app import create_app
-from mocks.service import MockService
+from mocks.api.app import create_app
+from mocks.state.service import MockService
 from protocol.ebts import ebts_date
 from synthetic import Synthesizer
 

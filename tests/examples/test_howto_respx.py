@@ -1,9 +1,9 @@
 """How a vendor tests a SIB's httpx code against the mocks with respx: no socket, a manual clock.
 
 Your code keeps the CJIS base URL it is configured with; the `cjis_mocks` fixture (from the
-`mocks.inprocess` plugin) mounts the mock CJIS there under respx and delivers the responses to your
-SIB app. Copy this file and `pytest_plugins = ["mocks.inprocess"]` into your own tests; override
-`cjis_base_url`, `sib_callback_url`, `sib_app` and `cjis_scenario` to fit.
+`mocks.servers.inprocess` plugin) mounts the mock CJIS there under respx and delivers the responses
+to your SIB app. Copy this file and `pytest_plugins = ["mocks.servers.inprocess"]` into your own
+tests; override `cjis_base_url`, `sib_callback_url`, `sib_app` and `cjis_scenario` to fit.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mocks.service import MockService
+from mocks.state.service import MockService
 from synthetic import Synthesizer
 
-pytest_plugins = ["mocks.inprocess"]
+pytest_plugins = ["mocks.servers.inprocess"]
 pytestmark = pytest.mark.anyio
 
 SYNTH = Synthesizer(6)
