@@ -18,7 +18,7 @@ from .common import USAGE, CliError, Parser, UsageError, exit_codes_help
 
 __all__ = ["COMMANDS", "main", "parser"]
 
-COMMANDS = ("messages", "serving", "check", "demo", "report", "wire", "conformance.replay")
+COMMANDS = ("messages", "serving", "check", "demo", "report", "wire", "replay")
 """The subcommand modules of this package, in the order `interop --help` lists them. Each has
 `add_command(subparsers)`, which adds its parser(s) and sets `run` to a function
 `(args, out) -> exit code`; registering a new one is adding its name here (a module of this
@@ -45,8 +45,7 @@ def parser() -> Parser:
     top.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     subparsers = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        module = name if "." in name else f"{__package__}.{name}"
-        importlib.import_module(module).add_command(subparsers)
+        importlib.import_module(f"{__package__}.{name}").add_command(subparsers)
     return top
 
 
