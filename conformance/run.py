@@ -34,6 +34,7 @@ from mocks.state.service import MockService
 from reports.files import write_all
 from reports.model import build_report
 from reports.signing import load_or_create_key, sign
+from sibs.server import SibServer
 from sibs.variants import CORRECT, VARIANTS, sib_class
 
 from .catalog import requirements
@@ -188,7 +189,7 @@ class _SibHost:
         quiet = "warning" if self.variant == "reference" else "critical"
         if mail is not None:
             return mail.sib(sib.app, port, log_level=quiet)
-        return uvicorn_server(sib.app, port=port, fast_loop=False, log_level=quiet)
+        return SibServer(sib, port=port, fast_loop=False, log_level=quiet)
 
     def start(self) -> None:
         self._running = ExitStack()

@@ -197,8 +197,8 @@ def _offers(security: Any) -> str:
 
 
 def _sib(args: argparse.Namespace, out: TextIO) -> int:
-    from mocks.servers.server import uvicorn_server
     from protocol.profile import ProfileError, load_sut_profile
+    from sibs.server import SibServer
     from sibs.variants import sib_class
 
     try:
@@ -217,7 +217,7 @@ def _sib(args: argparse.Namespace, out: TextIO) -> int:
         flush=True,
     )
     try:
-        uvicorn_server(sib.app, host=args.host, port=args.port).run()
+        SibServer(sib, host=args.host, port=args.port).run()
     except OSError as exc:
         raise CliError(listen_error(args.host, args.port, exc)) from None
     return 0

@@ -93,14 +93,16 @@ class ReferenceSib:
         self._transport = transport
         self._client: Outbound | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.posts: dict[str, Callable[[Request], Awaitable[Response]]] = {
+            "/bookings": self._bookings,
+            "/cjis/responses": self._responses,
+            "/nlets/iaq": self._nlets_iaq,
+            "/nlets/responses": self._nlets_responses,
+        }
+        """The handlers of the SIB's POST routes, by path."""
         self.app = _StoredFirst(
             self.store,
-            {
-                "/bookings": self._bookings,
-                "/cjis/responses": self._responses,
-                "/nlets/iaq": self._nlets_iaq,
-                "/nlets/responses": self._nlets_responses,
-            },
+            self.posts,
             Starlette(
                 lifespan=self._lifespan,
                 routes=[
@@ -113,8 +115,12 @@ class ReferenceSib:
             ),
         )
 
+    def _lifespan(self, app: Starlette) -> contextlib.AbstractAsyncContextManager[None]:
+        return self.running()
+
     @contextlib.asynccontextmanager
-    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+    async def running(self) -> AsyncIterator[None]:
+        """The SIB at work: what it owes resumed, its background work stopped at the end."""
         for tx in self.store.unsent():
             self.later(self._forward_until_taken(tx.body))
         for owed in self.store.owed():

@@ -74,6 +74,8 @@ class Store:
     transaction until `flush`."""
 
     def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else None
+        """The store's file (None: in memory)."""
         self._db = sqlite3.connect(
             str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
         )
