@@ -40,13 +40,21 @@ from mocks.delivery.client import Outbound
 from mocks.timing.backoff import Backoff
 from protocol.ebts import CJIS_ORI, ebts_date, gmt, ori_state, parse_gmt
 from protocol.nlets import ident_result
-from protocol.submission import expected_tot, kind_of
+from protocol.submission import expected_tot
 
 from .store import Owed, Store, Transaction
 
 __all__ = ["ReferenceSib", "is_ident"]
 
 _JSON = {"content-type": "application/json"}
+
+
+def _status(status: str) -> Response:
+    """The answer `{"status": status}` (made once: a response is never changed once made)."""
+    return _STATUS.get(status) or _STATUS.setdefault(status, JSONResponse({"status": status}))
+
+
+_STATUS: dict[str, Response] = {}
 
 
 def _problem(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> Response:
@@ -217,6 +225,11 @@ class ReferenceSib:
         """Whether to act on a delivery: the reference keeps waiting for every response."""
         return True
 
+    def saw(self, tx: Transaction, message: dict[str, Any]) -> None:
+        """What the SIB keeps of a delivery it acts on, for the transaction's later deliveries:
+        nothing (the reference acts on each delivery alone; a design that weighs one against
+        those before it keeps their kinds, `Transaction.seen`)."""
+
     def route_to(self, tx: Transaction, message: dict[str, Any]) -> list[str]:
         """Where a response goes: the LEA that booked, unless it carries an IDENT result and
         routing is off or the LEA opted out (the plain SRE and ERRT always go, SOP 2.1.3)."""
@@ -362,13 +375,13 @@ class ReferenceSib:
             return _problem(400, f"not a valid CJIS delivery: {'; '.join(map(str, found[:5]))}")
         tx = self.transaction(message["type1"]["tcr"])
         if tx is None:
-            return JSONResponse({"status": "unknown transaction"})
+            return _status("unknown transaction")
         message_id = request.headers.get("x-interop-message-id") or message["type1"]["tcn"]
         stamp = request.headers.get("x-interop-virtual-time")
         if not self.keep(tx, message, parse_gmt(stamp) if stamp else None):
-            return JSONResponse({"status": "dropped"})
+            return _status("dropped")
         if self.duplicate(message_id):
-            return JSONResponse({"status": "duplicate"})
+            return _status("duplicate")
         result = ident_result(message)
         if result is not None:
             self.store.set_setting(f"ident:{tx.tcn}", result)
@@ -378,7 +391,7 @@ class ReferenceSib:
         self, tx: Transaction, message: dict[str, Any], raw: bytes, message_id: str
     ) -> Response:
         """Act on a new delivery: learn from it, and relay it where it goes."""
-        self.store.saw(tx, kind_of(message).removeprefix("SRE+"))
+        self.saw(tx, message)
         tot = message["type1"]["tot"]
         if tot == "SRE":
             self.learn(tx, message)
@@ -386,7 +399,7 @@ class ReferenceSib:
             await self.after_errt(tx, message)
         for ori in self.route_to(tx, message):
             await self.route(ori, self.relay(raw, message), message_id)
-        return JSONResponse({"status": "taken"})
+        return _status("taken")
 
     async def route(self, ori: str, body: bytes, message_id: str) -> None:
         """Relay a message to the LEA's inbox: kept in the store until the inbox takes it."""
@@ -509,11 +522,11 @@ class ReferenceSib:
             return _problem(400, f"not a valid NLETS IAR: {'; '.join(map(str, found[:5]))}")
         message_id = request.headers.get("x-interop-message-id") or iar["header"]["mid"]
         if self.duplicate(message_id):
-            return JSONResponse({"status": "duplicate"})
+            return _status("duplicate")
         asked_by = self.store.setting(f"nlets:{iar['header']['mir']}")
         for ori in self.nlets_route_to(iar, asked_by):
             await self.route(ori, raw, message_id)
-        return JSONResponse({"status": "taken" if asked_by else "unknown query"})
+        return _status("taken" if asked_by else "unknown query")
 
 
 class _StoredFirst:

@@ -36,7 +36,7 @@ from typing import Any
 import httptools
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message
+from starlette.types import ASGIApp, Message, Scope
 
 from mocks.transport.guard import BACKLOG, Guard, for_process
 
@@ -87,6 +87,14 @@ class _Request:
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.keep_alive = True
+
+
+class _Read(Request):
+    """A Starlette request whose body was read already."""
+
+    def __init__(self, scope: Scope, body: bytes) -> None:
+        super().__init__(scope)
+        self._body = body
 
 
 class _Connection(asyncio.Protocol):
@@ -313,11 +321,7 @@ class SibServer:
         if handler is not None:
             scope = {"type": "http", "method": "POST", "path": request.path,
                      "headers": request.headers, "query_string": request.query}  # fmt: skip
-
-            async def receive() -> Message:
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            response = await handler(Request(scope, receive))
+            response = await handler(_Read(scope, body))
             return response.status_code, response.raw_headers, bytes(response.body)
         return await self._through_app(connection, request, body)
 
@@ -359,7 +363,8 @@ class SibServer:
         return int(start["status"]), headers, answer
 
     def _hold(self, connection: _Connection, data: bytes, request: _Request) -> None:
-        """Keep an answer until the store commits; one commit for all the answers of a turn."""
+        """Keep an answer until the store commits; one commit for all the answers of a turn
+        (holding answers longer to share commits cost more wake-ups than it saved commits)."""
         if not self._ready:
             self.loop.call_soon(self._commit)
         self._ready.append((connection, data, request.keep_alive))

@@ -10,6 +10,7 @@ commit (group commit), and each answer still follows its own writes to disk.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -47,10 +48,21 @@ class Transaction:
         self.ori: str = row[2]
         self.biometric_key: str | None = row[3]
         self.tot: str = row[4]
-        self.submitted: datetime | None = parse_gmt(row[5]) if row[5] else None
+        self._submitted: str | None = row[5]
         self._body: str = row[6]
         self.state: str = row[7]
-        self.seen: list[str] = json.loads(row[8])
+        self._seen: str = row[8]
+
+    @functools.cached_property
+    def submitted(self) -> datetime | None:
+        """When CJIS took the submission (its virtual time), if it said."""
+        return parse_gmt(self._submitted) if self._submitted else None
+
+    @functools.cached_property
+    def seen(self) -> list[str]:
+        """The kinds of the deliveries acted on, for a design that keeps them (`Store.saw`)."""
+        seen: list[str] = json.loads(self._seen)
+        return seen
 
     @property
     def body(self) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from protocol.submission import kind_of
+
 from ..reference import is_ident
 from ..store import Transaction
 from ._base import Faulty, edit_relay
@@ -278,7 +280,14 @@ class IgnoresIdr(Faulty):
         return bool(message["type1"]["tot"] != "IDR")
 
 
-class DropsLateIar(Faulty):
+class _Remembers(Faulty):
+    """Keeps the kind of each delivery it acts on (`Transaction.seen`), to weigh later ones."""
+
+    def saw(self, tx: Transaction, message: dict[str, Any]) -> None:
+        self.store.saw(tx, kind_of(message).removeprefix("SRE+"))
+
+
+class DropsLateIar(_Remembers):
     """Drops an IAR that arrives after the IDR was returned alone."""
 
     name, breaks = "drops-late-iar", ("TIM-2",)
@@ -354,7 +363,7 @@ class DedupesByTot(Faulty):
         return self.store.first_time(f"{tx.tcn}|{message['type1']['tot']}")
 
 
-class DropsEarlyIar(Faulty):
+class DropsEarlyIar(_Remembers):
     """Drops an IAR that comes before its IDR (parts out of order)."""
 
     name, breaks = "drops-early-iar", ("TIM-4",)
