@@ -101,6 +101,10 @@ class ReferenceSib:
         self._transport = transport
         self._client: Outbound | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._taking: set[str] = set()
+        """The deliveries being acted on now (by message id), not yet recorded as taken."""
+        self._encoded: dict[str, tuple[dict[str, Any], bytes]] = {}
+        """Submissions as the store holds them, by TCN, until first sent (encoded once)."""
         self.posts: dict[str, Callable[[Request], Awaitable[Response]]] = {
             "/bookings": self._bookings,
             "/cjis/responses": self._responses,
@@ -218,8 +222,9 @@ class ReferenceSib:
         return status is None or status >= 500 or status in (408, 425, 429)
 
     def duplicate(self, message_id: str) -> bool:
-        """Whether this delivery was taken already (deliveries are idempotent by message id)."""
-        return not self.store.first_time(message_id)
+        """Whether this delivery was taken already, or is being taken now (deliveries are
+        idempotent by message id)."""
+        return message_id in self._taking or self.store.taken(message_id)
 
     def keep(self, tx: Transaction, message: dict[str, Any], virtual_time: datetime | None) -> bool:
         """Whether to act on a delivery: the reference keeps waiting for every response."""
@@ -302,7 +307,7 @@ class ReferenceSib:
             listed = "; ".join(f"{e['path']}: {e['message']} (rule: {e['rule']})" for e in found)
             return _problem(400, f"not a valid booking: {listed[:1000]}", found)
         tot = self.tot_for(booking)
-        fbi = self.fbi_for(booking)
+        fbi = self.fbi_for(booking) if tot == "CPI" else booking.get("fbi")
         if tot == "CPI" and fbi is None:
             return _problem(
                 422,
@@ -314,7 +319,7 @@ class ReferenceSib:
             return JSONResponse({"status": "queried by name"}, 202)
         tcn = self.next_tcn()
         message = self.submission(booking, tot, tcn, fbi)
-        self.store.add(tcn, booking, tot, message)
+        self._encoded[tcn] = (message, self.store.add(tcn, booking, tot, message).encode())
         if self.blind_iaq(booking):
             await self.send_nlets(self.booking_iaq(booking))
         return await self.forward(message)
@@ -352,10 +357,13 @@ class ReferenceSib:
             attempt += 1
 
     async def _post_submission(self, message: dict[str, Any]) -> tuple[int | None, Any]:
+        encoded = self._encoded.pop(message["type1"]["tcn"], None)
+        if encoded is not None and encoded[0] is message:
+            body = encoded[1]
+        else:
+            body = json.dumps(message).encode()
         try:
-            response = await self.client().post(
-                f"{self.cjis_url}/cjis/submissions", json.dumps(message).encode(), _JSON
-            )
+            response = await self.client().post(f"{self.cjis_url}/cjis/submissions", body, _JSON)
             return response.status_code, response.json() if response.content else {}
         except (httpx.HTTPError, ValueError) as exc:
             return None, str(exc)
@@ -385,7 +393,21 @@ class ReferenceSib:
         result = ident_result(message)
         if result is not None:
             self.store.set_setting(f"ident:{tx.tcn}", result)
-        return await self.take(tx, message, raw, message_id)
+        return await self._once(message_id, self.take(tx, message, raw, message_id))
+
+    async def _once(self, message_id: str, acting: Awaitable[Response]) -> Response:
+        """Act on a delivery once: a copy that comes meanwhile is a duplicate, and the delivery
+        is recorded as taken once acted on (what it brought routed, or owed in the store), in
+        the commit its answer waits for. Killed before, the SIB has recorded nothing of it and
+        takes it again when CJIS delivers it again."""
+        self._taking.add(message_id)
+        try:
+            answer = await acting
+        finally:
+            self._taking.discard(message_id)
+        if answer.status_code < 300:
+            self.store.first_time(message_id)
+        return answer
 
     async def take(
         self, tx: Transaction, message: dict[str, Any], raw: bytes, message_id: str
@@ -402,8 +424,17 @@ class ReferenceSib:
         return _status("taken")
 
     async def route(self, ori: str, body: bytes, message_id: str) -> None:
-        """Relay a message to the LEA's inbox: kept in the store until the inbox takes it."""
-        owed = self.store.owe(ori, message_id, body)
+        """Relay a message to the LEA's inbox: kept in the store until the inbox takes it. While
+        the delivery that brought it is not recorded (`_once`), it is kept only if the inbox
+        does not take it at once: a SIB killed meanwhile is sent the delivery again."""
+        if message_id not in self._taking:
+            owed = self.store.owe(ori, message_id, body)
+        elif await self._route_once(Owed(0, ori, message_id, body, 0)):
+            return
+        else:
+            owed = self.store.attempted(self.store.owe(ori, message_id, body), done=False)
+            self.later(self._route_until_taken(owed))
+            return
         if not await self._route_once(owed):
             self.later(self._route_until_taken(self.store.attempted(owed, done=False)))
 
@@ -423,7 +454,8 @@ class ReferenceSib:
             return False
         if response.status_code >= 500 or response.status_code in (408, 425, 429):
             return False
-        self.store.attempted(owed, done=True)
+        if owed.id:  # in the store (id 0: a message not kept, see `route`)
+            self.store.attempted(owed, done=True)
         return True
 
     # -- NLETS: the LEA's name-based IAQ and LESC's IAR ----------------------------------------
@@ -524,6 +556,11 @@ class ReferenceSib:
         if self.duplicate(message_id):
             return _status("duplicate")
         asked_by = self.store.setting(f"nlets:{iar['header']['mir']}")
+        return await self._once(message_id, self._relay_iar(iar, raw, message_id, asked_by))
+
+    async def _relay_iar(
+        self, iar: dict[str, Any], raw: bytes, message_id: str, asked_by: str | None
+    ) -> Response:
         for ori in self.nlets_route_to(iar, asked_by):
             await self.route(ori, raw, message_id)
         return _status("taken" if asked_by else "unknown query")

@@ -99,6 +99,7 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._count: int | None = None
+        self._saved_count: int | None = None
         self.run = self.setting("run") or self.set_setting("run", uuid.uuid4().hex[:6].upper())
         self.flush()
 
@@ -113,8 +114,13 @@ class Store:
         return self._db.execute(sql, params)
 
     def flush(self) -> None:
-        """Commit what was written since the last flush (nothing to do when nothing was)."""
+        """Commit what was written since the last flush (nothing to do when nothing was), the
+        TCN counter with it."""
         with self._lock:
+            if self._count != self._saved_count:
+                saving = (str(self._count),)
+                self._execute("INSERT OR REPLACE INTO settings VALUES ('count', ?)", saving)
+                self._saved_count = self._count
             if self._db.in_transaction:
                 self._db.execute("COMMIT")
 
@@ -127,17 +133,18 @@ class Store:
         return value
 
     def count(self) -> int:
-        """The next number of the TCN counter (never the same twice, across restarts too)."""
+        """The next number of the TCN counter (never the same twice, across restarts too: it is
+        written with the next commit, which holds every transaction numbered with it)."""
         with self._lock:
             if self._count is None:  # read once; this store is its only writer
                 row = self._execute("SELECT value FROM settings WHERE key = 'count'").fetchone()
-                self._count = int(row[0]) if row else 0
+                self._count = self._saved_count = int(row[0]) if row else 0
             self._count += 1
-            count = self._count
-            self._execute("INSERT OR REPLACE INTO settings VALUES ('count', ?)", (str(count),))
-        return count
+            return self._count
 
-    def add(self, tcn: str, booking: dict[str, Any], tot: str, message: dict[str, Any]) -> None:
+    def add(self, tcn: str, booking: dict[str, Any], tot: str, message: dict[str, Any]) -> str:
+        """Keep a submission (state `unsent` until CJIS takes it); the submission as JSON."""
+        body = json.dumps(message)
         self.sql(
             "INSERT INTO transactions (tcn, booking_id, ori, biometric_key, tot, body, state)"
             " VALUES (?, ?, ?, ?, ?, ?, 'unsent')",
@@ -147,9 +154,10 @@ class Store:
                 booking["ori"],
                 booking["prints"]["biometric_key"],
                 tot,
-                json.dumps(message),
+                body,
             ),
         )
+        return body
 
     def transaction(self, tcn: str) -> Transaction | None:
         rows = self.sql("SELECT * FROM transactions WHERE tcn = ?", (tcn,))
@@ -177,6 +185,10 @@ class Store:
 
     def set_fbi(self, biometric_key: str, fbi: str) -> None:
         self.sql("INSERT OR REPLACE INTO subjects VALUES (?, ?)", (biometric_key, fbi))
+
+    def taken(self, message_id: str) -> bool:
+        """Whether a delivery was recorded as taken (`first_time`)."""
+        return bool(self.sql("SELECT 1 FROM deliveries WHERE message_id = ?", (message_id,)))
 
     def first_time(self, message_id: str) -> bool:
         """Record a delivery; False when it was taken before."""

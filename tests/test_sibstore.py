@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from conformance.replay import _profile
+from mocks.timing.backoff import Backoff
 from sibs.reference import ReferenceSib
 from sibs.store import Store
 from synthetic import Synthesizer
@@ -92,4 +93,51 @@ async def test_the_lean_routes_answer_as_starlette_did_around_them(tmp_path: Pat
         assert refused.json()["errors"][0]["rule"] == "json"
         unknown = await lea.post("/cjis/responses", content=b"[]")
         assert unknown.status_code == 400
+    sib.store.close()
+
+
+async def test_a_message_the_inbox_takes_at_once_is_not_kept_one_it_refuses_is(
+    tmp_path: Path,
+) -> None:
+    """The delivery is recorded as taken with what it brought: routed, or owed in the store; a
+    copy that comes again is a duplicate, and an owed message waits in the store on disk."""
+    path = tmp_path / "sib.sqlite3"
+    mocks = "http://mocks.test"
+    inbox: list[int] = []
+
+    def world(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/cjis/submissions":
+            return httpx.Response(202, json={"virtual_time": "20270101000000Z"})
+        return httpx.Response(inbox.pop(0) if inbox else 200)
+
+    sib = ReferenceSib(
+        _profile("NY", mocks, "http://sib.test"),
+        cjis_url=mocks,
+        store=path,
+        transport=httpx.MockTransport(world),
+    )
+    sib.route_backoff = Backoff(3600.0, 2.0, 3600.0)  # no retry within the test
+    synth = Synthesizer(7)
+    booking = synth.booking("NY0100000", doa=date(2027, 1, 1))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sib.app), base_url="http://sib.test"
+    ) as client:
+        tcn = (await client.post("/bookings", content=json.dumps(booking))).json()["tcn"]
+        tx = sib.transaction(tcn)
+        assert tx is not None
+        when = datetime(2027, 1, 1, tzinfo=UTC)
+        sre, idr = synth.sre(tx.body, srf="N", gmt=when), synth.idr(tx.body, gmt=when)
+
+        async def deliver(message: dict[str, object]) -> str:
+            answer = await client.post("/cjis/responses", content=json.dumps(message))
+            assert answer.status_code == 200
+            return str(answer.json()["status"])
+
+        assert await deliver(sre) == "taken"
+        assert _rows(path, "SELECT * FROM outbox") == []
+        assert await deliver(sre) == "duplicate"
+        inbox.append(503)
+        assert await deliver(idr) == "taken"
+        assert _rows(path, "SELECT message_id, done FROM outbox") == [(idr["type1"]["tcn"], 0)]
+        assert len(_rows(path, "SELECT * FROM deliveries")) == 2
     sib.store.close()
