@@ -197,6 +197,8 @@ def _offers(security: Any) -> str:
 
 
 def _sib(args: argparse.Namespace, out: TextIO) -> int:
+    import gc
+
     from protocol.profile import ProfileError, load_sut_profile
     from sibs.server import SibServer
     from sibs.variants import sib_class
@@ -216,6 +218,7 @@ def _sib(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
         flush=True,
     )
+    gc.freeze()  # as `serve`: what is loaded now lives as long as the process (shorter pauses)
     try:
         SibServer(sib, host=args.host, port=args.port).run()
     except OSError as exc:

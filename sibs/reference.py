@@ -150,9 +150,10 @@ class ReferenceSib:
             self.store.flush()
 
     async def _flushing(self) -> None:
-        """Commit what background work wrote (retries' attempts) though no answer follows it."""
+        """Commit what background work wrote (retries' attempts) though no answer follows it:
+        a few times a second (each wakes a SIB that may have nothing else to do)."""
         while True:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.25)
             self.store.flush()
 
     def later(self, work: Coroutine[Any, Any, None]) -> None:
