@@ -22,6 +22,7 @@ from wire import MEDIA_TYPE, MEDIA_TYPES, is_encoded
 from wire.ansi_nist import WireError
 from wire.codec import Decoded, encode, read
 
+from .._utils import read_json
 from .problem import Problem
 from .strictjson import JsonRuleError, loads
 
@@ -274,7 +275,7 @@ def paging(request: Request) -> tuple[int, int]:
 def message(text: str) -> Any:
     """A ledgered body as JSON, or as the text it is when it is not JSON (a malformed delivery)."""
     try:
-        return json.loads(text)
+        return read_json(text)
     except ValueError:
         return text
 
