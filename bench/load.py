@@ -254,6 +254,11 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=1_000_000)
     parser.add_argument("--segment", type=float, default=10.0)
     parser.add_argument("--prism", help="the prism executable")
+    parser.add_argument(
+        "--year",
+        action="store_true",
+        help="for bench/replay.py, which `tox -e bench -- --year` gives it too: nothing here",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install wrk); no load figures")

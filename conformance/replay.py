@@ -224,34 +224,49 @@ class _Driver:
 
     async def ask_after_no_match(self) -> None:
         """The LEAs whose no-match IDRs came since the last look (the mocks' ledger) and who
-        query by name: each sends LESC its name-based IAQ through the SIB (SOP 2.2.7)."""
+        query by name: each sends LESC its name-based IAQ through the SIB (SOP 2.2.7). The look
+        goes on from the last entry seen, so each IDR is read once."""
         while True:
             url = f"{self.mocks_url}/admin/ledger?tot=IDR&after={self._seen}"
             page = (await self.http.get(url)).json()
-            for entry in page["entries"]:
-                message = entry["message"]
-                header = message.get("type1", {}) if isinstance(message, dict) else {}
-                tcr = header.get("tcr")
-                if header.get("tot") != "IDR" or not entry["channel"].startswith("lea:"):
-                    continue
-                if tcr not in self.askers:
-                    continue
-                if message.get("type2", {}).get("result") != "no-match":
-                    self.askers.pop(tcr)
-                    continue
-                booking = self.askers.pop(tcr)
-                mid = f"{booking['ori']}-NQ-{booking['booking_id']}"
-                iaq = self._synth.nlets_iaq(
-                    booking["person"], ori=booking["ori"], mid=mid, gmt=await self.now(), tcr=tcr
-                )
-                async with self._gate:
-                    with contextlib.suppress(httpx.HTTPError):
-                        await self.http.post(
-                            f"{self.sut_url}/nlets/iaq", json.dumps(iaq).encode(), _JSON
-                        )
+            entries = page["entries"]
+            asked = [(tcr, self.askers.pop(tcr)) for tcr in self._no_matches(entries)]
+            if asked:
+                now = await self.now()  # once a page: the LEAs ask at this virtual instant
+                for tcr, booking in asked:
+                    await self._ask(booking, tcr, now)
+            if entries:
+                self._seen = max(self._seen, int(entries[-1]["seq"]))
             if page.get("next") is None:
                 return
-            self._seen = int(page["next"])
+
+    def _no_matches(self, entries: list[dict[str, Any]]) -> list[str]:
+        """The TCRs of the routed IDRs among `entries` whose LEA asks by name on a no-match (the
+        askers of a match are forgotten)."""
+        found = []
+        for entry in entries:
+            message = entry["message"]
+            header = message.get("type1", {}) if isinstance(message, dict) else {}
+            tcr = header.get("tcr")
+            if header.get("tot") != "IDR" or not entry["channel"].startswith("lea:"):
+                continue
+            if tcr not in self.askers:
+                continue
+            if message.get("type2", {}).get("result") != "no-match":
+                self.askers.pop(tcr)
+                continue
+            found.append(tcr)
+        return found
+
+    async def _ask(self, booking: dict[str, Any], tcr: str, now: datetime) -> None:
+        """The booking's LEA sends LESC its name-based IAQ through the SIB."""
+        mid = f"{booking['ori']}-NQ-{booking['booking_id']}"
+        iaq = self._synth.nlets_iaq(
+            booking["person"], ori=booking["ori"], mid=mid, gmt=now, tcr=tcr
+        )
+        async with self._gate:
+            with contextlib.suppress(httpx.HTTPError):
+                await self.http.post(f"{self.sut_url}/nlets/iaq", json.dumps(iaq).encode(), _JSON)
 
     async def now(self) -> datetime:
         clock = (await self.http.get(f"{self.mocks_url}/admin/clock")).json()

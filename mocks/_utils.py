@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import functools
+import json
+import re
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from protocol.ebts import gmt
 
-__all__ = ["gmt_cached", "part", "text"]
+__all__ = ["dumps", "gmt_cached", "orjson_reads_as_json", "part", "read_json", "text"]
+
+_LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
+
+
+def orjson_reads_as_json(data: str | bytes) -> bool:
+    """Whether orjson reads `data` as `json` does: it holds no integer past 64 bits (orjson reads
+    one as a float), which takes 19 digits in a row."""
+    long = _LONG_NUMBER_BYTES if isinstance(data, bytes) else _LONG_NUMBER
+    return long.search(data) is None  # type: ignore[arg-type]
+
+
+def read_json(text: str | bytes) -> Any:
+    """JSON already taken (a ledgered body) read as `json` reads it, by orjson where that is the
+    same; `ValueError` when it is not JSON."""
+    if orjson_reads_as_json(text):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
+def dumps(document: Any, *, sort_keys: bool = False) -> str:
+    """`document` as compact JSON text (orjson: UTF-8, no spaces), for the ledger and the wire."""
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS if sort_keys else 0).decode()
 
 
 def text(value: Any) -> str | None:

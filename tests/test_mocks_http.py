@@ -84,6 +84,13 @@ async def test_lea_inbox_with_a_bad_ori_is_a_400(mock_api: MockApi) -> None:
     client = await mock_api()
     problem = _problem(await client.get("/lea/nc09/inbox"), 400)
     assert problem["errors"][0]["path"] == "$.ori"
+    # The POST, taken past the router (a hot path), refuses it the same way.
+    problem = _problem(await client.post("/lea/nc09/inbox", json={}), 400)
+    assert problem["errors"][0]["path"] == "$.ori"
+    _problem(await client.post("/lea//inbox", json={}), 404)
+    refused = await client.request("DELETE", "/lea/NC0920000/inbox")
+    _problem(refused, 405)
+    assert {m.strip() for m in refused.headers["allow"].split(",")} >= {"GET", "POST"}
 
 
 async def test_unknown_path_and_method_are_problems(mock_api: MockApi) -> None:

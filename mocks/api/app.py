@@ -14,14 +14,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..state.service import MockService
 from ..storage.ledger import NotWritable
 from ..transport.problem import Problem, not_recorded
 from .admin import Admin, Handler
-from .endpoints import Endpoints
+from .endpoints import Endpoints, LeaInbox, is_lea_inbox
 from .intake import Intake
 from .nlets import Nlets
 
@@ -50,20 +50,21 @@ def _health(service: MockService, admin: Admin, endpoints: Endpoints) -> Handler
     SIB's callback and what is owed)."""
 
     async def health(request: Request) -> Response:
-        if service.exposed and not admin.authorized(request):
+        if service.exposed and not admin.authorized(request.headers):
             return JSONResponse(service.status())
         return await endpoints.health(request)
 
     return health
 
 
-def _by_method(**handlers: Handler) -> Handler:
-    """One handler answering each method with its own."""
+class _ByMethod:
+    """One route's ASGI app answering POST with `post` and GET (or HEAD) with `get`."""
 
-    async def handle(request: Request) -> Response:
-        return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+    def __init__(self, *, post: ASGIApp, get: ASGIApp) -> None:
+        self.post, self.get = post, get
 
-    return handle
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (self.post if scope["method"] == "POST" else self.get)(scope, receive, send)
 
 
 def create_app(service: MockService) -> Starlette:
@@ -78,6 +79,7 @@ def create_app(service: MockService) -> Starlette:
             await service.stop()
 
     intake, endpoints, admin = Intake(service), Endpoints(service), Admin(service)
+    inbox = LeaInbox(service, admin.authorized)
     guard = admin.guard
     routes = [
         Route(_INTAKE, intake, methods=["POST"]),
@@ -88,7 +90,7 @@ def create_app(service: MockService) -> Starlette:
         # One route for both methods, so that a 405 (an OPTIONS) names both in `Allow`.
         Route(
             "/lea/{ori}/inbox",
-            _by_method(POST=admin.guard_exposed(endpoints.lea_post), GET=guard(admin.lea_inbox)),
+            _ByMethod(post=inbox, get=request_response(guard(admin.lea_inbox))),
             methods=["GET", "POST"],
         ),
         Route("/admin/clock", guard(admin.clock), methods=["GET"]),
@@ -108,24 +110,25 @@ def create_app(service: MockService) -> Starlette:
         },
         lifespan=lifespan,
     )
-    app.intake = intake
+    app.intake, app.inbox = intake, inbox
     return app
 
 
 class _MockApp(Starlette):
-    """Starlette, with `POST /cjis/submissions` (the hot path) taken straight to its app, past the
-    middleware stack and the router (its app answers its own problems)."""
+    """Starlette, with the hot paths `POST /cjis/submissions` and `POST /lea/{ori}/inbox` taken
+    straight to their apps, past the middleware stack and the router (each answers its own
+    problems)."""
 
     intake: ASGIApp | None = None
+    inbox: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        intake = self.intake
-        if (
-            intake is not None
-            and scope["type"] == "http"
-            and scope["path"] == _INTAKE
-            and scope["method"] == "POST"
-        ):
-            await intake(scope, receive, send)
-            return
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            if path == _INTAKE and self.intake is not None:
+                await self.intake(scope, receive, send)
+                return
+            if self.inbox is not None and is_lea_inbox(path):
+                await self.inbox(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)

@@ -1,17 +1,79 @@
 """The mocks' endpoints besides intake: the IDENT search, the LESC IAQ, the LEA inboxes the SIB
-routes to, health and the OpenAPI document."""
+routes to (`LeaInbox`, a hot path: two posts a booking, as lean an ASGI app as intake), health and
+the OpenAPI document."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
+import json
+from collections.abc import Callable, Mapping
+
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from ..state.service import MockService
-from ..transport.bodies import json_body, ori_of, parsed, request_bytes
-from ..transport.problem import Problem, check
+from ..storage.ledger import NotWritable
+from ..transport.bodies import json_body, ori_checked, parsed, raw_headers, receive_bytes
+from ..transport.problem import Problem, check, not_recorded, unauthorized
 from .openapi import openapi
 
-__all__ = ["Endpoints"]
+__all__ = ["Endpoints", "LeaInbox", "is_lea_inbox"]
+
+_HEADERS = frozenset({b"content-type", b"x-interop-message-id", b"content-length"})
+
+
+def is_lea_inbox(path: str) -> bool:
+    """Whether `path` is `/lea/{ori}/inbox` (`{ori}` one segment, as the router matches it)."""
+    return (
+        path.startswith("/lea/")
+        and path.endswith("/inbox")
+        and path.count("/") == 3
+        and len(path) > len("/lea//inbox")
+    )
+
+
+class LeaInbox:
+    """`POST /lea/{ori}/inbox`, a message the SIB routes to an LEA, as an ASGI app: 202 with its
+    ledger id; 503 while the scenario has the inbox down; off loopback, 401 without the admin
+    token (`authorized`). Its refusals are the same `Problem`s as every other endpoint's."""
+
+    def __init__(self, service: MockService, authorized: Callable[[Mapping[str, str]], bool]):
+        self.service = service
+        self.authorized = authorized
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            ledger_id = await self._take(scope, receive)
+        except Problem as problem:
+            await problem.response()(scope, receive, send)
+            return
+        except NotWritable as error:
+            await not_recorded(error).response()(scope, receive, send)
+            return
+        except ClientDisconnect:
+            return
+        # A ledger id holds an ORI, a message id the SIB chose and hex: JSON-escaped here.
+        answer = b'{"id":' + json.dumps(ledger_id).encode() + b"}"
+        headers = [
+            (b"content-length", str(len(answer)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        await send({"type": "http.response.start", "status": 202, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+    async def _take(self, scope: Scope, receive: Receive) -> str:
+        service = self.service
+        if service.exposed and not self.authorized(Headers(scope=scope)):
+            raise unauthorized()
+        ori = ori_checked(scope["path"].split("/")[2])
+        headers = raw_headers(scope, _HEADERS)
+        message_id = headers.get(b"x-interop-message-id")
+        raw = await receive_bytes(headers.get(b"content-length"), receive)  # capped as it comes
+        if await service.lea_refuses(ori, raw, message_id):
+            raise Problem(503, "Service Unavailable", f"the inbox of {ori} is down (scenario)")
+        document, text = parsed(raw, headers.get(b"content-type", ""))
+        return await service.lea_receive(ori, document, message_id, text=text)
 
 
 class Endpoints:
@@ -31,17 +93,6 @@ class Endpoints:
         document = await json_body(request)
         check("iaq", document, "IAQ")
         return JSONResponse(self.service.lesc_determine(document))
-
-    async def lea_post(self, request: Request) -> Response:
-        """`POST /lea/{ori}/inbox`: a message the SIB routes to an LEA (503 while it is down)."""
-        ori = ori_of(request)
-        message_id = request.headers.get("x-interop-message-id")
-        raw = await request_bytes(request)  # capped as it streams in, never buffered whole
-        if await self.service.lea_refuses(ori, raw, message_id):
-            raise Problem(503, "Service Unavailable", f"the inbox of {ori} is down (scenario)")
-        document, text = parsed(raw, request.headers.get("content-type", ""))
-        ledger_id = await self.service.lea_receive(ori, document, message_id, text=text)
-        return JSONResponse({"id": ledger_id}, 202)
 
     async def health(self, request: Request) -> Response:
         """`GET /health`."""

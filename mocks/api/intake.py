@@ -30,6 +30,7 @@ from ..transport.bodies import (
     errt_refusal,
     is_ebts,
     json_and_text,
+    raw_headers,
     receive_bytes,
 )
 from ..transport.problem import Problem, not_recorded
@@ -37,6 +38,7 @@ from ..transport.problem import Problem, not_recorded
 __all__ = ["Intake"]
 
 _TCN = "common.json#/$defs/tcn"
+_HEADERS = frozenset({b"content-type", b"accept", b"content-length"})
 
 
 class _InjectedResets(logging.Filter):
@@ -144,15 +146,9 @@ class Intake:
         """The 202's body, the ERRT refusing an EBTS submission, or the response a fault injects."""
         if not self.service.ledger.writable:  # refused before the body is read
             raise NotWritable("the ledger is not writable")
-        media, accept, length = "", "", None
-        for name, value in scope["headers"]:
-            if name == b"content-type":
-                media = value.decode("latin-1")
-            elif name == b"accept":
-                accept = value.decode("latin-1")
-            elif name == b"content-length":
-                length = value.decode("latin-1")
-        raw = await receive_bytes(length, receive)
+        headers = raw_headers(scope, _HEADERS)
+        media, accept = headers.get(b"content-type", ""), headers.get(b"accept", "")
+        raw = await receive_bytes(headers.get(b"content-length"), receive)
         if not is_ebts(media, raw):
             submission, text = json_and_text(raw)
             _require_tcn(submission)

@@ -12,16 +12,17 @@ coming, takes at most `PLAN_SHARE` of the time, unless a plan waited `PLAN_LAG` 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict, deque
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from protocol.ebts import gmt, parse_gmt
 
-from .._utils import gmt_cached, part, text
+from .._utils import dumps, gmt_cached, part, read_json, text
 from ..agencies.cjis import fbi_for_key, plan_submission
 from ..agencies.ident import IdentRepository
 from ..agencies.nlets import ledger_header
@@ -217,9 +218,9 @@ class Firing:
         """Plan the submissions whose first timer fell due: their steps become timers."""
         written: list[_Written] = []
         # Each payload and each submission's text parsed once (planning reads both twice).
-        payloads: list[tuple[str, bool]] = [json.loads(r.payload) for r in rows]
+        payloads: list[tuple[str, bool]] = [orjson.loads(r.payload) for r in rows]
         found = await self.ledger.bodies([f"in:{tcn}" for tcn, _ in payloads])
-        documents = {id: json.loads(m.body) for id, m in found.items()}
+        documents = {id: read_json(m.body) for id, m in found.items()}
         on_file = await self._fbi_on_file(list(documents.values()))
 
         async def key_for_fbi(fbi: str) -> str | None:
@@ -251,16 +252,14 @@ class Firing:
             if facts.get("tot") == "CAR" and "fbi" in facts:
                 self._cache_fbi(facts["fbi"], facts["biometric_key"])
                 ops.append(state_op(f"fbi:{facts['fbi']}", facts["biometric_key"]))
-            ops.append(state_op(f"facts:{tcn}", json.dumps(facts, sort_keys=True)))
+            ops.append(state_op(f"facts:{tcn}", dumps(facts, sort_keys=True)))
             lea = text(part(submission, "type1").get("ori"))
             base = received.timestamp()
             for i, step in enumerate(plan.steps):
                 timer_id = f"{tcn}#{i:02d}"
                 due = base + step.delay
                 payload = {"step": step._asdict(), "tcn": tcn, "lea": lea}
-                ops.append(
-                    timer_op(id=timer_id, due=due, kind=step.action, payload=json.dumps(payload))
-                )
+                ops.append(timer_op(id=timer_id, due=due, kind=step.action, payload=dumps(payload)))
                 timers.append((due, timer_id))
         return written
 
@@ -287,7 +286,7 @@ class Firing:
             tcr=about if direction == "out" else text(header.get("tcr")),
             ori=lea or text(header.get("ori")),
             virtual_time=gmt_cached(when),
-            body=body if body is not None else json.dumps(message),
+            body=body if body is not None else dumps(message),
         )
 
     async def _fire(self, batch: list[Timer]) -> None:
@@ -327,7 +326,7 @@ class Firing:
         wall = time.time()
         owed: list[str] = []
         for row in rows:
-            payload = json.loads(row.payload)
+            payload = orjson.loads(row.payload)
             step = payload["step"]
             tcn: str = payload["tcn"]
             message_id, op = self._stamped(row.id, step, tcn, payload["lea"], now, stamp)

@@ -23,6 +23,7 @@ import httpx
 import schemas
 from protocol.ebts import gmt, parse_ebts_date
 
+from .._utils import dumps
 from .._utils import gmt_cached as _gmt
 from .._utils import part as _part
 from .._utils import text as _text
@@ -413,7 +414,7 @@ class MockService(Firing):
                 tcr=_text(header.get("tcr")),
                 ori=ori,
                 virtual_time=gmt(self.clock.now()),
-                body=json.dumps(message) if text is None else text,
+                body=dumps(message) if text is None else text,
             )
         )
         return ledger_id

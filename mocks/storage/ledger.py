@@ -12,7 +12,9 @@ if a batch fails, its calls are retried one by one, each in its own transaction,
 call raises. Cancelling a waiting `write` does not withdraw it.
 
 Reads run in `asyncio.to_thread` on a second, query-only connection; WAL lets them run beside
-writes. A file ledger's WAL is checkpointed by a third thread (`mocks.storage.checkpoint`), never
+writes. A file ledger's quick reads (by key or index, a bounded result: the courier's and the
+timers' every few milliseconds) run on the event loop's thread on a third, sparing a hand-off.
+A file ledger's WAL is checkpointed by a thread of its own (`mocks.storage.checkpoint`), never
 within the writer's commits, and stays bounded.
 
 Durability: a file ledger uses WAL with `synchronous=NORMAL`: a write that returned survives the
@@ -134,6 +136,8 @@ class Ledger(Reads):
         self._thread: threading.Thread | None = None
         self._accepting = False
         self._reader: sqlite3.Connection | None = None
+        self._inline: sqlite3.Connection | None = None
+        """A file ledger's connection for the quick reads, run on the event loop's thread."""
         self.checkpointer: Checkpointer | None = None
         """The thread checkpointing a file ledger's WAL while it is open (None in memory)."""
         # Reads hold this lock; in memory (shared-cache) mode the writer holds it too, since a
@@ -187,6 +191,9 @@ class Ledger(Reads):
             raise
         reader.execute("PRAGMA query_only = 1")
         self._reader = reader
+        if not self.memory:
+            self._inline = self._connect()
+            self._inline.execute("PRAGMA query_only = 1")
         self._thread = thread
         self._accepting = True
         if not self.memory:
@@ -211,6 +218,9 @@ class Ledger(Reads):
                 if self._reader is not None:
                     self._reader.close()
                     self._reader = None
+            if self._inline is not None:
+                self._inline.close()
+                self._inline = None
 
     async def __aenter__(self) -> Ledger:
         await self.open()
@@ -462,6 +472,15 @@ class Ledger(Reads):
         if self._reader is None:
             raise RuntimeError(f"{self!r} is not open")
         return await asyncio.to_thread(self._fetch, sql, params)
+
+    async def _quick(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        """A quick read (by key or index, a bounded result): on a file ledger run right here, on a
+        connection of the event loop's own (WAL: writes never block it), sparing the hand-off to
+        a worker thread and back, which cost more than the read; in memory, as `_query`."""
+        inline = self._inline
+        if inline is None:
+            return await self._query(sql, params)
+        return inline.execute(sql, params).fetchall()
 
     async def _fetch_page(
         self, sql: str, params: tuple[object, ...], limit: int, max_bytes: int, size_column: int

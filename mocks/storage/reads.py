@@ -50,6 +50,9 @@ class Reads:
     async def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
         raise NotImplementedError
 
+    async def _quick(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        return await self._query(sql, params)
+
     async def _fetch_page(
         self, sql: str, params: tuple[object, ...], limit: int, max_bytes: int, size_column: int
     ) -> tuple[list[Any], bool]:
@@ -57,11 +60,12 @@ class Reads:
 
     async def _query_in(self, sql: str, values: Sequence[str]) -> list[Any]:
         """The rows of `sql`, whose `{marks}` is the placeholder list of an `IN (...)`, over all
-        `values`, asked 500 at a time (SQLite caps the parameters of one statement)."""
+        `values` (keys: a quick read), asked 500 at a time (SQLite caps the parameters of one
+        statement)."""
         rows: list[Any] = []
         for start in range(0, len(values), 500):
             chunk = tuple(values[start : start + 500])
-            rows += await self._query(sql.format(marks=",".join("?" * len(chunk))), chunk)
+            rows += await self._quick(sql.format(marks=",".join("?" * len(chunk))), chunk)
         return rows
 
     async def page(
@@ -110,7 +114,7 @@ class Reads:
 
     async def message(self, id: str) -> MessageRow | None:
         """The message with this id, or None."""
-        rows = await self._query(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (id,))
+        rows = await self._quick(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = ?", (id,))
         return MessageRow._make(rows[0]) if rows else None
 
     async def bodies(self, ids: Sequence[str]) -> dict[str, MessageRow]:
@@ -167,12 +171,12 @@ class Reads:
         """Owed deliveries whose next attempt is due by POSIX wall time `now`, soonest first, each
         only when no delivery owed before it for the same submission is still owed (order kept).
         Deliveries without a target come too when `any_target` (a callback is known now)."""
-        rows = await self._query(_OWED_SQL, (now, any_target, limit))
+        rows = await self._quick(_OWED_SQL, (now, any_target, limit))
         return [OwedRow._make(row) for row in rows]
 
     async def next_delivery_due(self, after: float) -> float | None:
         """The earliest next-attempt time after `after` of an owed delivery, or None."""
-        rows = await self._query(
+        rows = await self._quick(
             "SELECT min(next_due) FROM deliveries WHERE state = 'pending' AND next_due > ?",
             (after,),
         )
@@ -202,14 +206,14 @@ class Reads:
 
     async def delivery(self, message_id: str) -> DeliveryRow | None:
         """The delivery of this message in whatever state, or None."""
-        rows = await self._query(
+        rows = await self._quick(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE message_id = ?", (message_id,)
         )
         return DeliveryRow._make(rows[0]) if rows else None
 
     async def state(self, key: str) -> str | None:
         """The value stored under `key`, or None."""
-        rows = await self._query("SELECT value FROM state WHERE key = ?", (key,))
+        rows = await self._quick("SELECT value FROM state WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
     async def states(self, keys: Sequence[str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import Receive
+from starlette.types import Receive, Scope
 
 import schemas
 from protocol.ebts import CJIS_ORI, ebts_date, gmt
@@ -22,6 +22,7 @@ from wire import MEDIA_TYPE, MEDIA_TYPES, is_encoded
 from wire.ansi_nist import WireError
 from wire.codec import Decoded, encode, read
 
+from .._utils import read_json
 from .problem import Problem
 from .strictjson import JsonRuleError, loads
 
@@ -41,9 +42,11 @@ __all__ = [
     "json_and_text",
     "json_body",
     "message",
+    "ori_checked",
     "ori_of",
     "paging",
     "parsed",
+    "raw_headers",
     "receive_bytes",
     "request_bytes",
 ]
@@ -79,6 +82,11 @@ def _declared(length: str | None, limit: int) -> None:
         raise Problem(400, "Bad Request", f"Content-Length {length!r} is not a number")
     if int(length) > limit:
         raise _too_large(limit)
+
+
+def raw_headers(scope: Scope, wanted: frozenset[bytes]) -> dict[bytes, str]:
+    """The headers named in `wanted` (lower case) of a raw ASGI request, as latin-1 text."""
+    return {name: value.decode("latin-1") for name, value in scope["headers"] if name in wanted}
 
 
 async def receive_bytes(length: str | None, receive: Receive) -> bytes:
@@ -267,14 +275,18 @@ def paging(request: Request) -> tuple[int, int]:
 def message(text: str) -> Any:
     """A ledgered body as JSON, or as the text it is when it is not JSON (a malformed delivery)."""
     try:
-        return json.loads(text)
+        return read_json(text)
     except ValueError:
         return text
 
 
 def ori_of(request: Request) -> str:
     """The `{ori}` of the path, or a 400 when it is not an ORI."""
-    ori = str(request.path_params["ori"])
+    return ori_checked(str(request.path_params["ori"]))
+
+
+def ori_checked(ori: str) -> str:
+    """`ori` (the `{ori}` of a path), or a 400 when it is not an ORI."""
     found = schemas.problems("common.json#/$defs/ori", ori)
     if found:
         raise Problem(

@@ -9,7 +9,16 @@ from starlette.responses import JSONResponse
 
 import schemas
 
-__all__ = ["EXCERPT", "RETRY_AFTER", "Problem", "check", "excerpt", "not_recorded", "violations"]
+__all__ = [
+    "EXCERPT",
+    "RETRY_AFTER",
+    "Problem",
+    "check",
+    "excerpt",
+    "not_recorded",
+    "unauthorized",
+    "violations",
+]
 
 EXCERPT = 200
 """The most characters of a problem's message (`detail`: twice that) sent back: what the input was
@@ -56,6 +65,15 @@ class Problem(Exception):
         return JSONResponse(
             body, self.status, headers=self.headers, media_type="application/problem+json"
         )
+
+
+def unauthorized() -> Problem:
+    """The 401 answering a request that needs the admin token and does not carry it."""
+    return Problem(
+        401,
+        "Unauthorized",
+        "the admin API needs 'Authorization: Bearer <token>' (rule: admin token)",
+    )
 
 
 def not_recorded(error: Exception) -> Problem:

@@ -13,6 +13,10 @@ import math
 import re
 from typing import Any, NoReturn
 
+import orjson
+
+from .._utils import orjson_reads_as_json
+
 __all__ = ["MAX_DEPTH", "JsonRuleError", "loads"]
 
 MAX_DEPTH = 64
@@ -79,17 +83,32 @@ def _scalar(text: str, path: str) -> None:
 
 
 def loads(data: bytes) -> Any:
-    """The JSON document in `data`, or `JsonRuleError` naming the rule it breaks."""
+    """The JSON document in `data`, or `JsonRuleError` naming the rule it breaks.
+
+    orjson reads it first (UTF-8, no NaN or infinity, no lone surrogate, as these rules say); what
+    it refuses or may read otherwise (a long integer) is read again by `json`, whose refusal
+    names the rule."""
+    if orjson_reads_as_json(data):
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            document = _read(data)
+    else:
+        document = _read(data)
+    deep = data.count(b"[") + data.count(b"{") > MAX_DEPTH
+    surrogates = _SURROGATE_ESCAPE.search(data) is not None
+    if deep or surrogates:
+        _walk(document, depth=deep, scalars=surrogates)
+    return document
+
+
+def _read(data: bytes) -> Any:
+    """`data` read by `json`, each refusal naming its rule."""
     try:
-        document = _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+        return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
     except RecursionError:
         raise JsonRuleError("$", "max-depth", f"nested deeper than {MAX_DEPTH} levels") from None
     except JsonRuleError:
         raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise JsonRuleError("$", "json", str(exc)[:300]) from None
-    deep = data.count(b"[") + data.count(b"{") > MAX_DEPTH
-    surrogates = _SURROGATE_ESCAPE.search(data) is not None
-    if deep or surrogates:
-        _walk(document, depth=deep, scalars=surrogates)
-    return document
