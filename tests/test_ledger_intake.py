@@ -56,16 +56,11 @@ def test_a_taken_tcn_in_a_group_is_refused_to_its_caller_alone() -> None:
     async def main() -> None:
         async with Ledger() as ledger:
             await ledger.write(_submission("A", '["first"]'))
-            # Hold the writer back (in memory it takes the read lock): one group of all three.
-            ledger._read_lock.acquire()
-            try:
-                writes = [
-                    asyncio.ensure_future(ledger.write(_submission(tcn, '["again"]')))
-                    for tcn in ("B", "A", "C")
-                ]
-                await asyncio.sleep(0.05)
-            finally:
-                ledger._read_lock.release()
+            # Begun in one turn of the event loop: one group of all three.
+            writes = [
+                asyncio.ensure_future(ledger.write(_submission(tcn, '["again"]')))
+                for tcn in ("B", "A", "C")
+            ]
             outcomes = await asyncio.gather(*writes, return_exceptions=True)
             assert outcomes[0] is None
             assert outcomes[2] is None

@@ -1,6 +1,6 @@
 """A group commit's operations run as few statements: each stretch of INSERTs grouped by statement
 where order allows, each run of one INSERT as one multi-row statement (up to `_BULK_ROWS` rows),
-any other run as one `executemany`. For the writer thread this means fewer steps, each a hand-back
+any other run as one `executemany`. For the writer this means fewer steps, each a hand-back
 of the GIL; a group that comes down to one statement (a group of submissions, `intake_op`) needs
 no `BEGIN` and `COMMIT` of its own (`single`)."""
 

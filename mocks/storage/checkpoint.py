@@ -2,7 +2,7 @@
 
 SQLite checkpoints a WAL database from within a commit once the WAL holds 1,000 pages: the
 committing connection then copies the WAL into the database file and syncs both before its
-`COMMIT` returns. For the ledger that connection is the writer thread's, so every few hundred group
+`COMMIT` returns. For the ledger that connection is the writer's, so every few hundred group
 commits one of them took several times as long, and every request waiting on it did too.
 
 Here the writer connection never checkpoints (`wal_autocheckpoint = 0`); a `Checkpointer` thread
@@ -109,7 +109,7 @@ class Checkpointer:
         return True
 
     def between(self, writer: sqlite3.Connection) -> None:
-        """Called by the writer thread between transactions: when wanted, a passive checkpoint of
+        """Called by the writer between transactions: when wanted, a passive checkpoint of
         what was committed since the thread's last one, so that the next write starts the WAL
         over."""
         if not self.wanted:

@@ -4,12 +4,16 @@
 under test is written here before it is acknowledged, so a mock killed mid-run and restarted can
 deliver every response still owed.
 
-Writes go through one writer thread that owns the only writing connection. `Ledger.write` queues its
-operations and returns once they are **committed**; the thread drains everything queued (up to
-`BATCH_OPS` operations), runs it in one transaction and commits once (group commit), so thousands of
-writes per second cost a few hundred commits, not one fsync each. Each `write(*ops)` call is atomic:
-if a batch fails, its calls are retried one by one, each in its own transaction, and only the bad
-call raises. Cancelling a waiting `write` does not withdraw it.
+Writes go through one writing connection, used on the event loop's own thread. `Ledger.write`
+queues its operations and returns once they are **committed**: the first write of a loop turn
+schedules a flush at the end of that turn, which runs everything queued meanwhile (up to
+`BATCH_OPS` operations a transaction) and commits once (group commit), so thousands of writes per
+second cost a few hundred commits, not one fsync each. A commit in WAL mode is a write to the WAL
+(no fsync with `synchronous=NORMAL`), a few tens of microseconds: handing it to a thread of its
+own and back cost several times that, and a lone write (the manual clock's, one timer at a time)
+paid it all. Each `write(*ops)` call is atomic: if a batch fails, its calls are retried one by one,
+each in its own transaction, and only the bad call raises. Cancelling a waiting `write` does not
+withdraw it.
 
 Reads run in `asyncio.to_thread` on a second, query-only connection; WAL lets them run beside
 writes. A file ledger's quick reads (by key or index, a bounded result: the courier's and the
@@ -25,7 +29,7 @@ groups.
 
 A full disk is an outage, not a storm: a commit failing because SQLite cannot write (`SQLITE_FULL`,
 `SQLITE_IOERR`) makes the ledger **not writable**; every write then raises `NotWritable` at once,
-without trying, and the writer thread probes (a small transaction that needs room, on the shared
+without trying, and a timer on the loop probes (a small transaction that needs room, on the shared
 `Backoff`) until one commits, when the ledger is writable again. Each change of state is logged
 once, and `writable_again()` lets a caller wait for it.
 
@@ -44,13 +48,11 @@ import contextlib
 import itertools
 import logging
 import os
-import queue
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future as ThreadFuture
 from types import TracebackType
 from typing import Any, Literal
 
@@ -113,7 +115,8 @@ def _settle(outcomes: list[_Outcome]) -> None:
 
 
 class Ledger(Reads):
-    """The mocks' durable ledger: one writer thread (group commit), one read connection."""
+    """The mocks' durable ledger: one writing connection (group commit a loop turn), one read
+    connection."""
 
     def __init__(
         self,
@@ -131,9 +134,14 @@ class Ledger(Reads):
             else os.fspath(path)
         )
         self.commits = 0
-        """Transactions committed by the writer thread so far (a measure of group commit)."""
-        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        """Transactions committed by the writer so far (a measure of group commit)."""
+        self._writer: sqlite3.Connection | None = None
+        self._pending: list[_Request] = []
+        """Writes queued for the next flush."""
+        self._flushes: set[asyncio.AbstractEventLoop] = set()
+        """The loops with a flush scheduled."""
+        self._commit_lock = threading.Lock()
+        self._probing: asyncio.TimerHandle | None = None
         self._accepting = False
         self._reader: sqlite3.Connection | None = None
         self._inline: sqlite3.Connection | None = None
@@ -171,56 +179,55 @@ class Ledger(Reads):
         return conn
 
     async def open(self) -> None:
-        """Create the tables if missing, set WAL mode, start the writer thread; no-op if open."""
-        if self._thread is not None:
+        """Create the tables if missing, set WAL mode, open the connections; no-op if open."""
+        if self._writer is not None:
             if self._accepting:
                 return
             raise RuntimeError("the ledger is closing")
-        self._queue = queue.SimpleQueue()
-        ready: ThreadFuture[None] = ThreadFuture()
-        thread = threading.Thread(
-            target=self._run, args=(ready,), name="ledger-writer", daemon=True
-        )
-        thread.start()
+        writer = await asyncio.to_thread(self._connect)
         try:
-            await asyncio.wrap_future(ready)
+            await asyncio.to_thread(self._setup, writer)
             reader = await asyncio.to_thread(self._connect)
         except BaseException:
-            self._queue.put(None)
-            await asyncio.to_thread(thread.join)
+            writer.close()
             raise
         reader.execute("PRAGMA query_only = 1")
         self._reader = reader
         if not self.memory:
             self._inline = self._connect()
             self._inline.execute("PRAGMA query_only = 1")
-        self._thread = thread
+        self._writer = writer
+        self._pending = []
         self._accepting = True
         if not self.memory:
             self.checkpointer = Checkpointer(self._connect, lambda: self.commits)
             self.checkpointer.start()
 
     async def close(self) -> None:
-        """Commit everything queued, stop the writer thread, close the connections; idempotent."""
-        thread = self._thread
-        if thread is None:
+        """Commit everything queued, close the connections; idempotent."""
+        writer = self._writer
+        if writer is None:
             return
-        if self._accepting:
-            self._accepting = False
-            self._queue.put(None)
-        await asyncio.to_thread(thread.join)
-        if self._thread is thread:
-            self._thread = None
-            checkpointer, self.checkpointer = self.checkpointer, None
-            if checkpointer is not None:
-                await asyncio.to_thread(checkpointer.stop)
-            with self._read_lock:
-                if self._reader is not None:
-                    self._reader.close()
-                    self._reader = None
-            if self._inline is not None:
-                self._inline.close()
-                self._inline = None
+        self._accepting = False
+        if self._probing is not None:
+            self._probing.cancel()
+            self._probing = None
+        self._flush()
+        if self._writer is not writer:
+            return
+        self._writer = None
+        checkpointer, self.checkpointer = self.checkpointer, None
+        if checkpointer is not None:
+            await asyncio.to_thread(checkpointer.stop)
+        with self._commit_lock:
+            writer.close()
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
 
     async def __aenter__(self) -> Ledger:
         await self.open()
@@ -246,8 +253,39 @@ class Ledger(Reads):
             raise NotWritable(f"the ledger is not writable ({self._why})")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put((ops, future, loop))
+        with self._commit_lock:
+            self._pending.append((ops, future, loop))
+            first = loop not in self._flushes
+            self._flushes.add(loop)
+        if first:
+            loop.call_soon(self._flush_from, loop)
         await future
+
+    def _flush_from(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._commit_lock:
+            self._flushes.discard(loop)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Commit what is queued, in transactions of up to `BATCH_OPS` operations (group
+        commit); each caller's future is resolved in its own loop."""
+        with self._commit_lock:
+            batch, self._pending = self._pending, []
+            writer = self._writer
+            if writer is None:
+                closed = RuntimeError("the ledger was closed before this write ran")
+                self._resolve([(request, closed) for request in batch])
+                return
+            while batch:
+                size, n = 0, 0
+                while n < len(batch) and (n == 0 or size + len(batch[n][0]) <= BATCH_OPS):
+                    size += len(batch[n][0])
+                    n += 1
+                self._commit(writer, batch[:n])
+                batch = batch[n:]
+                checkpointer = self.checkpointer
+                if checkpointer is not None and checkpointer.wanted:
+                    checkpointer.between(writer)
 
     async def writable_again(self, timeout: float | None = None) -> bool:
         """Wait until the ledger is writable (at most `timeout` seconds); whether it is."""
@@ -272,7 +310,7 @@ class Ledger(Reads):
         database's pages now."""
         self._max_pages = pages
         self._cap_pending = True
-        if self.writable:  # else the writer's next probe applies it
+        if self.writable:  # else the next probe applies it
             await self.write(Op("SELECT 1", ()))
         rows = await self._query("PRAGMA page_count")
         return int(rows[0][0])
@@ -285,25 +323,6 @@ class Ledger(Reads):
     async def reset(self) -> None:
         """Delete every row of every table (the admin reset); message `seq` restarts at 1."""
         await self.write(*_RESET_OPS)
-
-    def _run(self, ready: ThreadFuture[None]) -> None:
-        """The writer thread: set the database up, then commit queued requests in groups."""
-        try:
-            conn = self._connect()
-            try:
-                self._setup(conn)
-            except BaseException:
-                conn.close()
-                raise
-        except BaseException as exc:
-            ready.set_exception(exc)
-            return
-        ready.set_result(None)
-        try:
-            self._serve(conn)
-        finally:
-            conn.close()
-            self._fail_queued(RuntimeError("the ledger was closed before this write ran"))
 
     def _setup(self, conn: sqlite3.Connection) -> None:
         if not self.memory:
@@ -326,25 +345,27 @@ class Ledger(Reads):
     def _write_guard(self) -> contextlib.AbstractContextManager[Any]:
         return self._read_lock if self.memory else contextlib.nullcontext()
 
-    def _next(self, conn: sqlite3.Connection) -> _Request | None:
-        """The next request queued; while not writable, probing between waits."""
-        probes = 0
-        while not self.writable:
-            probes += 1
-            try:
-                return self._queue.get(timeout=_PROBE_BACKOFF.delay(probes))
-            except queue.Empty:
-                self._probe(conn)
-        return self._queue.get()
+    def _probe_later(self, probes: int) -> None:
+        """While not writable: probe after the shared back-off's delay, on the running loop."""
+        with contextlib.suppress(RuntimeError):  # no loop runs: the next write probes
+            loop = asyncio.get_running_loop()
+            delay = _PROBE_BACKOFF.delay(probes)
+            self._probing = loop.call_later(delay, self._probe, probes)
 
-    def _probe(self, conn: sqlite3.Connection) -> None:
-        if self._cap_pending:
-            self._apply_cap(conn)
-        try:
-            self._transaction(conn, iter(_PROBE_OPS))
-        except sqlite3.Error:
-            return
-        self._set_writable(True, "")
+    def _probe(self, probes: int) -> None:
+        self._probing = None
+        with self._commit_lock:
+            conn = self._writer
+            if conn is None or self.writable:
+                return
+            if self._cap_pending:
+                self._apply_cap(conn)
+            try:
+                self._transaction(conn, iter(_PROBE_OPS))
+            except sqlite3.Error:
+                self._probe_later(probes + 1)
+                return
+            self._set_writable(True, "")
 
     def _set_writable(self, writable: bool, why: str) -> None:
         """Change state (logged once per change) and wake those waiting for writes again."""
@@ -355,6 +376,7 @@ class Ledger(Reads):
             self.unwritable_since = time.monotonic()
             self.writable = False
             _log.error("ledger not writable (%s): writes are refused until a probe commits", why)
+            self._probe_later(1)
             return
         since = self.unwritable_since or time.monotonic()
         self.unwritable_since = None
@@ -366,31 +388,6 @@ class Ledger(Reads):
             settled: list[_Outcome] = [(future, None)]
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, settled)
-
-    def _serve(self, conn: sqlite3.Connection) -> None:
-        while True:
-            first = self._next(conn)
-            if first is None:
-                return
-            batch = [first]
-            size = len(first[0])
-            stop = False
-            while size < BATCH_OPS:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-                size += len(item[0])
-            self._commit(conn, batch)
-            if stop:
-                return
-            checkpointer = self.checkpointer
-            if checkpointer is not None and checkpointer.wanted:
-                checkpointer.between(conn)
 
     def _transaction(self, conn: sqlite3.Connection, ops: Iterator[Op]) -> None:
         todo = steps(list(ops))
@@ -444,21 +441,16 @@ class Ledger(Reads):
         by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
         for (_, future, loop), error in outcomes:
             by_loop.setdefault(loop, []).append((future, error))
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
         for loop, settled in by_loop.items():
+            if loop is here:
+                _settle(settled)
+                continue
             with contextlib.suppress(RuntimeError):  # the caller's loop is already closed
                 loop.call_soon_threadsafe(_settle, settled)
-
-    def _fail_queued(self, error: BaseException) -> None:
-        self._accepting = False
-        outcomes: list[tuple[_Request, BaseException | None]] = []
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                outcomes.append((item, error))
-        self._resolve(outcomes)
 
     # --- reads ------------------------------------------------------------------------------------
 

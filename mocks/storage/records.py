@@ -137,7 +137,7 @@ table)."""
 
 
 class Op(NamedTuple):
-    """One SQL statement for the writer thread; build it with the `*_op` functions."""
+    """One SQL statement for the ledger's writer; build it with the `*_op` functions."""
 
     sql: str
     params: tuple[object, ...]
