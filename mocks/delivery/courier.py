@@ -151,9 +151,7 @@ class Courier:
         if not futures:
             return True
         for tried in await self._ledger.tried(list(ids)):
-            waiter = self._waiters.pop(tried[0], None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(tried[1])
+            self._tried(tried[0], tried[1])
         self.kick()
         pending = set(futures)
         deadline = loop.time() + timeout
@@ -293,6 +291,7 @@ class Courier:
                     next_due=due,
                 )
                 _log.info("delivery %s refused (%s), attempt %d", row.message_id, error, attempt)
+            self._tried(row.message_id, taken)  # whoever waits on it goes on while it is written
             await self._ledger.write(op)
         except NotWritable:
             if taken and op is not None:
@@ -305,7 +304,11 @@ class Courier:
             self._finished.add(row.message_id)
             self._inflight.pop(row.message_id, None)
             self._keys.discard(row.order_key)
-            waiter = self._waiters.pop(row.message_id, None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(taken)
+            self._tried(row.message_id, taken)
             self._wake.set()
+
+    def _tried(self, message_id: str, taken: bool) -> None:
+        """Tell whoever waits on `message_id` in `attempted` that it was tried (and taken)."""
+        waiter = self._waiters.pop(message_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(taken)
