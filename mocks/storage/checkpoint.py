@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 __all__ = ["INTERVAL", "WAL_PAGES", "Checkpointer"]
 
-INTERVAL = 0.05
+INTERVAL = 0.25
 """Seconds between the checkpointer's looks at the writer's commit count."""
 
 WAL_PAGES = 4096
