@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from datetime import datetime
@@ -54,12 +53,23 @@ def part(document: Any, key: str) -> dict[str, Any]:
 
 def gmt_cached(when: datetime) -> str:
     """`gmt(when)`, remembered: submissions arriving within one virtual second share it (on a
-    realtime or scaled clock too, whose instants differ by microseconds)."""
-    if when.microsecond:
-        when = when.replace(microsecond=0)
-    return _gmt_of_second(when)
+    realtime or scaled clock too, whose instants differ by microseconds), looked up by the
+    second's POSIX time (cheaper than hashing a datetime); the same instant as last time (a
+    manual clock's now) at once."""
+    global _last
+    last_when, last_gmt = _last
+    if when is last_when:
+        return last_gmt
+    second = int(when.timestamp() // 1)
+    known = _GMT_OF_SECOND.get(second)
+    if known is None:
+        if len(_GMT_OF_SECOND) >= _GMT_SECONDS:
+            _GMT_OF_SECOND.clear()
+        known = _GMT_OF_SECOND[second] = gmt(when.replace(microsecond=0))
+    _last = (when, known)
+    return known
 
 
-@functools.lru_cache(maxsize=4)
-def _gmt_of_second(when: datetime) -> str:
-    return gmt(when)
+_GMT_SECONDS = 64
+_GMT_OF_SECOND: dict[int, str] = {}
+_last: tuple[datetime | None, str] = (None, "")

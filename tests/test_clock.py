@@ -267,3 +267,17 @@ def test_listeners_are_called_after_every_advance_and_set() -> None:
     clock.remove_listener(listener)  # no error the second time
     clock.advance(1)
     assert len(seen) == 3
+
+
+def test_the_remembered_gmt_of_an_instant_is_its_second_s_whatever_came_before() -> None:
+    from mocks._utils import gmt_cached
+    from protocol.ebts import gmt
+
+    # Instants interleaved across seconds (a planner's past stamps between intake's), on both
+    # sides of the epoch and of a cache's worth of seconds, the same object twice in a row.
+    instants = [T0 + timedelta(seconds=s / 7) for s in range(0, 7 * 200, 3)]
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    instants += [epoch - timedelta(microseconds=1), epoch + timedelta(microseconds=1), T0, T0]
+    instants += [i - timedelta(days=400) for i in instants[::5]]
+    for when in instants + instants[::-1]:
+        assert gmt_cached(when) == gmt(when.replace(microsecond=0)), when
