@@ -257,3 +257,19 @@ async def test_each_url_gets_its_own_target_and_host() -> None:
         assert b"content-length: 1\r\n" in head
     assert got.startswith(b"GET /a HTTP/1.1\r\n")
     assert b"content-length: 0\r\n" in got
+
+
+async def test_a_deadline_that_falls_after_the_answer_leaves_the_connection_open() -> None:
+    """The answer and the deadline in one turn of the loop: the answer stands, the connection
+    stays usable."""
+    connection = client._Connection(asyncio.get_running_loop())
+    connection.waiter = asyncio.get_running_loop().create_future()
+    connection.waiter.set_result(Answer(200, b"ok"))
+    connection.timed_out(0.1)
+    assert not connection.closed
+    assert connection.waiter.result() == Answer(200, b"ok")
+    connection.waiter = asyncio.get_running_loop().create_future()
+    connection.timed_out(0.1)
+    assert connection.closed
+    with pytest.raises(httpx.ReadTimeout, match=r"no answer within 0\.1 s"):
+        connection.waiter.result()

@@ -90,9 +90,11 @@ class _Connection(asyncio.Protocol):
         return self.waiter
 
     def timed_out(self, timeout: float) -> None:
-        """No answer came in time: the request fails, the connection is closed."""
-        self._fail(httpx.ReadTimeout(f"no answer within {timeout:g} s"))
-        self.close()
+        """No answer came in time: the request fails, the connection is closed (an answer that
+        came in the same turn of the loop, before this, stands and keeps the connection)."""
+        if self.waiter is not None and not self.waiter.done():
+            self._fail(httpx.ReadTimeout(f"no answer within {timeout:g} s"))
+            self.close()
 
     def close(self) -> None:
         self.closed = True
