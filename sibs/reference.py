@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -55,6 +56,20 @@ def _status(status: str) -> Response:
 
 
 _STATUS: dict[str, Response] = {}
+
+
+def _stamps() -> tuple[str, str]:
+    """The EBTS date (1.005) and GMT (1.014) of this second, made once a second."""
+    global _STAMPED
+    second = int(time.time())
+    stamped = _STAMPED
+    if second != stamped[0]:
+        now = datetime.fromtimestamp(second, UTC)
+        stamped = _STAMPED = (second, ebts_date(now), gmt(now))
+    return stamped[1], stamped[2]
+
+
+_STAMPED: tuple[int, str, str] = (-1, "", "")
 
 
 def _problem(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> Response:
@@ -201,10 +216,10 @@ class ReferenceSib:
         self, booking: dict[str, Any], tot: str, tcn: str, fbi: str | None
     ) -> dict[str, Any]:
         """The CAR or CPI for a booking."""
-        now = datetime.now(UTC)
+        dat, now = _stamps()
         person = booking["person"]
-        type1 = {"tot": tot, "dat": ebts_date(now), "pry": 4, "dai": self.cjis_dai}
-        type1.update(ori=booking["ori"], tcn=tcn, gmt=gmt(now))
+        type1 = {"tot": tot, "dat": dat, "pry": 4, "dai": self.cjis_dai}
+        type1.update(ori=booking["ori"], tcn=tcn, gmt=now)
         if tot == "CPI":
             type2: dict[str, Any] = {"fbi": fbi, "nam": person["nam"], "dob": person["dob"]}
             if "sid" in booking:

@@ -186,3 +186,90 @@ async def test_an_injected_transport_carries_the_request() -> None:
     assert answer.json() == {"tcn": "T1"}
     assert seen[0].headers["x-interop-message-id"] == "m1"
     assert seen[0].content == b"{}"
+
+
+async def test_at_most_the_limit_in_flight_and_a_cancelled_wait_gives_its_turn_on() -> None:
+    in_flight: list[int] = [0, 0]  # now, most
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await _read_request(reader)
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+            await asyncio.sleep(0.02)
+            in_flight[0] -= 1
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            await writer.drain()
+
+    async with _server(slow) as (url, _):
+        outbound = Outbound(connections=2)
+        posts = [asyncio.create_task(outbound.post(url, b"", {})) for _ in range(6)]
+        await asyncio.sleep(0.005)
+        posts[3].cancel()  # waiting for a slot
+        answers = await asyncio.gather(*posts, return_exceptions=True)
+        after = await outbound.post(url, b"", {})
+        await outbound.aclose()
+    assert isinstance(answers[3], asyncio.CancelledError)
+    assert [a for n, a in enumerate(answers) if n != 3] == [Answer(200, b"ok")] * 5
+    assert after == Answer(200, b"ok")
+    assert in_flight[1] == 2
+
+
+async def test_a_connection_that_timed_out_is_not_used_again() -> None:
+    calls: list[int] = []
+
+    async def first_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        calls.append(1)
+        await _read_request(reader)
+        if len(calls) == 1:
+            await reader.read()
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        await reader.read()
+
+    async with _server(first_silent) as (url, accepted):
+        outbound = Outbound(timeout=0.1)
+        with pytest.raises(httpx.ReadTimeout):
+            await outbound.post(url, b"{}", {})
+        answer = await outbound.post(url, b"{}", {})
+        await outbound.aclose()
+    assert answer == Answer(200, b"ok")
+    assert len(accepted) == 2
+
+
+async def test_each_url_gets_its_own_target_and_host() -> None:
+    async def echo_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head, _ = await _read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(head), head))
+            await writer.drain()
+
+    async with _server(echo_head) as (url, _):
+        outbound = Outbound()
+        heads = [(await outbound.post(f"{url}/{p}", b"x", {"a": p})).content for p in "abab"]
+        got = (await outbound.get(f"{url}/a")).content
+        await outbound.aclose()
+    port = url.rsplit(":", 1)[1]
+    for head, p in zip(heads, "abab", strict=True):
+        assert head.startswith(f"POST /{p} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n".encode())
+        assert f"a: {p}\r\n".encode() in head
+        assert b"content-length: 1\r\n" in head
+    assert got.startswith(b"GET /a HTTP/1.1\r\n")
+    assert b"content-length: 0\r\n" in got
+
+
+async def test_a_deadline_that_falls_after_the_answer_leaves_the_connection_open() -> None:
+    """The answer and the deadline in one turn of the loop: the answer stands, the connection
+    stays usable."""
+    connection = client._Connection(asyncio.get_running_loop())
+    connection.waiter = asyncio.get_running_loop().create_future()
+    connection.waiter.set_result(Answer(200, b"ok"))
+    connection.timed_out(0.1)
+    assert not connection.closed
+    assert connection.waiter.result() == Answer(200, b"ok")
+    connection.waiter = asyncio.get_running_loop().create_future()
+    connection.timed_out(0.1)
+    assert connection.closed
+    with pytest.raises(httpx.ReadTimeout, match=r"no answer within 0\.1 s"):
+        connection.waiter.result()

@@ -4,6 +4,7 @@ follow their commit (what the SIB acknowledged is on disk)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import socket
@@ -148,3 +149,13 @@ def test_a_handler_that_fails_is_a_500_and_the_sib_goes_on(tmp_path: Path) -> No
         assert failed.status_code == 500
         assert failed.headers["connection"] == "close"
         assert lea.get("/health").status_code == 200
+
+
+def test_a_sib_served_in_a_thread_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
+    """Only a process of its own (the main thread serving) collects less often."""
+    before = gc.get_threshold()
+    sib = ReferenceSib(_profile("NY", MOCKS, "http://sib.test"), cjis_url=MOCKS)
+    with _serve(sib) as url:
+        assert httpx.get(f"{url}/health").status_code == 200
+        assert gc.get_threshold() == before
+    assert gc.get_threshold() == before

@@ -141,3 +141,49 @@ async def test_a_message_the_inbox_takes_at_once_is_not_kept_one_it_refuses_is(
         assert _rows(path, "SELECT message_id, done FROM outbox") == [(idr["type1"]["tcn"], 0)]
         assert len(_rows(path, "SELECT * FROM deliveries")) == 2
     sib.store.close()
+
+
+def test_a_transaction_reads_its_submission_only_when_asked(tmp_path: Path) -> None:
+    """A delivery's transaction comes without the submission; asked for, it is read (and an
+    unsent one, resumed after a restart, comes with it)."""
+    store = Store(tmp_path / "sib.sqlite3")
+    booking = Synthesizer(7).booking("NY0100000", doa=date(2027, 1, 1))
+    message = {"type1": {"tot": "CAR", "tcn": "T-1"}, "type2": {"nam": "X"}}
+    assert json.loads(store.add("T-1", booking, "CAR", message)) == message
+    tx = store.transaction("T-1")
+    assert tx is not None
+    assert (tx.tcn, tx.ori, tx.tot, tx.state) == ("T-1", booking["ori"], "CAR", "unsent")
+    assert tx.biometric_key == booking["prints"]["biometric_key"]
+    assert tx.submitted is None
+    assert tx.seen == []
+    assert tx.body == message
+    assert [t.body for t in store.unsent()] == [message]
+    store.set_state("T-1", "open", "2027-01-01T00:00:00Z")
+    again = store.transaction("T-1")
+    assert again is not None
+    assert again.state == "open"
+    assert again.submitted == datetime(2027, 1, 1, tzinfo=UTC)
+    assert again.body == message
+    assert store.transaction("T-2") is None
+    store.close()
+
+
+def test_settings_subjects_and_deliveries_read_back(tmp_path: Path) -> None:
+    store = Store(tmp_path / "sib.sqlite3")
+    assert store.setting("ident:T-1") is None
+    store.set_setting("ident:T-1", "no-match")
+    store.set_setting("ident:T-1", "match")
+    assert store.setting("ident:T-1") == "match"
+    assert store.fbi_of("SYN-1") is None
+    store.set_fbi("SYN-1", "FBI0001")
+    assert store.fbi_of("SYN-1") == "FBI0001"
+    assert not store.taken("m-1")
+    assert store.first_time("m-1")
+    assert not store.first_time("m-1")
+    assert store.taken("m-1")
+    store.forget("m-1")
+    assert not store.taken("m-1")
+    owed = store.owe("NY0100000", "m-2", b"{}")
+    assert owed.id > 0
+    assert store.owed() == [owed]
+    store.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import ssl
 from collections.abc import Mapping
@@ -51,7 +52,8 @@ class _Origin(NamedTuple):
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: a request at a time, its answer parsed by httptools."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[Answer] | None = None
@@ -82,10 +84,17 @@ class _Connection(asyncio.Protocol):
 
     def send(self, request: bytes) -> asyncio.Future[Answer]:
         assert self.transport is not None
-        self.waiter = asyncio.get_running_loop().create_future()
+        self.waiter = self.loop.create_future()
         self._headers_done = self._framed = False
         self.transport.write(request)
         return self.waiter
+
+    def timed_out(self, timeout: float) -> None:
+        """No answer came in time: the request fails, the connection is closed (an answer that
+        came in the same turn of the loop, before this, stands and keeps the connection)."""
+        if self.waiter is not None and not self.waiter.done():
+            self._fail(httpx.ReadTimeout(f"no answer within {timeout:g} s"))
+            self.close()
 
     def close(self) -> None:
         self.closed = True
@@ -128,50 +137,97 @@ class _Connection(asyncio.Protocol):
 
 
 class _Pool:
-    """Keep-alive connections by origin, `limit` requests in flight at most."""
+    """Keep-alive connections by origin, `limit` requests in flight at most, on `loop`.
 
-    def __init__(self, limit: int) -> None:
+    Cheap per request: the loop is held (each `asyncio.get_running_loop()` is a `getpid` system
+    call on this Python), an idle connection is taken without a coroutine, the answer's deadline
+    is one `loop.call_at`, and the limit is a counter (a slot is handed straight to the next
+    request waiting for one).
+    """
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         self._idle: dict[_Origin, collections.deque[_Connection]] = collections.defaultdict(
             collections.deque
         )
-        self._gate = asyncio.Semaphore(limit)
+        self._free = limit
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self._tls: ssl.SSLContext | None = None
 
-    async def request(self, origin: _Origin, head: bytes, body: bytes, timeout: float) -> Answer:
-        async with self._gate:
-            connection = await self._connection(origin, timeout)
+    async def request(self, origin: _Origin, data: bytes, timeout: float) -> Answer:
+        """Send `data` (a request, head and body) to `origin`; the answer."""
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+        else:
+            await self._slot()
+        try:
+            connection = self._idle_connection(origin)
+            if connection is None:
+                connection = await self._connect(origin, timeout)
+            loop = self._loop
+            waiter = connection.send(data)
+            deadline = loop.call_at(loop.time() + timeout, connection.timed_out, timeout)
             try:
-                async with asyncio.timeout(timeout):
-                    answer = await connection.send(head + body)
-            except TimeoutError:
-                connection.close()
-                raise httpx.ReadTimeout(f"no answer within {timeout:g} s") from None
+                answer = await waiter
             except BaseException:
                 connection.close()
                 raise
+            finally:
+                deadline.cancel()
             if connection.keep_alive and not connection.closed:
-                connection.idle_since = asyncio.get_running_loop().time()
+                connection.idle_since = loop.time()
                 self._idle[origin].append(connection)
             else:
                 connection.close()
             return answer
+        finally:
+            self._release()
 
-    async def _connection(self, origin: _Origin, timeout: float) -> _Connection:
-        loop = asyncio.get_running_loop()
-        idle = self._idle[origin]
-        fresh = loop.time() - KEEP_ALIVE_SECONDS
+    async def _slot(self) -> None:
+        """Wait for a slot; a slot is handed over by `_release` (`_free` is not raised)."""
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._waiting.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed a slot, then cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(waiter)
+            raise
+
+    def _release(self) -> None:
+        waiting = self._waiting
+        while waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+    def _idle_connection(self, origin: _Origin) -> _Connection | None:
+        """The most recently used idle connection to `origin` still fresh, if any."""
+        idle = self._idle.get(origin)
+        if not idle:
+            return None
+        fresh = self._loop.time() - KEEP_ALIVE_SECONDS
         while idle:
             connection = idle.pop()
             if not connection.closed and connection.idle_since > fresh:
                 return connection
             connection.close()
+        return None
+
+    async def _connect(self, origin: _Origin, timeout: float) -> _Connection:
+        loop = self._loop
         tls = None
         if origin.scheme == "https":
             tls = self._tls = self._tls or ssl.create_default_context()
         try:
             async with asyncio.timeout(timeout):
                 _, protocol = await loop.create_connection(
-                    _Connection, origin.host, origin.port, ssl=tls
+                    lambda: _Connection(loop), origin.host, origin.port, ssl=tls
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout(f"no connection within {timeout:g} s") from None
@@ -195,6 +251,10 @@ def _split(url: str) -> tuple[_Origin, str, str]:
     return _Origin(parts.scheme, parts.hostname, port), target, parts.netloc
 
 
+_TARGETS = 1024
+"""Requests' first lines kept, by method and URL (the SIB's and the courier's URLs are a few)."""
+
+
 class Outbound:
     """Requests through `transport` (httpx's API), or through a lean pool of `connections`."""
 
@@ -208,6 +268,8 @@ class Outbound:
         self._transport = transport
         self._connections = connections
         self._pool: _Pool | None = None
+        self._targets: dict[tuple[str, str], tuple[_Origin, str]] = {}
+        """Each method and URL's origin and head up to its headers (parsed once)."""
         self.timeout = timeout
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
@@ -230,13 +292,23 @@ class Outbound:
         seconds = self.timeout if timeout is None else timeout
         if self._transport is not None:
             return await self._through_transport(method, url, body, headers or {}, seconds)
-        origin, target, host = _split(url)
-        lines = [f"{method} {target} HTTP/1.1\r\nhost: {host}\r\ncontent-length: {len(body)}\r\n"]
-        lines.extend(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-        lines.append("\r\n")
-        if self._pool is None:
-            self._pool = _Pool(self._connections)
-        return await self._pool.request(origin, "".join(lines).encode("latin-1"), body, seconds)
+        known = self._targets.get((method, url))
+        if known is None:
+            origin, target, host = _split(url)
+            if len(self._targets) >= _TARGETS:
+                self._targets.clear()
+            known = self._targets[method, url] = (
+                origin,
+                f"{method} {target} HTTP/1.1\r\nhost: {host}\r\n",
+            )
+        origin, first = known
+        head = f"{first}content-length: {len(body)}\r\n"
+        if headers:
+            head += "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+        pool = self._pool
+        if pool is None:
+            pool = self._pool = _Pool(self._connections, asyncio.get_running_loop())
+        return await pool.request(origin, (head + "\r\n").encode("latin-1") + body, seconds)
 
     async def _through_transport(
         self, method: str, url: str, body: bytes, headers: Mapping[str, str], seconds: float
