@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import os
 import socket
 import sys
@@ -15,7 +16,18 @@ from .common import CliError
 __all__ = ["add_command", "add_mocks_clock", "clock_spec", "listen_error"]
 
 _YOUNG_COLLECTION = 7000
-"""The collector's first threshold in a process that only serves the mocks (Python's is 700)."""
+"""The collector's first threshold in a process that only serves (Python's is 700)."""
+
+
+def _serving_only() -> None:
+    """This process only serves from here on. What is loaded now (code, schemas, synthetic data)
+    lives as long as it does, so the collector need not walk it again (shorter pauses under
+    load); and what a request leaves behind is freed by reference counting as it goes, so the
+    young generation is collected ten times less often: the collector only finds the rare cycle,
+    and a pass costs about as much after 7,000 new objects as after 700, since it walks those
+    still alive (the requests in flight)."""
+    gc.freeze()
+    gc.set_threshold(_YOUNG_COLLECTION, *gc.get_threshold()[1:])
 
 
 def clock_spec(value: str) -> str:
@@ -94,8 +106,6 @@ def listen_error(host: str, port: int, exc: OSError, option: str = "--port") -> 
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
-    import gc
-
     from mocks.agencies.scenario import Scenario, scenario_names
     from mocks.servers.server import is_loopback, server
     from mocks.state.service import MockService
@@ -129,13 +139,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         raise
     except (ValueError, OSError) as exc:
         raise CliError(str(exc).splitlines()[0]) from None
-    # This process only serves from here on: what is loaded now (code, schemas, synthetic data)
-    # lives as long as it does, so the collector need not walk it again (shorter pauses under load).
-    gc.freeze()
-    # And what a request leaves behind is freed by reference counting as it goes: the collector
-    # only finds the rare cycle, and a pass of the young generation costs about as much after
-    # 7,000 new objects as after 700 (Python's default), since it walks those still alive.
-    gc.set_threshold(_YOUNG_COLLECTION, *gc.get_threshold()[1:])
+    _serving_only()
     where = args.ledger or "in memory"
     print(
         f"mock CJIS/IDENT/LESC on http://{args.host}:{args.port} "
@@ -204,8 +208,6 @@ def _offers(security: Any) -> str:
 
 
 def _sib(args: argparse.Namespace, out: TextIO) -> int:
-    import gc
-
     from protocol.profile import ProfileError, load_sut_profile
     from sibs.server import SibServer
     from sibs.variants import sib_class
@@ -225,7 +227,7 @@ def _sib(args: argparse.Namespace, out: TextIO) -> int:
         file=out,
         flush=True,
     )
-    gc.freeze()  # as `serve`: what is loaded now lives as long as the process (shorter pauses)
+    _serving_only()
     try:
         SibServer(sib, host=args.host, port=args.port).run()
     except OSError as exc:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import gc
 import http
 import importlib.util
 import json
@@ -49,8 +48,6 @@ BODY_LIMIT = 16 * 1024 * 1024
 _log = logging.getLogger("sibs.server")
 _Handler = Callable[[Request], Awaitable[Response]]
 _REASONS = {s.value: s.phrase.encode() for s in http.HTTPStatus}
-_YOUNG = 7000
-"""The collector's first threshold in a process that only serves the SIB (Python's is 700)."""
 _PIPELINED = 16
 """Requests queued on one connection (pipelined behind the one being answered) before its
 reading pauses."""
@@ -235,12 +232,6 @@ class SibServer:
 
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve until `should_exit` (or SIGINT/SIGTERM in the main thread)."""
-        if threading.current_thread() is threading.main_thread():
-            # A process of its own: collect the young generation ten times less often. What a
-            # request leaves behind is freed by reference counting as it goes; the collector
-            # only finds the rare cycle, and each pass costs as much with 700 new objects as
-            # with 7,000 (it walks those still alive: the requests in flight).
-            gc.set_threshold(_YOUNG, *gc.get_threshold()[1:])
         loop: asyncio.AbstractEventLoop
         if self.fast_loop:
             import uvloop

@@ -191,8 +191,7 @@ class Store:
 
     def transaction(self, tcn: str) -> Transaction | None:
         """The transaction with this TCN (its submission read when asked for)."""
-        with self._lock:
-            row = self._execute(_TRANSACTION, (tcn,)).fetchone()
+        row = self._one(_TRANSACTION, (tcn,))
         return Transaction(row, self) if row else None
 
     def unsent(self) -> list[Transaction]:

@@ -152,7 +152,7 @@ def test_a_handler_that_fails_is_a_500_and_the_sib_goes_on(tmp_path: Path) -> No
 
 
 def test_a_sib_served_in_a_thread_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
-    """Only a process of its own (the main thread serving) collects less often."""
+    """Only `interop sib`, a process of its own, collects less often."""
     before = gc.get_threshold()
     sib = ReferenceSib(_profile("NY", MOCKS, "http://sib.test"), cjis_url=MOCKS)
     with _serve(sib) as url:

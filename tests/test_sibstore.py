@@ -146,8 +146,9 @@ async def test_a_message_the_inbox_takes_at_once_is_not_kept_one_it_refuses_is(
 def test_a_transaction_reads_its_submission_only_when_asked(tmp_path: Path) -> None:
     """A delivery's transaction comes without the submission; asked for, it is read (and an
     unsent one, resumed after a restart, comes with it)."""
+    submitted = datetime(2027, 1, 1, tzinfo=UTC)  # every date in this test is this instant's
     store = Store(tmp_path / "sib.sqlite3")
-    booking = Synthesizer(7).booking("NY0100000", doa=date(2027, 1, 1))
+    booking = Synthesizer(7).booking("NY0100000", doa=submitted.date())
     message = {"type1": {"tot": "CAR", "tcn": "T-1"}, "type2": {"nam": "X"}}
     assert json.loads(store.add("T-1", booking, "CAR", message)) == message
     tx = store.transaction("T-1")
@@ -158,11 +159,11 @@ def test_a_transaction_reads_its_submission_only_when_asked(tmp_path: Path) -> N
     assert tx.seen == []
     assert tx.body == message
     assert [t.body for t in store.unsent()] == [message]
-    store.set_state("T-1", "open", "2027-01-01T00:00:00Z")
+    store.set_state("T-1", "open", submitted.strftime("%Y-%m-%dT%H:%M:%SZ"))
     again = store.transaction("T-1")
     assert again is not None
     assert again.state == "open"
-    assert again.submitted == datetime(2027, 1, 1, tzinfo=UTC)
+    assert again.submitted == submitted
     assert again.body == message
     assert store.transaction("T-2") is None
     store.close()
