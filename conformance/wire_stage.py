@@ -40,7 +40,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mocks.servers.server import free_port, server, uvicorn_server
+from mocks.servers.server import free_port, uvicorn_mocks, uvicorn_server
 from mocks.servers.smtp import ServerWithSmtp, SubmissionHandler
 from mocks.state.service import MockService
 from wire import MEDIA_TYPE
@@ -297,7 +297,7 @@ class MailWire:
 
     def mocks(self, port: int) -> uvicorn.Server:
         """The mocks' server on `port`, with their SMTP server beside it."""
-        config = server(self.service, port=port).config
+        config = uvicorn_mocks(self.service, port=port).config
         return ServerWithSmtp(config, self._handler, host="127.0.0.1", port=self.cjis_smtp)
 
     def gateway(self) -> MailGateway:

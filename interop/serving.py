@@ -107,7 +107,7 @@ def listen_error(host: str, port: int, exc: OSError, option: str = "--port") -> 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
     from mocks.agencies.scenario import Scenario, scenario_names
-    from mocks.servers.server import is_loopback, server
+    from mocks.servers.server import is_loopback, server, uvicorn_mocks
     from mocks.state.service import MockService
 
     try:
@@ -134,7 +134,9 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
                     "that may send mail) so that not anyone may submit (rule: safe by default)"
                 )
             security = _mail_security(args)
-        uvicorn_server = server(service, host=args.host, port=args.port)
+        # Beside SMTP the mocks run under uvicorn (its server serves both); alone, on http11.
+        alone = server(service, host=args.host, port=args.port) if args.smtp_port is None else None
+        beside = uvicorn_mocks(service, host=args.host, port=args.port) if alone is None else None
     except CliError:
         raise
     except (ValueError, OSError) as exc:
@@ -148,9 +150,10 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         flush=True,
     )
     try:
-        if args.smtp_port is None:
-            uvicorn_server.run()
+        if alone is not None:
+            alone.run()
             return 0
+        assert beside is not None
         from mocks.servers.smtp import run_with_smtp
 
         offers = _offers(security)
@@ -160,7 +163,7 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             flush=True,
         )
         run_with_smtp(
-            uvicorn_server,
+            beside,
             service,
             host=args.host,
             port=args.smtp_port,

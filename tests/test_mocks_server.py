@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mocks.servers.server import free_port, is_loopback, server, serving
+from mocks.servers.server import free_port, is_loopback, server, serving, uvicorn_mocks
 from mocks.state.service import MockService
 from synthetic import Synthesizer
 from tests.conftest import booking_car, manual_clock
@@ -141,7 +141,9 @@ def test_sigkill_mid_run_then_restart_delivers_every_owed_response_once(
 def test_serving_off_loopback_needs_an_admin_token() -> None:
     with pytest.raises(ValueError, match="off loopback: give --admin-token"):
         server(MockService(), host="0.0.0.0")
-    assert server(MockService(admin_token="t"), host="0.0.0.0").config.host == "0.0.0.0"
+    assert server(MockService(admin_token="t"), host="0.0.0.0").host == "0.0.0.0"
+    with pytest.raises(ValueError, match="off loopback: give --admin-token"):
+        uvicorn_mocks(MockService(), host="0.0.0.0")
     assert is_loopback("127.0.0.2")
     assert is_loopback("::1")
     assert is_loopback("localhost")

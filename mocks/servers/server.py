@@ -1,7 +1,8 @@
-"""Serving over HTTP with uvicorn (uvloop and httptools when installed, each small response in one
-write; no access log, no proxy headers, no `server` header: the least work per request), within the
-limits of `mocks.transport.guard` (idle and slow clients closed, headers capped, room kept for
-`/health` and the admin API)."""
+"""Serving over HTTP: the mocks on `http11` (httptools on an asyncio protocol, no ASGI server, the
+least work per request), any other ASGI app (and the mocks beside their SMTP server) with uvicorn
+(uvloop and httptools when installed, each small response in one write; no access log, no proxy
+headers, no `server` header); both within the limits of `mocks.transport.guard` (idle and slow
+clients closed, headers capped, room kept for `/health` and the admin API)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ import uvicorn
 
 from ..api.app import create_app
 from ..state.service import MockService
-from ..transport.guard import BACKLOG, Guard, for_process
+from ..transport.bodies import SUBMISSION_LIMIT
+from ..transport.guard import BACKLOG, RESERVED, Guard, for_process
+from .http11 import Http11Server
 
 __all__ = [
     "free_port",
@@ -27,6 +30,7 @@ __all__ = [
     "is_loopback",
     "server",
     "serving",
+    "uvicorn_mocks",
     "uvicorn_server",
     "wait_until_answering",
 ]
@@ -87,6 +91,16 @@ def uvicorn_server(
     return uvicorn.Server(config)
 
 
+def _exposed(service: MockService, host: str) -> None:
+    """Off loopback the service must carry an admin token (rule: safe by default)."""
+    if not is_loopback(host) and service.admin_token is None:
+        raise ValueError(
+            f"--host {host} is off loopback: give --admin-token (or INTEROP_ADMIN_TOKEN) "
+            "so the admin API is not open to the network (rule: safe by default)"
+        )
+    service.exposed = not is_loopback(host)
+
+
 def server(
     service: MockService,
     *,
@@ -95,32 +109,47 @@ def server(
     log_level: str = "warning",
     fast_loop: bool = True,
     guard: Guard | None = None,
-) -> uvicorn.Server:
-    """A uvicorn server for the mocks; off loopback the service must carry an admin token."""
-    if not is_loopback(host) and service.admin_token is None:
-        raise ValueError(
-            f"--host {host} is off loopback: give --admin-token (or INTEROP_ADMIN_TOKEN) "
-            "so the admin API is not open to the network (rule: safe by default)"
-        )
-    service.exposed = not is_loopback(host)
-    return uvicorn_server(
+) -> Http11Server:
+    """The mocks' server (`http11`); off loopback the service must carry an admin token."""
+    _exposed(service, host)
+    return Http11Server(
         create_app(service),
         host=host,
         port=port,
         log_level=log_level,
         fast_loop=fast_loop,
         guard=guard,
+        reserved=RESERVED,
+        # A body a little over the mocks' own limit reaches them, to be refused naming it.
+        body_limit=SUBMISSION_LIMIT + 1024,
+    )
+
+
+def uvicorn_mocks(
+    service: MockService,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    log_level: str = "warning",
+    guard: Guard | None = None,
+) -> uvicorn.Server:
+    """The mocks under uvicorn (beside their SMTP server, `smtp.ServerWithSmtp`, a uvicorn
+    server); off loopback the service must carry an admin token."""
+    _exposed(service, host)
+    return uvicorn_server(
+        create_app(service), host=host, port=port, log_level=log_level, guard=guard
     )
 
 
 @contextmanager
 def in_thread(make: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Run `make(port) -> uvicorn.Server` in a thread; yield its base URL until the block ends."""
+    """Run `make(port)` (a `uvicorn.Server` or an `Http11Server`) in a thread; yield its base URL
+    until the block ends."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound = sock.getsockname()[1]
-    running: uvicorn.Server = make(bound)
+    running: uvicorn.Server | Http11Server = make(bound)
     thread = threading.Thread(target=running.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -38,6 +38,7 @@ __all__ = [
     "IDLE_SECONDS",
     "REQUEST_LIMIT",
     "RESERVE",
+    "RESERVED",
     "SMTP_IDLE_SECONDS",
     "Budget",
     "Guard",
@@ -64,7 +65,8 @@ SMTP_IDLE_SECONDS = 30.0
 DESCRIPTOR_SPARE = 256
 """Descriptors kept out of the budget: the ledger's files, logs, outbound connections."""
 _HTTP_SHARE = 0.75
-_RESERVED = ("/health", "/admin/")
+RESERVED = ("/health", "/admin/")
+"""The paths `reserve` is kept for."""
 _EOH = b"\r\n\r\n"
 
 
@@ -180,7 +182,7 @@ class Guard:
                 await app(scope, receive, send)
                 return
             limit = self.request_limit
-            if not scope["path"].startswith(_RESERVED):
+            if not scope["path"].startswith(RESERVED):
                 limit -= self.reserve
             if self.answering >= limit:
                 self.refused += 1
