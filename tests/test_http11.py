@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from mocks.servers.http11 import Http11Server
 from mocks.servers.server import in_thread
@@ -22,7 +22,7 @@ class _App:
     def __init__(self) -> None:
         self.events: list[str] = []
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -80,7 +80,8 @@ def test_answers_whole_in_one_piece_and_its_lifespan_runs(served: tuple[str, _Ap
         assert answer.content == b"a body longer than ten bytes"
         assert answer.headers["content-length"] == "28"
         head = client.head("/x")
-        assert head.status_code == 200 and head.content == b""
+        assert head.status_code == 200
+        assert head.content == b""
         assert head.headers["content-length"] == "7"  # len("HEAD /x"): what the app answered
 
 
@@ -110,10 +111,12 @@ def test_bodies_over_the_limit_are_refused_naming_it(served: tuple[str, _App]) -
     url, _ = served
     declared = _raw(url, b"POST /b HTTP/1.1\r\nhost: t\r\ncontent-length: 1000000\r\n\r\n")
     assert declared.startswith(b"HTTP/1.1 413 ")
-    assert b"declares 1000000" in declared and b"rule: at most 64 bytes" in declared
+    assert b"declares 1000000" in declared
+    assert b"rule: at most 64 bytes" in declared
     chunked = b"POST /b HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n"
     sent = _raw(url, chunked + b"50\r\n" + b"x" * 80 + b"\r\n0\r\n\r\n")
-    assert sent.startswith(b"HTTP/1.1 413 ") and b"rule: at most 64 bytes" in sent
+    assert sent.startswith(b"HTTP/1.1 413 ")
+    assert b"rule: at most 64 bytes" in sent
 
 
 def test_an_unfinished_answer_goes_as_far_as_it_went_and_the_connection_closes(
@@ -121,7 +124,8 @@ def test_an_unfinished_answer_goes_as_far_as_it_went_and_the_connection_closes(
 ) -> None:
     url, _ = served
     got = _raw(url, b"POST /half HTTP/1.1\r\nhost: t\r\ncontent-length: 0\r\n\r\n")
-    assert got.startswith(b"HTTP/1.1 202 ") and got.endswith(b"\r\n\r\npart")
+    assert got.startswith(b"HTTP/1.1 202 ")
+    assert got.endswith(b"\r\n\r\npart")
     with httpx.Client(base_url=url) as client, pytest.raises(httpx.RemoteProtocolError):
         client.post("/half")
 
@@ -132,6 +136,7 @@ def test_an_app_that_fails_is_a_500_and_the_server_goes_on(
     url, _ = served
     with httpx.Client(base_url=url) as client:
         failed = client.post("/boom")
-        assert failed.status_code == 500 and failed.headers["connection"] == "close"
+        assert failed.status_code == 500
+        assert failed.headers["connection"] == "close"
         assert client.post("/echo", content=b"still").content == b"still"
     assert "POST /boom failed" in caplog.text
