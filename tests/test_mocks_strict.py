@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import re
 
 import httpx
 import pytest
 
+from mocks._utils import orjson_reads_as_json, read_json
 from mocks.servers.server import serving
 from mocks.state.service import MockService
 from mocks.transport.strictjson import MAX_DEPTH, JsonRuleError, loads
@@ -122,3 +125,20 @@ def test_fifty_concurrent_posts_of_one_new_tcn_are_one_accept() -> None:
     assert statuses.count("accepted") == 1
     assert statuses.count("duplicate") == 49
     assert len(entries) == 1
+
+
+@pytest.mark.parametrize("kind", [str, bytes])
+def test_a_long_integer_anywhere_is_read_as_json_reads_it(kind: type) -> None:
+
+    pick = random.Random(22)
+    runs = ["1" * 18, "1" * 19, "-" + "9" * 19 + ".5", "٣" * 19, '"' + "0" * 19 + '"']
+    randoms = ("".join(pick.choice('0123456789 ,.-"é٣') for _ in range(pick.randrange(60)))
+               for _ in range(2000))  # fmt: skip
+    for text in [*runs, *(f"[{run}]" for run in runs), *randoms]:
+        data = text.encode() if kind is bytes else text
+        expected = re.search("[0-9]{19}", text) is None
+        assert orjson_reads_as_json(data) is expected, text
+    big = '{"n": 123456789012345678901, "m": [18446744073709551616]}'
+    document = read_json(big.encode() if kind is bytes else big)
+    assert document == {"n": 123456789012345678901, "m": [2**64]}
+    assert isinstance(document["n"], int)
