@@ -6,7 +6,9 @@ deliver every response still owed.
 
 Writes go through one writing connection, used on the event loop's own thread. `Ledger.write`
 queues its operations and returns once they are **committed**: the first write of a loop turn
-schedules a flush at the end of that turn, which runs everything queued meanwhile (up to
+schedules a flush at the end of the next turn (so that the writes of the requests read in this
+turn, whose tasks take their first step in the next, join it: at intake a tenth less CPU a request
+than a flush at the end of this turn), which runs everything queued meanwhile (up to
 `BATCH_OPS` operations a transaction) and commits once (group commit), so thousands of writes per
 second cost a few hundred commits, not one fsync each. A commit in WAL mode is a write to the WAL
 (no fsync with `synchronous=NORMAL`), a few tens of microseconds: handing it to a thread of its
@@ -256,7 +258,8 @@ class Ledger(Reads):
             first = loop not in self._flushes
             self._flushes.add(loop)
         if first:
-            loop.call_soon(self._flush_from, loop)
+            # The end of the next turn: the requests read in this one write in that one.
+            loop.call_soon(loop.call_soon, self._flush_from, loop)
         await future
 
     def _flush_from(self, loop: asyncio.AbstractEventLoop) -> None:
