@@ -4,9 +4,9 @@ the OpenAPI document."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 
+import orjson
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -54,7 +54,7 @@ class LeaInbox:
         except ClientDisconnect:
             return
         # A ledger id holds an ORI, a message id the SIB chose and hex: JSON-escaped here.
-        answer = b'{"id":' + json.dumps(ledger_id).encode() + b"}"
+        answer = b'{"id":' + orjson.dumps(ledger_id) + b"}"
         headers = [
             (b"content-length", str(len(answer)).encode()),
             (b"content-type", b"application/json"),

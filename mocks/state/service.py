@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import random
 import sqlite3
 import time
 import uuid
@@ -50,6 +52,7 @@ __all__ = ["FaultResponse", "MockService", "Submitted"]
 _log = logging.getLogger("interop.service")
 _TRANSIENT = ("http-400", "http-500", "http-503", "connection-reset")
 _JSON_BOOL = {True: "true", False: "false"}
+_COPIES = random.Random(os.urandom(16))
 
 
 _FIRST_STEPS: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
@@ -403,7 +406,9 @@ class MockService(Firing):
         returns the ledger id."""
         header = _part(message, "type1") or ledger_header(message)
         own = message_id or str(uuid.uuid4())
-        ledger_id = f"lea:{ori}:{own}:{uuid.uuid4().hex[:8]}"
+        # 32 random bits tell copies of one message apart (a PRNG seeded by the OS: no system
+        # call each, as uuid4's os.urandom is).
+        ledger_id = f"lea:{ori}:{own}:{_COPIES.getrandbits(32):08x}"
         await self.ledger.write(
             message_op(
                 id=ledger_id,
@@ -413,7 +418,7 @@ class MockService(Firing):
                 tcn=_text(header.get("tcn")),
                 tcr=_text(header.get("tcr")),
                 ori=ori,
-                virtual_time=gmt(self.clock.now()),
+                virtual_time=_gmt(self.clock.now()),
                 body=dumps(message) if text is None else text,
             )
         )
