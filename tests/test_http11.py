@@ -4,6 +4,7 @@ answer the app leaves unfinished, an app that fails, and pipelined requests answ
 
 from __future__ import annotations
 
+import email.utils
 import socket
 from collections.abc import Iterator
 
@@ -79,6 +80,7 @@ def test_answers_whole_in_one_piece_and_its_lifespan_runs(served: tuple[str, _Ap
         assert answer.status_code == 200
         assert answer.content == b"a body longer than ten bytes"
         assert answer.headers["content-length"] == "28"
+        assert email.utils.parsedate_to_datetime(answer.headers["date"]).tzinfo is not None
         head = client.head("/x")
         assert head.status_code == 200
         assert head.content == b""

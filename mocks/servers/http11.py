@@ -1,13 +1,13 @@
 """An HTTP/1.1 server for an ASGI app without an ASGI server: an asyncio protocol on httptools.
 
 A mock's or a SIB's work per request is small (a booking, a CAR, a response relayed to an inbox);
-under uvicorn a fifth of the mocks' CPU at intake went to the layer around the app. Here each
+under uvicorn a sixth of the mocks' CPU at intake went to the layer around the app. Here each
 request is parsed by httptools, read whole, given to the app as one ASGI call, and its answer
 collected and written at once:
 
-* **One write per answer**, keep-alive (HTTP/1.1, or 1.0 asking for it), pipelined requests
-  answered in order; `Expect: 100-continue` is answered before the body is read; a HEAD's answer
-  has its headers only.
+* **One write per answer**, with its `date` (RFC 9110; formatted once a second), keep-alive
+  (HTTP/1.1, or 1.0 asking for it), pipelined requests answered in order; `Expect: 100-continue`
+  is answered before the body is read; a HEAD's answer has its headers only.
 * **An answer the app leaves unfinished** (it returns after part of the body, as an injected
   connection reset does) is written as far as it went, and the connection closed.
 * **The guard's limits** (`mocks.transport.guard`): idle and slow connections closed, headers
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import email.utils
 import http
 import importlib.util
 import json
@@ -33,6 +34,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -248,6 +250,8 @@ class Http11Server:
         self.should_exit = False
         self.loop: asyncio.AbstractEventLoop
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._second = -1
+        self._date = b""
 
     # -- running -----------------------------------------------------------------------------
 
@@ -351,7 +355,7 @@ class Http11Server:
                 503, f"{guard.answering} requests are being answered (rule: at most {limit} at "
                 "once); try again")  # fmt: skip
             headers.append((b"retry-after", b"1"))
-            self.hold(connection, head(status, headers, request.keep_alive) + body, request)
+            self.hold(connection, self._head(status, headers, request.keep_alive) + body, request)
             return
         guard.answering += 1
         task = self.loop.create_task(self._answer(connection, request))
@@ -372,7 +376,15 @@ class Http11Server:
             self.guard.answering -= 1
         if request.method == "HEAD":
             body = b""
-        self.hold(connection, head(status, headers, request.keep_alive) + body, request)
+        self.hold(connection, self._head(status, headers, request.keep_alive) + body, request)
+
+    def _head(self, status: int, headers: list[tuple[bytes, bytes]], keep_alive: bool) -> bytes:
+        """An answer's head, with its `date`."""
+        second = int(time.time())
+        if second != self._second:
+            self._second = second
+            self._date = email.utils.formatdate(second, usegmt=True).encode()
+        return head(status, [*headers, (b"date", self._date)], keep_alive)
 
     async def respond(self, connection: _Connection, request: Request) -> Answer:
         """The answer to `request`: the app's, read whole (a subclass may answer some itself)."""
