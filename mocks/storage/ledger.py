@@ -151,7 +151,8 @@ class Ledger(Reads):
         self._probing: asyncio.TimerHandle | None = None
         self._accepting = False
         self._reader: sqlite3.Connection | None = None
-        """A file ledger's connection for the quick reads, run on the event loop's thread."""
+        """The query-only connection the reads run on in a worker thread (the quick reads of a
+        file ledger run on the writing connection instead)."""
         self.checkpointer: Checkpointer | None = None
         """The thread checkpointing a file ledger's WAL while it is open (None in memory)."""
         # Reads hold this lock; in memory (shared-cache) mode the writer holds it too, since a
