@@ -25,8 +25,8 @@ class Identifiers:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
-        self.faker = Faker("en_US")
-        self.faker.seed_instance(seed)
+        self._faker = Faker("en_US")
+        self._faker_seed: int | None = seed
         self._issued: set[str] = set()
         self._tcn_count = 0
         self._response_count = 0
@@ -35,8 +35,17 @@ class Identifiers:
         """Start over from `seed`: what is drawn next depends on it alone (the identifiers issued
         before are forgotten, so a long-lived source does not hold every one it ever drew)."""
         self.rng.seed(seed)
-        self.faker.seed_instance(seed)
+        self._faker_seed = seed
         self._issued.clear()
+
+    @property
+    def faker(self) -> Faker:
+        """The seeded Faker, seeded when first used after a (re)seed: the same draws, without
+        the cost of seeding it for the IDENT searches and LESC determinations that draw no name."""
+        if self._faker_seed is not None:
+            self._faker.seed_instance(self._faker_seed)
+            self._faker_seed = None
+        return self._faker
 
     # -- identifiers -----------------------------------------------------------------------
 

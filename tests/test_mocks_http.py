@@ -231,7 +231,7 @@ async def test_health_counts_the_ledger_again_only_when_the_last_count_is_old(
 
         monkeypatch.setattr(service.ledger, "counts", slow_count)
         polls = [await service.health() for _ in range(5)]
-        assert len(counted) == 1  # the next count waits ten times as long as this one took
+        assert len(counted) == 1  # the next count waits a hundred times as long as it took
         await service.reset()
         assert (await service.health())["ledger"]["messages"] == 0
         assert len(counted) == 2  # a reset forgets the count

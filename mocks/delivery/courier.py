@@ -81,6 +81,12 @@ class Courier:
         self._keys: set[str] = set()
         self._finished: set[str] = set()  # settled since the pump last looked at the ledger
         self._waiters: dict[str, asyncio.Future[bool]] = {}
+        self._expected: dict[str, asyncio.Future[bool]] = {}
+        """Deliveries waited on since before they were written (`expect`), for `attempted`."""
+        self._retries_later = True
+        """Whether a delivery may be owed with its next attempt in the future: one this courier
+        put off, or (at the start) one a previous run put off. Only then is the ledger asked
+        when the next falls due."""
         self._failing = False
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
@@ -118,6 +124,7 @@ class Courier:
             if not waiter.done():
                 waiter.set_result(False)
         self._waiters.clear()
+        self._expected.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -136,6 +143,19 @@ class Courier:
         """Deliveries being posted right now."""
         return len(self._inflight)
 
+    def expect(self, ids: Iterable[str]) -> None:
+        """Deliveries about to be owed (before they are written): an `attempted` on them then
+        learns of their first attempt without asking the ledger whether one came before it."""
+        loop = asyncio.get_running_loop()
+        for i in ids:
+            self._expected[i] = self._waiters.setdefault(i, loop.create_future())
+
+    def unexpect(self, ids: Iterable[str]) -> None:
+        """Deliveries `expect`ed that were not owed after all (their write failed)."""
+        for i in ids:
+            if self._expected.pop(i, None) is not None:
+                self._waiters.pop(i, None)
+
     async def attempted(self, ids: Iterable[str], timeout: float) -> bool:
         """Wait until each delivery in `ids` was tried once; True when all were taken.
 
@@ -143,15 +163,19 @@ class Courier:
         waiting on it would only hold the clock; and at once while deliveries are being retried
         or the ledger cannot record (nothing is posted then).
         """
+        ids = list(ids)
+        expected = {i: f for i in ids if (f := self._expected.pop(i, None)) is not None}
         if self._failing or self._pump is None or not self._ledger.writable:
             return False
         loop = asyncio.get_running_loop()
-        ids = list(ids)
-        futures = [self._waiters.setdefault(i, loop.create_future()) for i in ids]
+        waiters = self._waiters
+        futures = [expected.get(i) or waiters.setdefault(i, loop.create_future()) for i in ids]
         if not futures:
             return True
-        for tried in await self._ledger.tried(list(ids)):
-            self._tried(tried[0], tried[1])
+        unexpected = [i for i in ids if i not in expected]
+        if unexpected:  # tried, perhaps, before this waiter was there
+            for tried in await self._ledger.tried(unexpected):
+                self._tried(tried[0], tried[1])
         self.kick()
         pending = set(futures)
         deadline = loop.time() + timeout
@@ -181,10 +205,15 @@ class Courier:
             if started:
                 continue
             wait = _IDLE_POLL
-            with contextlib.suppress(Exception):
+            if self._retries_later:
+                self._retries_later = False  # a retry put off during the look sets it again
                 now = self._wall()
-                due = await self._ledger.next_delivery_due(now)
+                try:
+                    due = await self._ledger.next_delivery_due(now)
+                except Exception:
+                    due = now + wait
                 if due is not None:
+                    self._retries_later = True
                     wait = min(wait, max(0.001, due - now))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
@@ -282,6 +311,7 @@ class Courier:
             else:
                 self.retried += 1
                 self._failing = True
+                self._retries_later = True
                 due = self._wall() + self.backoff.delay(attempt)
                 op = delivery_result_op(
                     message_id=row.message_id,

@@ -310,13 +310,22 @@ class Firing:
             rows = await self.ledger.timers([t.id for t in batch]) if batch else []
         now = self.clock.now()
         owed = self._steps([r for r in rows if r.kind != "plan"], now, written)
-        await self._write(written)
+        # On a manual clock each delivery is tried before time moves on, so what the SIB does
+        # with it (routing to an LEA) is stamped with the delivery's own virtual time: waited on
+        # from before it is written, so no attempt can come before the wait.
+        wait = bool(owed) and self.clock.mode == "manual" and bool(self.callback)
+        if wait:
+            self.courier.expect(owed)
+        try:
+            await self._write(written)
+        except BaseException:
+            if wait:
+                self.courier.unexpect(owed)
+            raise
         if not owed:
             return
         self.courier.kick()
-        if self.clock.mode == "manual" and self.callback:
-            # On a manual clock each delivery is tried before time moves on, so what the SIB
-            # does with it (routing to an LEA) is stamped with the delivery's own virtual time.
+        if wait:
             await self.courier.attempted(owed, 30)
 
     def _steps(self, rows: list[TimerRow], now: datetime, written: list[_Written]) -> list[str]:
