@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -39,11 +38,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import schemas
 from mocks.delivery.client import Outbound
 from mocks.timing.backoff import Backoff
+from mocks.transport import strictjson
+from mocks.transport.strictjson import JsonRuleError
 from protocol.ebts import CJIS_ORI, ebts_date, gmt, ori_state, parse_gmt
 from protocol.nlets import ident_result
 from protocol.submission import expected_tot
 
-from .store import Owed, Store, Transaction
+from .store import Owed, Store, Transaction, dumps
 
 __all__ = ["ReferenceSib", "is_ident"]
 
@@ -314,9 +315,9 @@ class ReferenceSib:
 
     async def _bookings(self, request: Request) -> Response:
         try:
-            booking = json.loads(await request.body())
-        except ValueError as exc:
-            errors = [{"path": "$", "rule": "json", "message": str(exc)}]
+            booking = strictjson.loads(await request.body())
+        except JsonRuleError as exc:
+            errors = [{"path": exc.path, "rule": exc.rule, "message": exc.message}]
             return _problem(400, "the booking is not JSON", errors)
         found = self.booking_problems(booking)
         if found:
@@ -377,7 +378,7 @@ class ReferenceSib:
         if encoded is not None and encoded[0] is message:
             body = encoded[1]
         else:
-            body = json.dumps(message).encode()
+            body = dumps(message).encode()
         try:
             response = await self.client().post(f"{self.cjis_url}/cjis/submissions", body, _JSON)
             return response.status_code, response.json() if response.content else {}
@@ -389,8 +390,8 @@ class ReferenceSib:
     async def _responses(self, request: Request) -> Response:
         raw = await request.body()
         try:
-            message = json.loads(raw)
-        except ValueError as exc:
+            message = strictjson.loads(raw)
+        except JsonRuleError as exc:
             self.survive("not JSON")
             return _problem(400, f"the delivery is not JSON: {exc}")
         found = schemas.problems("delivery", message)
@@ -511,10 +512,10 @@ class ReferenceSib:
         if not self.profile.get("nlets_relay"):
             return _problem(404, "this SIB does not relay NLETS traffic (profile nlets_relay)")
         try:
-            iaq = json.loads(await request.body())
-        except ValueError as exc:
-            return _problem(400, "the IAQ is not JSON", [{"path": "$", "rule": "json",
-                                                           "message": str(exc)}])  # fmt: skip
+            iaq = strictjson.loads(await request.body())
+        except JsonRuleError as exc:
+            errors = [{"path": exc.path, "rule": exc.rule, "message": exc.message}]
+            return _problem(400, "the IAQ is not JSON", errors)
         found = self.nlets_problems(iaq)
         if found:
             listed = "; ".join(f"{e['path']}: {e['message']} (rule: {e['rule']})" for e in found)
@@ -534,7 +535,7 @@ class ReferenceSib:
     async def send_nlets(self, message: dict[str, Any]) -> tuple[int | None, Any]:
         """POST an IAQ to NLETS, again while NLETS is out (a few times here, then in the
         background until taken); the last status and answer."""
-        body = json.dumps(message).encode()
+        body = dumps(message).encode()
         for attempt in range(1, self.inline_attempts + 1):
             try:
                 response = await self.client().post(self.nlets_url, body, _JSON)
@@ -562,8 +563,8 @@ class ReferenceSib:
         """`POST /nlets/responses`: LESC's IAR through NLETS, relayed to the LEA that asked."""
         raw = await request.body()
         try:
-            iar = json.loads(raw)
-        except ValueError as exc:
+            iar = strictjson.loads(raw)
+        except JsonRuleError as exc:
             return _problem(400, f"the IAR is not JSON: {exc}")
         found = schemas.problems("nlets-iar", iar)
         if found:

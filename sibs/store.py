@@ -19,9 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
+
 from protocol.ebts import parse_gmt
 
-__all__ = ["Owed", "Store", "Transaction"]
+__all__ = ["Owed", "Store", "Transaction", "dumps"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (
@@ -45,6 +47,15 @@ _COLUMNS = "tcn, booking_id, ori, biometric_key, tot, submitted, body, state, se
 """A transaction's columns, in the order `Transaction` takes them."""
 _BUT_BODY = _COLUMNS.replace(" body,", " NULL,")
 """The same without the submission (a few kilobytes a delivery never needs; read when asked)."""
+
+
+def dumps(document: Any) -> str:
+    """`document` as compact JSON text: by orjson (a tenth of `json`'s time on a CAR), or by
+    `json` what orjson cannot write (an integer past 64 bits)."""
+    try:
+        return orjson.dumps(document).decode()
+    except TypeError:
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
 class Transaction:
@@ -174,7 +185,7 @@ class Store:
 
     def add(self, tcn: str, booking: dict[str, Any], tot: str, message: dict[str, Any]) -> str:
         """Keep a submission (state `unsent` until CJIS takes it); the submission as JSON."""
-        body = json.dumps(message)
+        body = dumps(message)
         self.sql(
             "INSERT INTO transactions (tcn, booking_id, ori, biometric_key, tot, body, state)"
             " VALUES (?, ?, ?, ?, ?, ?, 'unsent')",

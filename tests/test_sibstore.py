@@ -14,7 +14,7 @@ import pytest
 from conformance.replay import _profile
 from mocks.timing.backoff import Backoff
 from sibs.reference import ReferenceSib
-from sibs.store import Store
+from sibs.store import Store, dumps
 from synthetic import Synthesizer
 
 pytestmark = pytest.mark.anyio
@@ -91,6 +91,9 @@ async def test_the_lean_routes_answer_as_starlette_did_around_them(tmp_path: Pat
         assert refused.status_code == 400
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["errors"][0]["rule"] == "json"
+        not_a_number = await lea.post("/bookings", content=b'{"booking_id": NaN}')
+        assert not_a_number.status_code == 400  # read strictly, as the mocks' intake reads
+        assert not_a_number.json()["errors"][0]["rule"] == "finite-number"
         unknown = await lea.post("/cjis/responses", content=b"[]")
         assert unknown.status_code == 400
     sib.store.close()
@@ -188,3 +191,10 @@ def test_settings_subjects_and_deliveries_read_back(tmp_path: Path) -> None:
     assert owed.id > 0
     assert store.owed() == [owed]
     store.close()
+
+
+def test_what_the_sib_sends_is_compact_json_even_past_64_bits() -> None:
+    assert dumps({"nam": "ÉLAN,ZOË", "n": [1, 2.5]}) == '{"nam":"ÉLAN,ZOË","n":[1,2.5]}'
+    past = {"sentence_days": 2**70, "nam": "ÉLAN"}  # orjson cannot write it; json can
+    assert dumps(past) == '{"sentence_days":1180591620717411303424,"nam":"ÉLAN"}'
+    assert json.loads(dumps(past)) == past

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import ssl
 from collections.abc import Mapping
 from typing import Any, NamedTuple, cast
@@ -24,6 +23,8 @@ from urllib.parse import urlsplit
 
 import httptools
 import httpx
+
+from .._utils import read_json
 
 __all__ = ["KEEP_ALIVE_SECONDS", "Answer", "Outbound"]
 
@@ -40,7 +41,7 @@ class Answer(NamedTuple):
     content: bytes
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        return read_json(self.content)
 
 
 class _Origin(NamedTuple):
