@@ -5,13 +5,14 @@ was put off."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from mocks.delivery.courier import Courier
 from mocks.storage.ledger import Ledger
-from mocks.storage.records import delivery_op, message_op
+from mocks.storage.records import Op, delivery_op, message_op
 from mocks.timing.backoff import Backoff
 
 pytestmark = pytest.mark.anyio
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.anyio
 _TARGET = "http://sib.test/cjis/responses"
 
 
-def _owed(message_id: str) -> tuple[object, ...]:
+def _owed(message_id: str) -> tuple[Op, Op]:
     return (
         message_op(
             id=message_id,
@@ -36,9 +37,9 @@ def _owed(message_id: str) -> tuple[object, ...]:
     )
 
 
-async def _until(condition: object, what: str) -> None:
+async def _until(condition: Callable[[], bool], what: str) -> None:
     for _ in range(500):
-        if callable(condition) and condition():
+        if condition():
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"{what}: not within 5 s")
@@ -52,7 +53,7 @@ async def test_a_delivery_expected_before_it_was_written_is_known_tried_without_
         await courier.start()
         try:
             courier.expect(["SRE-1"])
-            await ledger.write(*_owed("SRE-1"))  # type: ignore[arg-type]
+            await ledger.write(*_owed("SRE-1"))
             courier.kick()
             await _until(lambda: courier.delivered == 1, "the delivery")
 
@@ -71,7 +72,7 @@ async def test_a_delivery_not_expected_is_looked_up_and_an_unexpected_write_forg
         courier = Courier(ledger, transport=httpx.MockTransport(lambda r: httpx.Response(200)))
         await courier.start()
         try:
-            await ledger.write(*_owed("SRE-2"))  # type: ignore[arg-type]
+            await ledger.write(*_owed("SRE-2"))
             courier.kick()
             await _until(lambda: courier.delivered == 1, "the delivery")
             # Nobody waited: the ledger says it was tried, and taken.
@@ -102,7 +103,7 @@ async def test_the_next_retry_is_asked_for_only_while_one_was_put_off(
         await courier.start()
         try:
             await _until(lambda: len(looks) == 1, "the first look (a previous run's retries)")
-            await ledger.write(*_owed("SRE-4"))  # type: ignore[arg-type]
+            await ledger.write(*_owed("SRE-4"))
             courier.kick()
             await _until(lambda: courier.delivered == 1, "the retried delivery")
             assert courier.retried == 1

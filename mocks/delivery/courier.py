@@ -210,7 +210,7 @@ class Courier:
                 now = self._wall()
                 try:
                     due = await self._ledger.next_delivery_due(now)
-                except Exception:
+                except Exception:  # the ledger could not say: ask it again at the next look
                     due = now + wait
                 if due is not None:
                     self._retries_later = True
